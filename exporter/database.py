@@ -1,0 +1,110 @@
+"""Database settings, the asyncpg pool, and schema migrations (Alembic).
+
+Setting resolution follows the OTel SDK convention: argument, else environment, else default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+DB_URL_ENV_VARS = ("TRACEABILITY_DB_URL", "TRACEABILITY_DB_URL_EXTERNAL")
+POOL_MIN_SIZE = 5
+POOL_MAX_SIZE = 20
+
+
+def resolve_dsn(dsn: str | None = None) -> str | None:
+    """The database URL: the argument, else TRACEABILITY_DB_URL, else TRACEABILITY_DB_URL_EXTERNAL."""
+    if dsn:
+        return dsn
+    for name in DB_URL_ENV_VARS:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def asyncpg_dsn(dsn: str) -> str:
+    """A libpq-style URL asyncpg accepts (drops a SQLAlchemy ``+driver`` suffix)."""
+    parts = urlsplit(dsn)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    parts = urlsplit(asyncpg_dsn(dsn))
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact_dsn(dsn: str) -> str:
+    """The URL with its password replaced, for logs and messages."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb/json columns take and give Python objects.
+    for typ in ("jsonb", "json"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = POOL_MIN_SIZE, max_size: int = POOL_MAX_SIZE, **kwargs: Any
+) -> asyncpg.Pool:
+    """An asyncpg pool with JSON codecs installed."""
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(dsn), min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    )
+    assert pool is not None
+    return pool
+
+
+def _alembic_config(dsn: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(dsn).replace("%", "%%"))
+    return config
+
+
+def upgrade(dsn: str, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` (blocking; call outside a running event loop)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(dsn), revision)
+
+
+def downgrade(dsn: str, revision: str = "-1") -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(dsn), revision)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config("postgresql://unused/unused"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(conn: asyncpg.Connection) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
+    exists = await conn.fetchval("SELECT to_regclass('public.alembic_version') IS NOT NULL")
+    if not exists:
+        return None
+    value = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    return str(value) if value is not None else None
