@@ -146,10 +146,20 @@ class EmbeddedPostgres:
         self._chown(parent)
         result = subprocess.run(
             self._cmd(
-                "initdb", "-D", str(self.cluster_dir), "-U", SUPERUSER, "--auth=trust",
-                "-E", "UTF8", "--locale=C", *(["--no-sync"] if self.fast_unsafe else []),
+                "initdb",
+                "-D",
+                str(self.cluster_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                *(["--no-sync"] if self.fast_unsafe else []),
             ),
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
@@ -159,7 +169,9 @@ class EmbeddedPostgres:
         if not self.initialized():
             self.init()
         options = [
-            f"-p {self.port}", "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            "-c unix_socket_directories=''",
             "-c max_connections=200",
         ]
         if self.fast_unsafe:
@@ -168,9 +180,22 @@ class EmbeddedPostgres:
             self.log_file.touch()
         self._chown(self.log_file)
         result = subprocess.run(
-            self._cmd("pg_ctl", "-D", str(self.cluster_dir), "-l", str(self.log_file),
-                      "-o", " ".join(options), "-w", "-t", str(int(timeout)), "start"),
-            capture_output=True, text=True, check=False,
+            self._cmd(
+                "pg_ctl",
+                "-D",
+                str(self.cluster_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                " ".join(options),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
@@ -195,7 +220,8 @@ class EmbeddedPostgres:
             return
         subprocess.run(
             self._cmd("pg_ctl", "-D", str(self.cluster_dir), "-m", mode, "-w", "stop"),
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
 
     def destroy(self) -> None:

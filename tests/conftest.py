@@ -66,7 +66,7 @@ def _start_server(tmp_root: Path) -> PgServer:
         container = PostgresContainer("postgres:16-alpine", driver=None)
         container.start()
         return PgServer(admin_dsn=container.get_connection_url())
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no docker"
+    except Exception as exc:
         _no_database(f"{embedded_error}; testcontainers: {exc}")
     raise AssertionError("unreachable")
 
