@@ -39,7 +39,7 @@ def find_bin_dir() -> Path | None:
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).parent
     try:
-        import pgserver  # type: ignore[import-not-found]  # optional fallback wheel
+        import pgserver  # optional fallback wheel
 
         wheel_bin = Path(pgserver.__file__).parent / "pginstall" / "bin"
         if (wheel_bin / "initdb").exists():
