@@ -7,7 +7,10 @@ import importlib
 import sys
 
 # Each module defines register(subparsers), which adds its parser and sets `func(args) -> int`.
-COMMAND_MODULES = ("traceability.cli.db",)
+COMMAND_MODULES = (
+    "traceability.cli.db",
+    "traceability.cli.collector",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

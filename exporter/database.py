@@ -5,6 +5,7 @@ Setting resolution follows the OTel SDK convention: argument, else environment, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -108,3 +109,35 @@ async def current_revision(conn: asyncpg.Connection) -> str | None:
         return None
     value = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
     return str(value) if value is not None else None
+
+
+class LazyPool:
+    """A pool created on first use, so a service can start while PostgreSQL is still down.
+
+    Calling it returns the pool; a failed creation raises (OSError and friends, which writers
+    treat as retryable) and is attempted again on the next call.
+    """
+
+    def __init__(self, dsn: str, *, min_size: int = POOL_MIN_SIZE, max_size: int = POOL_MAX_SIZE) -> None:
+        self._dsn = dsn
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def __call__(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await create_pool(
+                    self._dsn, min_size=self._min_size, max_size=self._max_size, timeout=10
+                )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()

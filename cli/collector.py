@@ -1,0 +1,43 @@
+"""`traceability collector`: the OTLP/HTTP receiver and the spool drainer."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "collector", help="receive OTLP/HTTP spans and drain the hook spool into PostgreSQL"
+    )
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 4318)")
+    parser.add_argument(
+        "--spool-dir", help="spool directory (default: TRACEABILITY_SPOOL_DIR or ~/.local/state/...)"
+    )
+    parser.add_argument("--db-url", help="database URL (default: TRACEABILITY_DB_URL)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from traceability.collector.service import serve
+    from traceability.collector.settings import CollectorSettings
+
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = CollectorSettings.resolve(
+            db_url=args.db_url, spool_dir=args.spool_dir, host=args.host, port=args.port
+        )
+    except ValueError as exc:
+        print(f"traceability collector: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"collector listening on http://{settings.host}:{settings.port}/v1/traces "
+        f"(OTLP/HTTP protobuf+JSON), draining spool {settings.spool_dir}",
+        flush=True,
+    )
+    serve(settings, log_level=level.lower())
+    return 0

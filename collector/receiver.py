@@ -1,0 +1,219 @@
+"""OTLP/HTTP trace receiver: ``POST /v1/traces`` (protobuf or JSON, optionally gzip), ``GET /healthz``.
+
+Status codes follow the OTLP/HTTP specification: 200 (with ``partial_success`` when some spans
+were rejected), 400 for undecodable data, 413 over the size limit (answered before the body is
+read whole), 415 for an unknown content type or encoding, 429/503 with ``Retry-After`` when the
+collector is full or cannot store anything. The response Content-Type equals the request's.
+
+200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import zlib
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from traceability.collector.drainer import SpoolDrainer
+from traceability.collector.settings import CollectorSettings
+from traceability.exporter.otlp_decode import (
+    DecodedBatch,
+    MalformedRequest,
+    decode_json,
+    decode_protobuf,
+    records_to_request,
+    request_to_otlp_json,
+)
+from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
+from traceability.instrumentation.spool import write_spool_file
+
+log = logging.getLogger(__name__)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+INVALID_ARGUMENT = 3
+RESOURCE_EXHAUSTED = 8
+UNAVAILABLE = 14
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass
+class ReceiverStats:
+    requests: int = 0
+    spans_accepted: int = 0
+    spans_rejected: int = 0
+    spans_queued_on_disk: int = 0
+    inflight_bytes: int = 0
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _encode(message: Message, media_type: str) -> bytes:
+    if media_type == JSON:
+        return json_format.MessageToJson(message, indent=None).encode("utf-8")
+    return message.SerializeToString()
+
+
+def _status_response(
+    code: int, message: str, media_type: str, http_status: int, retry_after: int | None = None
+) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    body = _encode(Status(code=code, message=message), media_type if media_type in (PROTOBUF, JSON) else JSON)
+    return Response(
+        body,
+        status_code=http_status,
+        media_type=media_type if media_type in (PROTOBUF, JSON) else JSON,
+        headers=headers,
+    )
+
+
+class OtlpReceiver:
+    """The receiver's request handling; one instance per collector."""
+
+    def __init__(self, settings: CollectorSettings, writer: SpanWriter, drainer: SpoolDrainer) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.drainer = drainer
+        self.stats = ReceiverStats()
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _TooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge(f"request body is over the {limit} byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decompress(self, body: bytes, encoding: str) -> bytes:
+        if encoding in ("", "identity"):
+            return body
+        # gzip (and zlib "deflate"), bounded so a small bomb cannot expand past the limit
+        inflater = zlib.decompressobj(wbits=47 if encoding == "gzip" else 15)
+        try:
+            out = inflater.decompress(body, self.settings.max_decompressed_bytes + 1)
+        except zlib.error as exc:
+            raise MalformedRequest(f"body is not valid {encoding} data: {exc}") from exc
+        if len(out) > self.settings.max_decompressed_bytes or inflater.unconsumed_tail:
+            raise _TooLarge(
+                f"decompressed body is over the {self.settings.max_decompressed_bytes} byte limit"
+            )
+        return out
+
+    async def handle_traces(self, request: Request) -> Response:
+        self.stats.requests += 1
+        media_type = _media_type(request)
+        if media_type not in (PROTOBUF, JSON):
+            return _status_response(
+                INVALID_ARGUMENT,
+                f"unsupported Content-Type {media_type!r}: use {PROTOBUF} or {JSON}",
+                JSON,
+                415,
+            )
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "deflate"):
+            return _status_response(
+                INVALID_ARGUMENT, f"unsupported Content-Encoding {encoding!r}", media_type, 415
+            )
+        declared = request.headers.get("content-length", "")
+        reserve = int(declared) if declared.isdigit() else self.settings.max_body_bytes
+        if self.stats.inflight_bytes + reserve > self.settings.max_inflight_bytes:
+            return _status_response(
+                RESOURCE_EXHAUSTED,
+                "collector is at capacity; retry later",
+                media_type,
+                429,
+                self.settings.retry_after_s,
+            )
+        self.stats.inflight_bytes += reserve
+        try:
+            return await self._process(request, media_type, encoding)
+        finally:
+            self.stats.inflight_bytes -= reserve
+
+    async def _process(self, request: Request, media_type: str, encoding: str) -> Response:
+        try:
+            body = self._decompress(await self._read_body(request), encoding)
+            batch = decode_json(body) if media_type == JSON else decode_protobuf(body)
+        except _TooLarge as exc:
+            return _status_response(INVALID_ARGUMENT, str(exc), media_type, 413)
+        except MalformedRequest as exc:
+            return _status_response(INVALID_ARGUMENT, str(exc)[:1000], media_type, 400)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        if not batch.spans and batch.rejected:
+            return _status_response(
+                INVALID_ARGUMENT, f"no valid span: {batch.error_message}"[:1000], media_type, 400
+            )
+        try:
+            result = await self._store(batch)
+        except OSError as exc:  # neither the database nor the disk queue took the batch
+            log.error("cannot store or queue %d spans: %s", len(batch.spans), exc)
+            return _status_response(
+                UNAVAILABLE, "storage unavailable; retry later", media_type, 503, self.settings.retry_after_s
+            )
+        rejected = batch.rejected + len(result.rejected)
+        self.stats.spans_accepted += len(batch.spans) - len(result.rejected)
+        self.stats.spans_rejected += rejected
+        response = ExportTraceServiceResponse()
+        if rejected:
+            response.partial_success.rejected_spans = rejected
+            messages = [batch.error_message] + [reason for _, reason in result.rejected[:3]]
+            response.partial_success.error_message = "; ".join(m for m in messages if m)[:1000]
+        return Response(_encode(response, media_type), status_code=200, media_type=media_type)
+
+    async def _store(self, batch: DecodedBatch) -> WriteResult:
+        """Commit the batch, or queue it in the spool when the database does not answer in time."""
+        try:
+            return await self.writer.write(batch.spans)
+        except RETRYABLE_ERRORS as exc:
+            line = request_to_otlp_json(records_to_request(batch.spans))
+            stem = f"{time.time_ns():020d}-recv-{os.getpid()}-{id(batch):x}"
+            write_spool_file(self.settings.spool_dir, stem, [line])
+            self.stats.spans_queued_on_disk += len(batch.spans)
+            log.warning("database unavailable (%s): %d spans queued on disk", exc, len(batch.spans))
+            return WriteResult(stored=len(batch.spans))
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        drain = self.drainer.stats
+        return JSONResponse(
+            {
+                "status": "ok",
+                "database": "up" if drain.database_up else "down",
+                "spool_dir": self.settings.spool_dir,
+                "spool_pending_files": len(self.drainer.pending_files()),
+                "receiver": vars(self.stats),
+                "drainer": vars(drain),
+            }
+        )
+
+
+def create_receiver_app(receiver: OtlpReceiver, lifespan: object = None) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/v1/traces", receiver.handle_traces, methods=["POST"]),
+            Route("/healthz", receiver.healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,  # type: ignore[arg-type]
+    )

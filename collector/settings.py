@@ -1,0 +1,53 @@
+"""Collector settings: argument, else environment variable, else default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from traceability.exporter.database import resolve_dsn
+from traceability.instrumentation.spool import resolve_spool_dir
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4318
+MiB = 1024 * 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    db_url: str
+    spool_dir: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = 16 * MiB  # compressed request body
+    max_decompressed_bytes: int = 64 * MiB
+    max_inflight_bytes: int = 128 * MiB  # request bodies being processed at once; above: 429
+    db_write_timeout_s: float = 2.0  # then the batch is queued on disk and 200 is answered
+    drain_interval_s: float = 0.25
+    drain_batch_spans: int = 5000
+    retry_after_s: int = 1
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        db_url: str | None = None,
+        spool_dir: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> CollectorSettings:
+        dsn = resolve_dsn(db_url)
+        if not dsn:
+            raise ValueError("no database URL: pass --db-url or set TRACEABILITY_DB_URL")
+        return cls(
+            db_url=dsn,
+            spool_dir=resolve_spool_dir(spool_dir),
+            host=host or os.environ.get("TRACEABILITY_COLLECTOR_HOST", DEFAULT_HOST),
+            port=port if port is not None else _env_int("TRACEABILITY_COLLECTOR_PORT", DEFAULT_PORT),
+            max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
+        )

@@ -1,0 +1,405 @@
+"""SpanRecord -> rows of ``execution_traces`` and ``hook_executions`` (see the span contract).
+
+A trace's root span (``traceability.span.type == "turn"``, or no parent) becomes its
+``execution_traces`` row; every other span becomes a ``hook_executions`` row. Row ids are derived
+from the OTel ids, so the same span always maps to the same row.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from traceability.exporter.records import AttrValue, SpanRecord
+from traceability.instrumentation import semconv as sc
+
+# Namespace for the uuid5 ids of hook_executions rows and of non-UUID session ids.
+ROW_NAMESPACE = uuid.UUID("6f1d8c2e-3b7a-5e4f-9a10-7c2b4d6e8f01")
+NIL_UUID = uuid.UUID(int=0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FAILED_STATUSES = frozenset({sc.STATUS_FAILED, sc.STATUS_BLOCKED})
+
+
+def clean_text(value: str) -> str:
+    """Text PostgreSQL accepts: NUL becomes U+FFFD and lone surrogates become '?'."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_json(value: Any) -> Any:
+    """A JSON-able value with every string (keys too) cleaned for jsonb."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return None
+    return value
+
+
+def dumps(value: Any) -> str | None:
+    """JSON text for a jsonb column (None stays NULL)."""
+    if value is None:
+        return None
+    return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_attr(attrs: Mapping[str, AttrValue], key: str) -> Any:
+    """A JSON-valued attribute decoded; text that is not JSON is kept as a JSON string."""
+    raw = attrs.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+    value = attrs.get(key)
+    if value is None:
+        return None
+    return clean_text(value if isinstance(value, str) else str(value))
+
+
+def _bool(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
+    value = attrs.get(key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.lower() in ("true", "1", "yes")
+    if isinstance(value, int | float):
+        return bool(value)
+    return None
+
+
+def _float(attrs: Mapping[str, AttrValue], key: str) -> float | None:
+    value = attrs.get(key)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value == value else None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(attrs: Mapping[str, AttrValue], key: str) -> int | None:
+    value = _float(attrs, key)
+    if value is None or not -(2**31) <= value < 2**31:
+        return None
+    return int(value)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def session_uuid(raw: str | None) -> tuple[uuid.UUID, str | None]:
+    """The session id as a UUID, and the raw text when it was not one (kept in session_key)."""
+    if not raw:
+        return NIL_UUID, None
+    parsed = _uuid(raw)
+    if parsed is not None:
+        return parsed, None
+    return uuid.uuid5(ROW_NAMESPACE, raw), raw
+
+
+def trace_uuid(trace_id_hex: str) -> uuid.UUID:
+    return uuid.UUID(hex=trace_id_hex)
+
+
+def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
+    return uuid.uuid5(ROW_NAMESPACE, trace_id_hex + span_id_hex)
+
+
+def to_datetime(unix_nano: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=unix_nano // 1000)
+
+
+def _duration_ms(span: SpanRecord) -> int:
+    return min(round((span.end_time_unix_nano - span.start_time_unix_nano) / 1e6), 2**31 - 1)
+
+
+def _exception(span: SpanRecord) -> Mapping[str, AttrValue]:
+    for event in span.events:
+        if event.name == sc.EXCEPTION_EVENT_NAME:
+            return event.attributes
+    return {}
+
+
+def _all_attributes(span: SpanRecord) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items()}
+
+
+def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
+    if not span.events:
+        return None
+    return [
+        {
+            "name": e.name,
+            "time_unix_nano": e.time_unix_nano,
+            "attributes": {k: list(v) if isinstance(v, tuple) else v for k, v in e.attributes.items()},
+        }
+        for e in span.events
+    ]
+
+
+def _resource(span: SpanRecord) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in span.resource.items()}
+
+
+def is_root(span: SpanRecord) -> bool:
+    kind = span.attributes.get(sc.SPAN_TYPE)
+    if kind is not None:
+        return kind == sc.SPAN_TYPE_TURN
+    return span.parent_span_id is None
+
+
+def _tags(attrs: Mapping[str, AttrValue]) -> list[str] | None:
+    value = attrs.get(sc.TAGS)
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return [clean_text(str(v)) for v in value]
+    return [clean_text(str(value))]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    """Column values of one execution_traces row, in TRACE_COLUMNS order."""
+
+    values: tuple[Any, ...]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.values[0]
+
+
+@dataclass(frozen=True, slots=True)
+class HookRow:
+    """Column values of one hook_executions row, in HOOK_COLUMNS order."""
+
+    values: tuple[Any, ...]
+
+    @property
+    def trace_id(self) -> uuid.UUID:
+        return self.values[1]
+
+
+TRACE_COLUMNS = (
+    "id", "correlation_id", "root_id", "parent_id", "session_id", "session_key", "user_id", "source",
+    "prompt_text", "prompt_id", "started_at", "completed_at", "duration_ms", "status", "success",
+    "error_message", "error_type", "context", "tags", "root_span_id", "service_name", "span_name",
+    "status_code", "status_message", "attributes", "resource",
+)  # fmt: skip
+TRACE_JSON_COLUMNS = frozenset({"context", "attributes", "resource"})
+
+HOOK_COLUMNS = (
+    "id", "trace_id", "hook_type", "hook_name", "execution_order", "tool_name", "file_path",
+    "started_at", "completed_at", "duration_ms", "status", "input_data", "output_data",
+    "modifications_made", "rag_query_performed", "rag_results", "quality_check_performed",
+    "quality_results", "error_message", "error_type", "error_stack", "metadata", "span_id",
+    "parent_span_id", "span_name", "span_kind", "span_type", "status_code", "status_message",
+    "session_id", "prompt_id", "tool_use_id", "agent_id", "tool_duration_ms", "quality_score",
+    "success", "service_name", "attributes", "events", "resource",
+)  # fmt: skip
+HOOK_JSON_COLUMNS = frozenset(
+    {"input_data", "output_data", "modifications_made", "rag_results", "quality_results", "metadata",
+     "attributes", "events", "resource"}
+)  # fmt: skip
+
+
+def trace_row(span: SpanRecord) -> TraceRow:
+    attrs = span.attributes
+    trace_id = trace_uuid(span.trace_id)
+    exc = _exception(span)
+    status = _text(attrs, sc.TRACE_STATUS) or (
+        sc.TRACE_STATUS_FAILED if span.status_code == "ERROR" else sc.TRACE_STATUS_COMPLETED
+    )
+    success = _bool(attrs, sc.SUCCESS)
+    if success is None:
+        success = status == sc.TRACE_STATUS_COMPLETED
+    session_id, session_key = session_uuid(_text(attrs, sc.SESSION_ID))
+    error_message = clean_text(span.status_message) or _text(exc, sc.EXCEPTION_MESSAGE)
+    return TraceRow(
+        (
+            trace_id,
+            trace_id,
+            _uuid(_text(attrs, sc.ROOT_ID)) or trace_id,
+            _uuid(_text(attrs, sc.PARENT_ID)),
+            session_id,
+            session_key,
+            _text(attrs, sc.USER_ID),
+            _text(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
+            _text(attrs, sc.PROMPT_TEXT),
+            _text(attrs, sc.PROMPT_ID),
+            to_datetime(span.start_time_unix_nano),
+            to_datetime(span.end_time_unix_nano),
+            _duration_ms(span),
+            status,
+            success,
+            error_message,
+            _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
+            dumps(_json_attr(attrs, sc.CONTEXT)),
+            _tags(attrs),
+            span.span_id,
+            _text(span.resource, sc.SERVICE_NAME),
+            clean_text(span.name),
+            span.status_code,
+            clean_text(span.status_message) or None,
+            dumps(_all_attributes(span)),
+            dumps(_resource(span)),
+        )
+    )
+
+
+def _scalar_results(attrs: Mapping[str, AttrValue], keys: Mapping[str, str]) -> dict[str, Any] | None:
+    found = {name: attrs[key] for name, key in keys.items() if key in attrs}
+    return found or None
+
+
+_QUALITY_SCALARS = {
+    "quality_score": sc.QUALITY_SCORE,
+    "violations_found": sc.QUALITY_VIOLATIONS,
+    "corrections_applied": sc.QUALITY_CORRECTIONS,
+    "decision": sc.QUALITY_DECISION,
+}
+_RAG_SCALARS = {
+    "matches": sc.RAG_MATCHES,
+    "confidence": sc.RAG_CONFIDENCE,
+    "top_pattern": sc.RAG_TOP_PATTERN,
+    "error": sc.RAG_ERROR,
+}
+
+
+def hook_row(span: SpanRecord) -> HookRow:
+    attrs = span.attributes
+    exc = _exception(span)
+    span_type = _text(attrs, sc.SPAN_TYPE)
+    status = _text(attrs, sc.STATUS) or (
+        sc.STATUS_FAILED if span.status_code == "ERROR" else sc.STATUS_COMPLETED
+    )
+    success = _bool(attrs, sc.SUCCESS)
+    if success is None:
+        success = status not in _FAILED_STATUSES
+    quality_results = _json_attr(attrs, sc.QUALITY_RESULTS) or _scalar_results(attrs, _QUALITY_SCALARS)
+    rag_results = _json_attr(attrs, sc.RAG_RESULTS) or _scalar_results(attrs, _RAG_SCALARS)
+    quality_performed = _bool(attrs, sc.QUALITY_PERFORMED)
+    rag_performed = _bool(attrs, sc.RAG_PERFORMED)
+    return HookRow(
+        (
+            hook_row_id(span.trace_id, span.span_id),
+            trace_uuid(span.trace_id),
+            _text(attrs, sc.HOOK_TYPE) or span_type or "span",
+            _text(attrs, sc.HOOK_NAME) or clean_text(span.name),
+            _int(attrs, sc.EXECUTION_ORDER) or 0,
+            _text(attrs, sc.GEN_AI_TOOL_NAME),
+            _text(attrs, sc.CODE_FILE_PATH),
+            to_datetime(span.start_time_unix_nano),
+            to_datetime(span.end_time_unix_nano),
+            _duration_ms(span),
+            status,
+            dumps(_json_attr(attrs, sc.INPUT_DATA)),
+            dumps(_json_attr(attrs, sc.OUTPUT_DATA)),
+            dumps(_json_attr(attrs, sc.MODIFICATIONS)),
+            rag_performed if rag_performed is not None else rag_results is not None,
+            dumps(rag_results),
+            quality_performed if quality_performed is not None else quality_results is not None,
+            dumps(quality_results),
+            _text(attrs, sc.ERROR_MESSAGE)
+            or clean_text(span.status_message)
+            or _text(exc, sc.EXCEPTION_MESSAGE),
+            _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
+            _text(attrs, sc.ERROR_STACK) or _text(exc, sc.EXCEPTION_STACKTRACE),
+            dumps(_json_attr(attrs, sc.METADATA)),
+            span.span_id,
+            span.parent_span_id,
+            clean_text(span.name),
+            span.kind,
+            span_type,
+            span.status_code,
+            clean_text(span.status_message) or None,
+            _text(attrs, sc.SESSION_ID),
+            _text(attrs, sc.PROMPT_ID),
+            _text(attrs, sc.GEN_AI_TOOL_CALL_ID),
+            _text(attrs, sc.GEN_AI_AGENT_ID),
+            _float(attrs, sc.DURATION_MS),
+            _float(attrs, sc.QUALITY_SCORE),
+            success,
+            _text(span.resource, sc.SERVICE_NAME),
+            dumps(_all_attributes(span)),
+            dumps(_events(span)),
+            dumps(_resource(span)),
+        )
+    )
+
+
+def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRow:
+    """The in_progress row a child creates when its root has not arrived yet."""
+    trace_id = trace_uuid(trace_id_hex)
+    session_id, session_key = session_uuid(_text(first_child.attributes, sc.SESSION_ID))
+    values: dict[str, Any] = dict.fromkeys(TRACE_COLUMNS)
+    values.update(
+        id=trace_id,
+        correlation_id=trace_id,
+        root_id=trace_id,
+        session_id=session_id,
+        session_key=session_key,
+        source="unknown",
+        prompt_id=_text(first_child.attributes, sc.PROMPT_ID),
+        started_at=to_datetime(first_child.start_time_unix_nano),
+        status=sc.TRACE_STATUS_IN_PROGRESS,
+        service_name=_text(first_child.resource, sc.SERVICE_NAME),
+    )
+    return TraceRow(tuple(values[c] for c in TRACE_COLUMNS))
+
+
+@dataclass(frozen=True, slots=True)
+class MappedBatch:
+    roots: list[TraceRow]
+    placeholders: list[TraceRow]
+    hooks: list[HookRow]
+
+
+def map_spans(spans: Iterable[SpanRecord]) -> MappedBatch:
+    """Rows for a batch; a trace whose root is not in the batch gets a placeholder row."""
+    roots: dict[uuid.UUID, TraceRow] = {}
+    hooks: dict[uuid.UUID, HookRow] = {}
+    first_child: dict[str, SpanRecord] = {}
+    for span in spans:
+        if is_root(span):
+            row = trace_row(span)
+            roots[row.id] = row
+        else:
+            hrow = hook_row(span)
+            hooks[hrow.values[0]] = hrow
+            first_child.setdefault(span.trace_id, span)
+    placeholders = [
+        placeholder_trace_row(trace_hex, child)
+        for trace_hex, child in first_child.items()
+        if trace_uuid(trace_hex) not in roots
+    ]
+    return MappedBatch(list(roots.values()), placeholders, list(hooks.values()))

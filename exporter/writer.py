@@ -1,0 +1,181 @@
+"""Idempotent bulk writes of mapped spans, with retry.
+
+One transaction per batch: COPY into per-connection staging tables, then
+``INSERT ... SELECT ... ON CONFLICT``. A root span completes its trace's placeholder row; a replayed
+batch changes nothing. Connection failures are retried with exponential backoff and full jitter;
+a batch PostgreSQL rejects as data is split in halves so every good span is still stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from traceability.exporter.mapping import (
+    HOOK_COLUMNS,
+    HOOK_JSON_COLUMNS,
+    TRACE_COLUMNS,
+    TRACE_JSON_COLUMNS,
+    MappedBatch,
+    map_spans,
+)
+from traceability.exporter.records import SpanRecord
+
+log = logging.getLogger(__name__)
+
+_TYPES = {
+    "id": "uuid", "trace_id": "uuid", "correlation_id": "uuid", "root_id": "uuid", "parent_id": "uuid",
+    "session_id": "uuid", "started_at": "timestamptz", "completed_at": "timestamptz",
+    "duration_ms": "integer", "execution_order": "integer", "success": "boolean",
+    "rag_query_performed": "boolean", "quality_check_performed": "boolean", "tags": "text[]",
+    "tool_duration_ms": "double precision", "quality_score": "double precision",
+}  # fmt: skip
+# hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
+_HOOK_TYPES = {**_TYPES, "session_id": "text"}
+
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+
+
+def _stage_ddl(name: str, columns: Sequence[str], types: dict[str, str], extra: str = "") -> str:
+    cols = ", ".join(f"{c} {types.get(c, 'text')}" for c in columns)
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols}{extra}) ON COMMIT DELETE ROWS"
+
+
+def _select_list(columns: Sequence[str], json_columns: frozenset[str]) -> str:
+    return ", ".join(f"{c}::jsonb" if c in json_columns else c for c in columns)
+
+
+_STAGE_TRACE = _stage_ddl("_stage_trace", TRACE_COLUMNS, _TYPES, ", is_root boolean")
+_STAGE_HOOK = _stage_ddl("_stage_hook", HOOK_COLUMNS, _HOOK_TYPES)
+_TRACE_COLS = ", ".join(TRACE_COLUMNS)
+_TRACE_SELECT = _select_list(TRACE_COLUMNS, TRACE_JSON_COLUMNS)
+_TRACE_UPDATE = ", ".join(f"{c} = EXCLUDED.{c}" for c in TRACE_COLUMNS if c != "id")
+
+UPSERT_ROOTS = f"""
+INSERT INTO execution_traces ({_TRACE_COLS}, root_received)
+SELECT {_TRACE_SELECT}, TRUE FROM _stage_trace WHERE is_root
+ON CONFLICT (id) DO UPDATE SET {_TRACE_UPDATE}, root_received = TRUE, updated_at = now()
+WHERE execution_traces.root_received = FALSE
+"""  # noqa: S608 - identifiers are constants of this module
+INSERT_PLACEHOLDERS = f"""
+INSERT INTO execution_traces ({_TRACE_COLS}, root_received)
+SELECT {_TRACE_SELECT}, FALSE FROM _stage_trace WHERE NOT is_root
+ON CONFLICT (id) DO NOTHING
+"""  # noqa: S608
+INSERT_HOOKS = f"""
+INSERT INTO hook_executions ({", ".join(HOOK_COLUMNS)})
+SELECT {_select_list(HOOK_COLUMNS, HOOK_JSON_COLUMNS)} FROM _stage_hook
+ON CONFLICT (id) DO NOTHING
+"""  # noqa: S608
+
+
+@dataclass
+class WriteResult:
+    """What one write did: spans stored (new or already present) and spans rejected with why."""
+
+    stored: int = 0
+    inserted_hook_rows: int = 0
+    rejected: list[tuple[SpanRecord, str]] = field(default_factory=list)
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter; ``deadline_s`` bounds the whole write."""
+
+    initial_s: float = 0.1
+    max_s: float = 5.0
+    deadline_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_s, self.initial_s * 2**attempt))
+
+
+PoolGetter = Callable[[], Awaitable[asyncpg.Pool]]
+
+
+class SpanWriter:
+    """Writes SpanRecords to PostgreSQL. ``pool`` is a pool or a coroutine that returns one."""
+
+    def __init__(self, pool: asyncpg.Pool | PoolGetter, retry: RetryPolicy | None = None) -> None:
+        self._pool = pool
+        self.retry = retry or RetryPolicy()
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        if isinstance(self._pool, asyncpg.Pool):
+            return self._pool
+        return await self._pool()
+
+    async def write(self, spans: Sequence[SpanRecord]) -> WriteResult:
+        """Store ``spans`` exactly once each; raise the last connection error when the deadline passes."""
+        result = WriteResult()
+        if spans:
+            await self._write_splitting(list(spans), result)
+        return result
+
+    async def _write_splitting(self, spans: list[SpanRecord], result: WriteResult) -> None:
+        try:
+            result.inserted_hook_rows += await self._write_with_retry(map_spans(spans))
+            result.stored += len(spans)
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError) as exc:
+            if len(spans) == 1:
+                result.rejected.append((spans[0], f"{type(exc).__name__}: {exc}"))
+                log.warning("span %s rejected by the database: %s", spans[0].span_id, exc)
+                return
+            middle = len(spans) // 2
+            await self._write_splitting(spans[:middle], result)
+            await self._write_splitting(spans[middle:], result)
+
+    async def _write_with_retry(self, batch: MappedBatch) -> int:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry.deadline_s
+        attempt = 0
+        while True:
+            try:
+                pool = await self._get_pool()
+                async with pool.acquire() as conn:
+                    return await self._write_once(conn, batch)
+            except RETRYABLE_ERRORS as exc:
+                delay = self.retry.delay(attempt)
+                if loop.time() + delay > deadline:
+                    raise
+                log.info("database write failed (%s); retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    @staticmethod
+    async def _write_once(conn: asyncpg.Connection, batch: MappedBatch) -> int:
+        async with conn.transaction():
+            await conn.execute(_STAGE_TRACE)
+            await conn.execute(_STAGE_HOOK)
+            trace_rows = [(*r.values, True) for r in batch.roots]
+            trace_rows += [(*r.values, False) for r in batch.placeholders]
+            if trace_rows:
+                await conn.copy_records_to_table(
+                    "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
+                )
+                if batch.roots:
+                    await conn.execute(UPSERT_ROOTS)
+                if batch.placeholders:
+                    await conn.execute(INSERT_PLACEHOLDERS)
+            if not batch.hooks:
+                return 0
+            await conn.copy_records_to_table(
+                "_stage_hook", records=[r.values for r in batch.hooks], columns=HOOK_COLUMNS
+            )
+            status = await conn.execute(INSERT_HOOKS)
+            return int(status.split()[-1])
