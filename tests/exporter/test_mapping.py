@@ -1,0 +1,116 @@
+"""Span -> row mapping, asserted as whole dicts with fixed ids and times."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from traceability.exporter.mapping import (
+    HOOK_COLUMNS,
+    TRACE_COLUMNS,
+    clean_text,
+    hook_row,
+    map_spans,
+    trace_row,
+)
+from traceability.exporter.records import InvalidSpan, SpanEventRecord, SpanRecord, validate
+from traceability.instrumentation import semconv as sc
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def span(span_id: str, parent: str | None, **attrs: object) -> SpanRecord:
+    return SpanRecord(
+        trace_id=TRACE, span_id=span_id, parent_span_id=parent, name="s", kind="INTERNAL",
+        start_time_unix_nano=1_000_000_000, end_time_unix_nano=1_250_000_000, status_code="UNSET",
+        status_message="", attributes=attrs, events=(), resource={sc.SERVICE_NAME: "svc"},
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_clean_text_replaces_nul_and_lone_surrogates() -> None:
+    assert clean_text("a\x00b") == "a\ufffdb"
+    assert clean_text("x\ud800y") == "x?y"
+    assert clean_text("plain ascii") == "plain ascii"
+    assert clean_text("ünïcode ✓") == "ünïcode ✓"
+
+
+def test_turn_attribute_marks_the_root_even_with_a_remote_parent() -> None:
+    batch = map_spans([span("00000000000000aa", "00000000000000ff", **{sc.SPAN_TYPE: sc.SPAN_TYPE_TURN})])
+    assert len(batch.roots) == 1 and not batch.hooks and not batch.placeholders
+
+
+def test_orphan_child_gets_a_placeholder_trace() -> None:
+    batch = map_spans([span("00000000000000bb", "00000000000000aa", **{sc.SESSION_ID: "s-1"})])
+    assert not batch.roots and len(batch.hooks) == 1
+    placeholder = dict(zip(TRACE_COLUMNS, batch.placeholders[0].values, strict=True))
+    assert placeholder["status"] == "in_progress" and placeholder["source"] == "unknown"
+    assert placeholder["session_key"] == "s-1"
+
+
+def test_hook_row_fields() -> None:
+    exc = SpanEventRecord(
+        "exception",
+        1_100_000_000,
+        {sc.EXCEPTION_TYPE: "KeyError", sc.EXCEPTION_MESSAGE: "k", sc.EXCEPTION_STACKTRACE: "tb"},
+    )
+    record = SpanRecord(
+        trace_id=TRACE, span_id="00000000000000cc", parent_span_id="00000000000000aa", name="execute_tool Write",
+        kind="INTERNAL", start_time_unix_nano=1_000_000_000, end_time_unix_nano=1_250_000_000,
+        status_code="ERROR", status_message="", events=(exc,), resource={},
+        attributes={
+            sc.SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.GEN_AI_TOOL_NAME: "Write", sc.STATUS: sc.STATUS_BLOCKED,
+            sc.DURATION_MS: 42, sc.RAG_MATCHES: 5, sc.RAG_CONFIDENCE: 0.9, sc.METADATA: "not json {",
+            sc.TAGS: ("a",),
+        },
+    )  # fmt: skip
+    row = dict(zip(HOOK_COLUMNS, hook_row(record).values, strict=True))
+    assert row["id"] == uuid.uuid5(
+        uuid.UUID("6f1d8c2e-3b7a-5e4f-9a10-7c2b4d6e8f01"), TRACE + "00000000000000cc"
+    )
+    assert {
+        k: row[k] for k in ("hook_type", "hook_name", "status", "success", "tool_duration_ms", "duration_ms")
+    } == {
+        "hook_type": "tool",
+        "hook_name": "execute_tool Write",
+        "status": "blocked",
+        "success": False,
+        "tool_duration_ms": 42.0,
+        "duration_ms": 250,
+    }
+    assert (row["error_type"], row["error_message"], row["error_stack"]) == ("KeyError", "k", "tb")
+    assert json.loads(row["rag_results"]) == {"matches": 5, "confidence": 0.9}
+    assert row["rag_query_performed"] is True and row["quality_check_performed"] is False
+    assert json.loads(row["metadata"]) == "not json {"
+    assert json.loads(row["attributes"])[sc.TAGS] == ["a"]
+
+
+def test_trace_row_failed_status_from_span_status() -> None:
+    record = span("00000000000000aa", None, **{sc.SESSION_ID: "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"})
+    failed = SpanRecord(
+        **{
+            **{f: getattr(record, f) for f in record.__slots__},
+            "status_code": "ERROR",
+            "status_message": "bad",
+        }
+    )  # type: ignore[arg-type]
+    row = dict(zip(TRACE_COLUMNS, trace_row(failed).values, strict=True))
+    assert (row["status"], row["success"], row["error_message"]) == ("failed", False, "bad")
+    assert (
+        row["session_id"] == uuid.UUID("8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6") and row["session_key"] is None
+    )
+
+
+def test_validate_rejects_bad_ids_and_times() -> None:
+    good = span("00000000000000aa", None)
+    for change, message in (
+        ({"trace_id": "0" * 32}, "traceId"),
+        ({"span_id": "abc"}, "spanId"),
+        ({"parent_span_id": "zz" * 8}, "parentSpanId"),
+        ({"end_time_unix_nano": 1}, "before"),
+        ({"start_time_unix_nano": 0}, "startTimeUnixNano"),
+    ):
+        bad = SpanRecord(**{**{f: getattr(good, f) for f in good.__slots__}, **change})  # type: ignore[arg-type]
+        with pytest.raises(InvalidSpan, match=message):
+            validate(bad)
