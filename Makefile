@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: up test lint typecheck postgres bench clean
+.PHONY: up test lint typecheck postgres deploy-tools bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -28,6 +28,16 @@ postgres: $(VENV)/.installed
 		$(BIN)/python -m pip install --quiet pgserver; \
 	fi
 
+# Debian's docker-compose (v1, Python) validates docker-compose.yml in tests/deploy; no engine needed.
+deploy-tools:
+	@if command -v docker-compose >/dev/null 2>&1; then \
+		echo "docker-compose: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
+	else \
+		echo "install docker-compose (Debian: apt-get install --no-install-recommends docker-compose)" >&2; exit 1; \
+	fi
+
 up: postgres
 	$(BIN)/traceability up
 
@@ -38,7 +48,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: postgres lint typecheck
+test: postgres deploy-tools lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: postgres

@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     "traceability.cli.db",
     "traceability.cli.collector",
+    "traceability.cli.up",
 )
 
 
