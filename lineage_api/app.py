@@ -1,0 +1,65 @@
+"""The lineage API application: ``create_app(settings)``.
+
+To add routes, put a module under ``lineage_api/routes/`` that defines ``router = APIRouter(...)``
+(paths relative to the prefix, e.g. ``/analytics/compute``) and add its import path to
+``ROUTER_MODULES`` below. Routes use the typed dependencies in ``dependencies.py`` and raise
+``errors.ApiError`` subclasses; SQL lives in store modules, not in routers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from traceability.lineage_api.deriver.service import DeriverService
+from traceability.lineage_api.errors import RequestTimer, install_error_handlers
+from traceability.lineage_api.pool import PoolHolder
+from traceability.lineage_api.settings import Settings
+
+API_PREFIX = "/api/pattern-traceability"
+
+# Every router of the API, in the order they are included. One line per module; each defines `router`.
+ROUTER_MODULES: tuple[str, ...] = ("traceability.lineage_api.routes.health",)
+
+log = logging.getLogger(__name__)
+
+
+def _routers() -> list[APIRouter]:
+    return [importlib.import_module(name).router for name in ROUTER_MODULES]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI app; its lifespan opens the pool and runs the pattern deriver (if enabled)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        holder = PoolHolder(settings)
+        app.state.pool_holder = holder
+        await holder.try_open()
+        deriver = DeriverService(holder, settings) if settings.run_deriver else None
+        app.state.deriver = deriver
+        if deriver is not None:
+            deriver.start()
+        try:
+            yield
+        finally:
+            if deriver is not None:
+                await deriver.stop()
+            await holder.close()
+
+    app = FastAPI(
+        title="Pattern traceability API",
+        description="Pattern lineage, usage analytics and feedback derived from Claude Code hook traces.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestTimer)
+    install_error_handlers(app)
+    for router in _routers():
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,1 @@
+"""Pattern derivation: hook executions that wrote code -> patterns, lineage and executions."""

@@ -1,0 +1,61 @@
+"""The API's asyncpg pool: created at startup, re-attempted on demand while PostgreSQL is down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+
+from traceability.exporter.database import create_pool, redact_dsn
+from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
+from traceability.lineage_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class PoolHolder:
+    """Holds the pool; :meth:`get` creates it when it is missing, or raises DatabaseUnavailable (503)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+        self.last_error: str | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool | None:
+        return self._pool
+
+    async def get(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._lock:
+            if self._pool is None:
+                s = self._settings
+                try:
+                    self._pool = await create_pool(
+                        s.db_url, min_size=s.pool_min_size, max_size=s.pool_max_size, timeout=s.pool_timeout_s
+                    )
+                except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresError) as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    raise DatabaseUnavailable(
+                        f"database unavailable at {redact_dsn(s.db_url)}: {self.last_error}"
+                    ) from exc
+                self.last_error = None
+        assert self._pool is not None
+        return self._pool
+
+    async def try_open(self) -> bool:
+        """Open the pool now if possible (at startup); a failure is logged, not raised."""
+        try:
+            await self.get()
+        except DatabaseUnavailable as exc:
+            log.warning("%s; will retry on the next request", exc.message)
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()

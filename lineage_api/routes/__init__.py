@@ -1,0 +1,1 @@
+"""HTTP routes of the lineage API; each module exposes ``router`` and is listed in app.ROUTER_MODULES."""

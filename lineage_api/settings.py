@@ -1,0 +1,80 @@
+"""Lineage API settings: argument, else environment variable, else default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from traceability.exporter.database import resolve_dsn
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8053
+DEFAULT_JAEGER_UI_URL = "http://localhost:16686"
+PORT_ENV = "INTELLIGENCE_SERVICE_PORT"
+HOST_ENV = "INTELLIGENCE_SERVICE_HOST"
+JAEGER_UI_URL_ENV = "JAEGER_UI_URL"
+DERIVER_ENV = "TRACEABILITY_DERIVER"  # "0"/"false"/"off" turns the in-process deriver off
+DERIVER_INTERVAL_ENV = "TRACEABILITY_DERIVER_INTERVAL_S"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the lineage API needs; build it with :meth:`resolve`."""
+
+    db_url: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    jaeger_ui_url: str = DEFAULT_JAEGER_UI_URL
+    run_deriver: bool = True  # derive patterns from stored spans in the background
+    deriver_interval_s: float = 1.0  # idle wait between deriver polls
+    deriver_batch_size: int = 500  # hook executions read per deriver step
+    pool_min_size: int = 2
+    pool_max_size: int = 20
+    pool_timeout_s: float = 5.0  # connect timeout; beyond it the API answers 503
+    ancestry_max_depth: int = 50  # upper bound a caller may ask for with ?max_depth
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        db_url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        jaeger_ui_url: str | None = None,
+        run_deriver: bool | None = None,
+        deriver_interval_s: float | None = None,
+    ) -> Settings:
+        dsn = resolve_dsn(db_url)
+        if not dsn:
+            raise ValueError("no database URL: pass --db-url or set TRACEABILITY_DB_URL")
+        return cls(
+            db_url=dsn,
+            host=host or os.environ.get(HOST_ENV, DEFAULT_HOST),
+            port=port if port is not None else _env_int(PORT_ENV, DEFAULT_PORT),
+            jaeger_ui_url=(
+                jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV) or DEFAULT_JAEGER_UI_URL
+            ).rstrip("/"),
+            run_deriver=run_deriver if run_deriver is not None else _env_bool(DERIVER_ENV, True),
+            deriver_interval_s=(
+                deriver_interval_s
+                if deriver_interval_s is not None
+                else _env_float(DERIVER_INTERVAL_ENV, 1.0)
+            ),
+        )
