@@ -1,0 +1,65 @@
+"""Correlation context a parent process hands down through the environment.
+
+- ``CORRELATION_ID``, ``ROOT_ID``, ``PARENT_ID``: the original tracer's variables (UUIDs).
+- ``TRACEPARENT`` / ``TRACESTATE`` / ``BAGGAGE``: W3C trace context, the OTel convention for
+  environment carriers (upper-case names), extracted with the configured OTel propagator.
+Invalid values are logged and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from opentelemetry import propagate, trace
+
+from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid
+
+log = logging.getLogger(__name__)
+
+CORRELATION_ID_ENV = "CORRELATION_ID"
+ROOT_ID_ENV = "ROOT_ID"
+PARENT_ID_ENV = "PARENT_ID"
+_W3C_ENV = ("TRACEPARENT", "TRACESTATE", "BAGGAGE")
+
+
+@dataclass(frozen=True)
+class EnvCorrelation:
+    correlation_id: str | None
+    root_id: str | None
+    parent_id: str | None
+    remote_parent: trace.SpanContext | None  # from TRACEPARENT, when valid
+
+
+def _uuid_env(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name)
+    if not raw:
+        return None
+    trace_id = parse_trace_uuid(raw)
+    if trace_id is None:
+        log.warning("ignoring %s=%r: not a UUID", name, raw[:64])
+        return None
+    return format_trace_uuid(trace_id)
+
+
+def _remote_parent(environ: Mapping[str, str]) -> trace.SpanContext | None:
+    carrier = {name.lower(): environ[name] for name in _W3C_ENV if environ.get(name)}
+    if "traceparent" not in carrier:
+        return None
+    span_context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+    if not span_context.is_valid:
+        log.warning("ignoring TRACEPARENT=%r: not a valid W3C traceparent", carrier["traceparent"][:80])
+        return None
+    return span_context
+
+
+def read_env_correlation(environ: Mapping[str, str] | None = None) -> EnvCorrelation:
+    env = os.environ if environ is None else environ
+    return EnvCorrelation(
+        correlation_id=_uuid_env(env, CORRELATION_ID_ENV),
+        root_id=_uuid_env(env, ROOT_ID_ENV),
+        parent_id=_uuid_env(env, PARENT_ID_ENV),
+        remote_parent=_remote_parent(env),
+    )
