@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "traceability.cli.db",
     "traceability.cli.collector",
     "traceability.cli.up",
+    "traceability.cli.doctor",
 )
 
 

@@ -1,0 +1,250 @@
+"""`traceability up` on a machine with no configuration: a temporary HOME, free ports, a session
+sent through the real hook, read back through the lineage API; SIGTERM leaves no process behind,
+and a second `up` finds the data and the PostgreSQL port it had."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import FIXTURES_DIR
+from traceability.cli import local_stack
+
+SESSION = FIXTURES_DIR / "sequences" / "v2.1.270_s01_S01_startup_tools.jsonl"
+START_TIMEOUT_S = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    output: Path
+    env: dict[str, str]
+    api: str
+    collector: str
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TRACEABILITY_", "XDG_", "INTELLIGENCE_", "OTEL_")) and k != "CI"
+    }
+    env["HOME"] = str(home)
+    return env
+
+
+def _start_up(home: Path, tag: str) -> Running:
+    api_port, collector_port = _free_port(), _free_port()
+    env = _clean_env(home)
+    output = home / f"up-{tag}.out"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "traceability.cli.main",
+                "up",
+                "--api-port",
+                str(api_port),
+                "--collector-port",
+                str(collector_port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=home,
+        )
+    running = Running(proc, output, env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{collector_port}")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while "traceability is up" not in running.text():
+        if proc.poll() is not None:
+            pytest.fail(f"`traceability up` exited with {proc.returncode}:\n{running.text()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"`traceability up` did not come up in {START_TIMEOUT_S} s:\n{running.text()}")
+        time.sleep(0.2)
+    return running
+
+
+def _stop_and_check_nothing_left(running: Running, cluster_dir: Path) -> None:
+    up = psutil.Process(running.proc.pid)
+    tree = up.children(recursive=True)
+    postmaster = int((cluster_dir / "postmaster.pid").read_text().split()[0])
+    watched = [*tree, psutil.Process(postmaster)]
+    assert len(tree) >= 2, f"expected the collector and the API under `up`, found {tree}"
+    running.proc.send_signal(signal.SIGTERM)
+    assert running.proc.wait(timeout=60) == 0, running.text()
+    _gone, alive = psutil.wait_procs(watched, timeout=30)
+    alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive]}"
+    leftovers = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["status"] != psutil.STATUS_ZOMBIE and (
+            str(cluster_dir) in cmdline or str(running.output.parent) in cmdline
+        ):
+            leftovers.append((proc.info["pid"], cmdline))
+    assert not leftovers, f"processes of this `up` still run: {leftovers}"
+    assert not (cluster_dir / "postmaster.pid").exists()
+    assert "stopping PostgreSQL (data kept)" in running.text()
+
+
+def _send_session_through_hook(env: dict[str, str]) -> str:
+    """Pipe a real captured session, event by event, into `traceability hook`; return its prompt_id."""
+    prompt_ids = set()
+    for line in SESSION.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("prompt_id"):
+            prompt_ids.add(event["prompt_id"])
+        result = subprocess.run(
+            [sys.executable, "-m", "traceability.cli.main", "hook"],
+            input=line.encode(),
+            env=env,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+    (prompt_id,) = prompt_ids
+    return prompt_id
+
+
+def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        response = httpx.get(url, timeout=5)
+        if response.status_code == 200:
+            last = response.json()
+            if until is None or until(last):
+                return last
+        time.sleep(0.3)
+    pytest.fail(f"{url} did not give the expected answer in {timeout} s; last: {last}")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    # We may be root: PostgreSQL then runs as `postgres`, which must be able to reach the data dir.
+    for p in (tmp_path, home):
+        p.chmod(0o755)
+    yield home
+    # a failed test must not leave a cluster running
+    from traceability.exporter.embedded_pg import EmbeddedPostgres, cluster_dir_for
+
+    cluster = cluster_dir_for(home / ".local" / "share" / "traceability")
+    if (cluster / "postmaster.pid").exists():
+        EmbeddedPostgres(cluster_dir=cluster, port=1).stop("immediate")
+
+
+def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
+    from traceability.exporter.embedded_pg import cluster_dir_for
+
+    data_dir = home / ".local" / "share" / "traceability"
+    running = _start_up(home, "first")
+    out = running.text()
+    spool_dir = home / ".local" / "state" / "traceability" / "spool"
+    assert f"spool         {spool_dir}" in out
+    assert running.collector in out and running.api in out
+    assert "traceability hooks install --user" in out
+    state = local_stack.read_state(data_dir)
+    assert state is not None and state.pid == running.proc.pid and state.embedded_postgres
+    pg_port = local_stack.remembered_pg_port(data_dir)
+    assert pg_port and f"127.0.0.1:{pg_port}" in out
+
+    prompt_id = _send_session_through_hook(running.env)
+    stats = _get_json(
+        f"{running.api}/api/pattern-traceability/stats", until=lambda s: _count(s, "traces") >= 1
+    )
+    assert _count(stats, "hook_executions") >= 1
+    correlation_id = _correlation_id_for(state.db_url, prompt_id)
+    trace = _get_json(f"{running.api}/api/pattern-traceability/traces/{correlation_id}")
+    body = json.dumps(trace)
+    # the tool uses of the captured session are in the trace read back through the API
+    for tool_use_id in re.findall(r'"tool_use_id":"(toolu_\w+)"', SESSION.read_text()):
+        assert tool_use_id in body, tool_use_id
+    assert uuid.UUID(correlation_id).hex in body  # the Jaeger trace id
+
+    cluster_dir = cluster_dir_for(data_dir)
+    _stop_and_check_nothing_left(running, cluster_dir)
+    assert local_stack.read_state(data_dir) is None
+
+    # data kept, port kept
+    again = _start_up(home, "second")
+    assert local_stack.remembered_pg_port(data_dir) == pg_port
+    trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}")
+    assert json.dumps(trace_again).count("toolu_") == body.count("toolu_")
+    _stop_and_check_nothing_left(again, cluster_dir)
+
+
+def test_second_up_on_the_same_data_dir_is_refused(home: Path) -> None:
+    running = _start_up(home, "first")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "traceability.cli.main", "up", "--api-port", "1", "--collector-port", "2"],
+            env=running.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert f"(pid {running.proc.pid}) already runs" in result.stderr
+    finally:
+        running.proc.send_signal(signal.SIGINT)  # Ctrl-C stops it as cleanly as SIGTERM
+        assert running.proc.wait(timeout=60) == 0, running.text()
+
+
+def _count(stats: dict[str, Any], name: str) -> int:
+    """A count from GET stats, wherever the API nests it."""
+    if name in stats and isinstance(stats[name], int):
+        return int(stats[name])
+    for key in (f"total_{name}", name):
+        for container in (stats, stats.get("data") or {}, stats.get("counts") or {}):
+            if isinstance(container.get(key), int):
+                return int(container[key])
+    raise AssertionError(f"no {name} count in {stats}")
+
+
+def _correlation_id_for(db_url: str, prompt_id: str) -> str:
+    import asyncio
+
+    import asyncpg
+
+    async def fetch() -> str:
+        conn = await asyncpg.connect(db_url)
+        try:
+            value = await conn.fetchval(
+                "SELECT correlation_id FROM execution_traces WHERE prompt_id = $1", prompt_id
+            )
+        finally:
+            await conn.close()
+        assert value is not None, f"no trace for prompt {prompt_id}"
+        return str(value)
+
+    return asyncio.run(fetch())
