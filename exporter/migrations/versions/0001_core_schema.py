@@ -228,6 +228,37 @@ CREATE TABLE pattern_executions (
 CREATE INDEX idx_pattern_executions_pattern ON pattern_executions(pattern_id, executed_at);
 CREATE INDEX idx_pattern_executions_node ON pattern_executions(node_id, executed_at);
 
+-- (added) Pattern derivation state. Where each pattern currently lives: one row per
+-- (file, qualified name) "slot", pointing at the version last written there.
+CREATE TABLE pattern_locations (
+    file_path TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    pattern_id TEXT NOT NULL,
+    node_id UUID NOT NULL REFERENCES pattern_lineage_nodes(id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    language TEXT,
+    tool_use_id TEXT,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    PRIMARY KEY (file_path, qualified_name)
+);
+CREATE INDEX idx_pattern_locations_pattern ON pattern_locations(pattern_id);
+
+-- (added) MinHash signature of each derived version, so the similarity (LSH) index is rebuilt
+-- without re-tokenizing code.
+CREATE TABLE pattern_signatures (
+    node_id UUID PRIMARY KEY REFERENCES pattern_lineage_nodes(id) ON DELETE CASCADE,
+    file_path TEXT,
+    minhash BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+
+-- (added) Tool uses the deriver has handled (idempotence independent of the checkpoint).
+CREATE TABLE pattern_derived_executions (
+    hook_execution_id UUID PRIMARY KEY,
+    units INTEGER NOT NULL,
+    derived_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+
 -- (added) Resumable background jobs (the deriver) keep their position here.
 CREATE TABLE traceability_checkpoints (
     name TEXT PRIMARY KEY,
@@ -238,6 +269,9 @@ CREATE TABLE traceability_checkpoints (
 
 DOWNGRADE = r"""
 DROP TABLE IF EXISTS traceability_checkpoints;
+DROP TABLE IF EXISTS pattern_derived_executions;
+DROP TABLE IF EXISTS pattern_signatures;
+DROP TABLE IF EXISTS pattern_locations;
 DROP TABLE IF EXISTS pattern_executions;
 DROP TABLE IF EXISTS pattern_ancestry_cache;
 DROP TABLE IF EXISTS pattern_lineage_events;
