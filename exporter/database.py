@@ -61,11 +61,21 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = POOL_MIN_SIZE, max_size: int = POOL_MAX_SIZE, **kwargs: Any
+    dsn: str,
+    *,
+    min_size: int = POOL_MIN_SIZE,
+    max_size: int = POOL_MAX_SIZE,
+    json_codecs: bool = True,
+    **kwargs: Any,
 ) -> asyncpg.Pool:
-    """An asyncpg pool with JSON codecs installed."""
+    """An asyncpg pool; with ``json_codecs`` jsonb columns take and give Python objects,
+    without them JSON text (what the span writer already has, ready for COPY)."""
     pool = await asyncpg.create_pool(
-        asyncpg_dsn(dsn), min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+        asyncpg_dsn(dsn),
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection if json_codecs else None,
+        **kwargs,
     )
     assert pool is not None
     return pool
@@ -115,7 +125,7 @@ class LazyPool:
     """A pool created on first use, so a service can start while PostgreSQL is still down.
 
     Calling it returns the pool; a failed creation raises (OSError and friends, which writers
-    treat as retryable) and is attempted again on the next call.
+    treat as retryable) and is attempted again on the next call. jsonb is exchanged as JSON text.
     """
 
     def __init__(self, dsn: str, *, min_size: int = POOL_MIN_SIZE, max_size: int = POOL_MAX_SIZE) -> None:
@@ -133,7 +143,7 @@ class LazyPool:
         async with self._lock:
             if self._pool is None:
                 self._pool = await create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size, timeout=10
+                    self._dsn, min_size=self._min_size, max_size=self._max_size, json_codecs=False, timeout=10
                 )
         return self._pool
 

@@ -7,6 +7,7 @@ from the OTel ids, so the same span always maps to the same row.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -51,24 +52,46 @@ def clean_json(value: Any) -> Any:
     return value
 
 
+def _jsonb_safe(text: str) -> bool:
+    """True when JSON text has no NUL escape (jsonb rejects it) and no lone surrogate."""
+    if "\\u0000" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def dumps(value: Any) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
     if value is None:
         return None
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+    if _jsonb_safe(text) and "NaN" not in text and "Infinity" not in text:
+        return text
     return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_attr(attrs: Mapping[str, AttrValue], key: str) -> Any:
-    """A JSON-valued attribute decoded; text that is not JSON is kept as a JSON string."""
+def _json_attr_text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+    """A JSON-valued attribute as jsonb text; text that is not JSON is stored as a JSON string.
+
+    Valid, clean JSON text is passed through as sent (no re-encoding: this is the ingest hot path).
+    """
     raw = attrs.get(key)
     if raw is None:
         return None
     if isinstance(raw, str):
         try:
-            return json.loads(raw)
+            parsed = json.loads(raw)
         except ValueError:
+            return dumps(raw)
+        if _jsonb_safe(raw) and "NaN" not in raw and "Infinity" not in raw:
             return raw
-    return raw
+        return dumps(parsed)
+    return dumps(raw)
 
 
 def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
@@ -127,7 +150,9 @@ def session_uuid(raw: str | None) -> tuple[uuid.UUID, str | None]:
     return uuid.uuid5(ROW_NAMESPACE, raw), raw
 
 
+@functools.lru_cache(maxsize=8192)
 def trace_uuid(trace_id_hex: str) -> uuid.UUID:
+    """The trace id as a UUID (cached: a batch holds many spans of few traces)."""
     return uuid.UUID(hex=trace_id_hex)
 
 
@@ -150,8 +175,27 @@ def _exception(span: SpanRecord) -> Mapping[str, AttrValue]:
     return {}
 
 
+# JSON-valued attributes that have a jsonb column of their own; ``attributes`` keeps the rest.
+_OWN_COLUMN_ATTRIBUTES = frozenset(
+    {
+        sc.INPUT_DATA,
+        sc.OUTPUT_DATA,
+        sc.MODIFICATIONS,
+        sc.METADATA,
+        sc.QUALITY_RESULTS,
+        sc.RAG_RESULTS,
+        sc.CONTEXT,
+    }
+)
+
+
 def _all_attributes(span: SpanRecord) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items()}
+    """Every attribute not already stored in a jsonb column of its own."""
+    return {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in span.attributes.items()
+        if k not in _OWN_COLUMN_ATTRIBUTES
+    }
 
 
 def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
@@ -263,7 +307,7 @@ def trace_row(span: SpanRecord) -> TraceRow:
             success,
             error_message,
             _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
-            dumps(_json_attr(attrs, sc.CONTEXT)),
+            _json_attr_text(attrs, sc.CONTEXT),
             _tags(attrs),
             span.span_id,
             _text(span.resource, sc.SERVICE_NAME),
@@ -305,8 +349,10 @@ def hook_row(span: SpanRecord) -> HookRow:
     success = _bool(attrs, sc.SUCCESS)
     if success is None:
         success = status not in _FAILED_STATUSES
-    quality_results = _json_attr(attrs, sc.QUALITY_RESULTS) or _scalar_results(attrs, _QUALITY_SCALARS)
-    rag_results = _json_attr(attrs, sc.RAG_RESULTS) or _scalar_results(attrs, _RAG_SCALARS)
+    quality_results = _json_attr_text(attrs, sc.QUALITY_RESULTS) or dumps(
+        _scalar_results(attrs, _QUALITY_SCALARS)
+    )
+    rag_results = _json_attr_text(attrs, sc.RAG_RESULTS) or dumps(_scalar_results(attrs, _RAG_SCALARS))
     quality_performed = _bool(attrs, sc.QUALITY_PERFORMED)
     rag_performed = _bool(attrs, sc.RAG_PERFORMED)
     return HookRow(
@@ -322,19 +368,19 @@ def hook_row(span: SpanRecord) -> HookRow:
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
             status,
-            dumps(_json_attr(attrs, sc.INPUT_DATA)),
-            dumps(_json_attr(attrs, sc.OUTPUT_DATA)),
-            dumps(_json_attr(attrs, sc.MODIFICATIONS)),
+            _json_attr_text(attrs, sc.INPUT_DATA),
+            _json_attr_text(attrs, sc.OUTPUT_DATA),
+            _json_attr_text(attrs, sc.MODIFICATIONS),
             rag_performed if rag_performed is not None else rag_results is not None,
-            dumps(rag_results),
+            rag_results,
             quality_performed if quality_performed is not None else quality_results is not None,
-            dumps(quality_results),
+            quality_results,
             _text(attrs, sc.ERROR_MESSAGE)
             or clean_text(span.status_message)
             or _text(exc, sc.EXCEPTION_MESSAGE),
             _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
             _text(attrs, sc.ERROR_STACK) or _text(exc, sc.EXCEPTION_STACKTRACE),
-            dumps(_json_attr(attrs, sc.METADATA)),
+            _json_attr_text(attrs, sc.METADATA),
             span.span_id,
             span.parent_span_id,
             clean_text(span.name),

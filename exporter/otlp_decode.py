@@ -54,16 +54,13 @@ class DecodedBatch:
         return "; ".join(self.errors)
 
 
+_SCALAR_FIELDS = frozenset({"string_value", "bool_value", "int_value", "double_value"})
+
+
 def _any_value(value: AnyValue, depth: int = 0) -> AttrValue:
     which = value.WhichOneof("value")
-    if which == "string_value":
-        return value.string_value
-    if which == "bool_value":
-        return value.bool_value
-    if which == "int_value":
-        return value.int_value
-    if which == "double_value":
-        return value.double_value
+    if which in _SCALAR_FIELDS:
+        return getattr(value, which)
     if which == "bytes_value":
         return value.bytes_value.hex()
     if depth >= MAX_ATTRIBUTE_DEPTH:

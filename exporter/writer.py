@@ -162,8 +162,11 @@ class SpanWriter:
         async with conn.transaction():
             await conn.execute(_STAGE_TRACE)
             await conn.execute(_STAGE_HOOK)
-            trace_rows = [(*r.values, True) for r in batch.roots]
-            trace_rows += [(*r.values, False) for r in batch.placeholders]
+            # sorted ids: concurrent batches touching the same traces lock them in one order
+            trace_rows = sorted(
+                [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
+                key=lambda row: row[0],
+            )
             if trace_rows:
                 await conn.copy_records_to_table(
                     "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
@@ -174,8 +177,13 @@ class SpanWriter:
                     await conn.execute(INSERT_PLACEHOLDERS)
             if not batch.hooks:
                 return 0
-            await conn.copy_records_to_table(
-                "_stage_hook", records=[r.values for r in batch.hooks], columns=HOOK_COLUMNS
-            )
+            records = [r.values for r in batch.hooks]
+            try:  # the common case, new spans: straight COPY, as fast as PostgreSQL takes rows
+                async with conn.transaction():
+                    await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
+                return len(records)
+            except asyncpg.UniqueViolationError:
+                pass  # some rows exist already (a replay): stage them and skip the ones present
+            await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
             status = await conn.execute(INSERT_HOOKS)
             return int(status.split()[-1])

@@ -1,0 +1,240 @@
+"""bench/ingest: spans/s from OTLP protobuf over HTTP to committed rows, against raw COPY.
+
+    .venv/bin/python -m bench.ingest [--spans 40000] [--batch 1000] [--rounds 3] [--concurrency 4]
+
+Both sides run in the same process tree on the same fresh PostgreSQL cluster (default durability:
+fsync and synchronous_commit on), rounds interleaved, medians reported:
+
+- baseline: asyncpg ``copy_records_to_table`` of the very same hook_executions rows (already
+  mapped, their traces already present), one transaction per batch;
+- ours: the real collector (``traceability collector`` subprocess) fed OTLP/HTTP protobuf
+  requests by ``concurrency`` clients; timed from the first request to the last 200, and a 200
+  means committed.
+
+Target: ours >= 0.5x the raw COPY rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+from traceability.exporter import database
+from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
+from traceability.exporter.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
+from traceability.exporter.otlp_decode import decode_request
+from traceability.instrumentation import semconv as sc
+
+T0 = 1_767_225_600_000_000_000
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    kv = KeyValue(key=key)
+    if isinstance(value, bool):
+        kv.value.bool_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    elif isinstance(value, float):
+        kv.value.double_value = value
+    else:
+        kv.value.string_value = str(value)
+    return kv
+
+
+def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
+    """OTLP requests of ``batch`` hook spans each (20 per trace, plus the trace's root)."""
+    payload = json.dumps({"command": "pytest -q tests/", "description": "x" * 300})  # ~0.5 KB of jsonb/row
+    quality = json.dumps({"violations_found": 2, "corrections_applied": 1, "quality_score": 0.85})
+    requests: list[bytes] = []
+    span_no = 0
+    for start in range(0, total, batch):
+        request = ExportTraceServiceRequest()
+        rs = request.resource_spans.add()
+        rs.resource.attributes.append(_kv(sc.SERVICE_NAME, "claude-code-hooks"))
+        ss = rs.scope_spans.add()
+        ss.scope.name = sc.INSTRUMENTATION_SCOPE
+        for i in range(start, min(start + batch, total)):
+            trace_no = i // 20
+            trace_id = (seed << 64 | trace_no + 1).to_bytes(16, "big")
+            if i % 20 == 0:
+                root = ss.spans.add()
+                root.trace_id, root.span_id = trace_id, (1).to_bytes(8, "big")
+                root.name, root.kind = sc.SPAN_NAME_TURN, 1
+                root.start_time_unix_nano, root.end_time_unix_nano = T0, T0 + 10**9
+                root.attributes.extend(
+                    [_kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN), _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6")]
+                )
+            span_no += 1
+            span = ss.spans.add()
+            span.trace_id, span.span_id, span.parent_span_id = (
+                trace_id,
+                (span_no + 1).to_bytes(8, "big"),
+                (1).to_bytes(8, "big"),
+            )
+            span.name, span.kind = "hook PreToolUse", 1
+            span.start_time_unix_nano, span.end_time_unix_nano = T0 + i * 1000, T0 + i * 1000 + 5 * 10**6
+            span.attributes.extend(
+                [
+                    _kv(sc.SPAN_TYPE, sc.SPAN_TYPE_HOOK),
+                    _kv(sc.HOOK_TYPE, "PreToolUse"),
+                    _kv(sc.HOOK_NAME, "quality-enforcer"),
+                    _kv(sc.EXECUTION_ORDER, i % 20 + 1),
+                    _kv(sc.GEN_AI_TOOL_NAME, "Bash"),
+                    _kv(sc.GEN_AI_TOOL_CALL_ID, f"toolu_{i:08d}"),
+                    _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
+                    _kv(sc.INPUT_DATA, payload),
+                    _kv(sc.QUALITY_RESULTS, quality),
+                    _kv(sc.QUALITY_SCORE, 0.85),
+                ]
+            )
+        requests.append(request.SerializeToString())
+    return requests
+
+
+def progress(label: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r  {label:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+async def reset(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE hook_executions, execution_traces")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+async def raw_copy(dsn: str, requests: list[bytes]) -> tuple[float, int]:
+    """Baseline: COPY the already-mapped hook rows (traces inserted first, untimed)."""
+    batches = [map_spans(decode_request(ExportTraceServiceRequest.FromString(r)).spans) for r in requests]
+    c = await asyncpg.connect(dsn)  # asyncpg's own jsonb codec: JSON text in, as COPY sends it
+    try:
+        traces = [row.values for b in batches for row in b.roots]
+        await c.copy_records_to_table("execution_traces", records=traces, columns=TRACE_COLUMNS)
+        rows = [[r.values for r in b.hooks] for b in batches]
+        started = time.perf_counter()
+        for i, chunk in enumerate(rows):
+            async with c.transaction():
+                await c.copy_records_to_table("hook_executions", records=chunk, columns=HOOK_COLUMNS)
+            progress("raw COPY", i + 1, len(rows))
+        elapsed = time.perf_counter() - started
+    finally:
+        await c.close()
+    return elapsed, sum(len(r) for r in rows)
+
+
+async def through_collector(url: str, requests: list[bytes], concurrency: int) -> float:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in requests:
+        queue.put_nowait(body)
+    done = 0
+
+    async def client() -> None:
+        nonlocal done
+        async with httpx.AsyncClient(timeout=120) as http:
+            while not queue.empty():
+                body = queue.get_nowait()
+                response = await http.post(url, content=body, headers={"Content-Type": "application/x-protobuf"})
+                if response.status_code != 200:
+                    raise RuntimeError(f"collector answered {response.status_code}: {response.text[:200]}")
+                done += 1
+                progress("OTLP -> collector -> rows", done, len(requests))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def count_hooks(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM hook_executions"))
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=40_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    root.chmod(0o755)
+    pg = EmbeddedPostgres(cluster_dir=root / "pg")  # default durability
+    print(f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds", flush=True)
+    pg.start()
+    collector: subprocess.Popen[bytes] | None = None
+    try:
+        database.upgrade(pg.dsn)
+        port = free_port()
+        env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        collector = subprocess.Popen(
+            [sys.executable, "-m", "traceability.cli.main", "collector", "--port", str(port),
+             "--spool-dir", str(root / "spool"), "--db-url", pg.dsn],
+            env=env, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+        base_rates: list[float] = []
+        our_rates: list[float] = []
+        for round_no in range(args.rounds):
+            requests = make_requests(args.spans, args.batch, seed=round_no + 1)
+            asyncio.run(reset(pg.dsn))
+            elapsed, rows = asyncio.run(raw_copy(pg.dsn, requests))
+            base_rates.append(rows / elapsed)
+            asyncio.run(reset(pg.dsn))
+            elapsed = asyncio.run(through_collector(f"{url}/v1/traces", requests, args.concurrency))
+            stored = asyncio.run(count_hooks(pg.dsn))
+            if stored != args.spans:
+                raise RuntimeError(f"collector stored {stored} hook rows, expected {args.spans}")
+            our_rates.append(args.spans / elapsed)
+            print(
+                f"  round {round_no + 1}: raw COPY {base_rates[-1]:,.0f} rows/s, "
+                f"collector {our_rates[-1]:,.0f} spans/s",
+                flush=True,
+            )
+        base, ours = statistics.median(base_rates), statistics.median(our_rates)
+        print()
+        print(f"raw COPY baseline (median)      : {base:10,.0f} rows/s")
+        print(f"OTLP protobuf -> committed rows : {ours:10,.0f} spans/s")
+        print(f"ratio                           : {ours / base:10.2f}x   (target >= 0.50x)")
+        return 0
+    finally:
+        if collector is not None:
+            collector.terminate()
+            collector.wait(timeout=15)
+        pg.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
