@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "traceability.cli.collector",
     "traceability.cli.up",
     "traceability.cli.doctor",
+    "traceability.cli.demo",
 )
 
 
