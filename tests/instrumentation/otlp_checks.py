@@ -46,7 +46,7 @@ def read_spool(spool_dir: Path) -> list[ExportTraceServiceRequest]:
     files = sorted(spool_dir.iterdir())
     assert files, f"no spool files in {spool_dir}"
     assert not [f.name for f in files if f.name.startswith(".") or f.suffix != ".json"], files
-    requests = []
+    requests: list[ExportTraceServiceRequest] = []
     for path in files:
         data = path.read_bytes()
         assert data.endswith(b"\n")

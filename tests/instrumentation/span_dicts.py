@@ -60,7 +60,7 @@ def span_dict(span: ReadableSpan) -> dict[str, Any]:
             {
                 "name": e.name,
                 "time": e.timestamp,
-                "attributes": {k: _value(v) for k, v in e.attributes.items()},
+                "attributes": {k: _value(v) for k, v in (e.attributes or {}).items()},
             }
             for e in span.events
         ],

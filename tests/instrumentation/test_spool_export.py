@@ -131,3 +131,22 @@ async def test_tracer_with_unwritable_spool_keeps_working_and_says_unhealthy(tmp
     assert health.failed_spans == 2 and "not writable" in health.detail
     await tracer.shutdown()
     await tracer.shutdown()
+
+
+def _only_file(directory: Path) -> bytes:
+    (path,) = directory.iterdir()
+    return path.read_bytes()
+
+
+async def test_the_collectors_decoder_accepts_the_spool_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from traceability.exporter.otlp_decode import decode_json
+
+    monkeypatch.setenv("TRACEABILITY_SPOOL_DIR", str(tmp_path))
+    await run_example1_unchanged()
+    (line,) = _only_file(tmp_path).splitlines()
+    batch = decode_json(line)
+    assert (batch.rejected, len(batch.spans)) == (0, 3)
+    names = sorted(record.name for record in batch.spans)
+    assert names == ["claude_code.turn", "hook quality-enforcer", "hook rag-intelligence"]

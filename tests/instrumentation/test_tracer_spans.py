@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.instrumentation.span_dicts import MS, T0, FixedClock, IncrementalIds, span_dicts
@@ -403,7 +404,7 @@ async def test_bad_inputs_never_raise_and_are_repaired(
 
 async def test_an_exporter_that_raises_never_reaches_the_caller() -> None:
     class Exploding(InMemorySpanExporter):
-        def export(self, spans):  # type: ignore[no-untyped-def]
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
             raise OSError("disk on fire")
 
     tracer = ExecutionTracer(span_exporter=Exploding(), id_generator=IncrementalIds(), clock=FixedClock())
