@@ -21,12 +21,14 @@ from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.settings import CollectorSettings
+from traceability.exporter.access import BearerAuthMiddleware
 from traceability.exporter.otlp_decode import (
     DecodedBatch,
     MalformedRequest,
@@ -155,6 +157,14 @@ class OtlpReceiver:
     async def _process(self, request: Request, media_type: str, encoding: str) -> Response:
         try:
             body = self._decompress(await self._read_body(request), encoding)
+            if self.stats.inflight_bytes + len(body) > self.settings.max_inflight_bytes:
+                return _status_response(
+                    RESOURCE_EXHAUSTED,
+                    "collector is at capacity; retry later",
+                    media_type,
+                    429,
+                    self.settings.retry_after_s,
+                )
             batch = decode_json(body) if media_type == JSON else decode_protobuf(body)
         except _TooLarge as exc:
             return _status_response(INVALID_ARGUMENT, str(exc), media_type, 413)
@@ -211,6 +221,7 @@ class OtlpReceiver:
 
 def create_receiver_app(receiver: OtlpReceiver, lifespan: object = None) -> Starlette:
     return Starlette(
+        middleware=[Middleware(BearerAuthMiddleware, policy=receiver.settings.access)],
         routes=[
             Route("/v1/traces", receiver.handle_traces, methods=["POST"]),
             Route("/healthz", receiver.healthz, methods=["GET"]),

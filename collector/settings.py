@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
 from traceability.instrumentation.spool import resolve_spool_dir
 
@@ -22,11 +23,12 @@ def _env_int(name: str, default: int) -> int:
 class CollectorSettings:
     db_url: str
     spool_dir: str
+    access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     max_body_bytes: int = 16 * MiB  # compressed request body
     max_decompressed_bytes: int = 64 * MiB
-    max_inflight_bytes: int = 128 * MiB  # request bodies being processed at once; above: 429
+    max_inflight_bytes: int = 64 * MiB  # request bodies (decompressed) being processed at once; above: 429
     db_write_timeout_s: float = 2.0  # then the batch is queued on disk and 200 is answered
     drain_interval_s: float = 0.25
     drain_batch_spans: int = 5000
@@ -44,10 +46,13 @@ class CollectorSettings:
         dsn = resolve_dsn(db_url)
         if not dsn:
             raise ValueError("no database URL: pass --db-url or set TRACEABILITY_DB_URL")
+        host = host or os.environ.get("TRACEABILITY_COLLECTOR_HOST", DEFAULT_HOST)
         return cls(
             db_url=dsn,
             spool_dir=resolve_spool_dir(spool_dir),
-            host=host or os.environ.get("TRACEABILITY_COLLECTOR_HOST", DEFAULT_HOST),
+            access=AccessPolicy.resolve(host),
+            host=host,
             port=port if port is not None else _env_int("TRACEABILITY_COLLECTOR_PORT", DEFAULT_PORT),
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
+            max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
         )
