@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "traceability.cli.up",
     "traceability.cli.doctor",
     "traceability.cli.demo",
+    "traceability.cli.dashboard",
 )
 
 

@@ -183,3 +183,38 @@ def test_macro_expansion() -> None:
     assert sql.endswith("t > '2026-01-01T00:00:00+00:00'")
     with pytest.raises(ValueError, match="unsupported"):
         grafana_sql.expand_macros("SELECT $__unixEpochFilter(t)", rng)
+
+
+def test_render_draws_every_panel(filled: synthetic_rows.SyntheticData, db_dsn: str, tmp_path: Path) -> None:
+    """`traceability dashboard render` runs the panels' SQL and writes a PNG of the whole grid."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    out = tmp_path / "dashboard.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "traceability.cli.main",
+            "dashboard",
+            "render",
+            "--db-url",
+            db_dsn,
+            "--out",
+            str(out),
+            "--days",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "15 panels" in result.stdout
+    with Image.open(out) as image:
+        width, height = image.size
+        assert width > 1000 and height > 1000
+        assert len(image.convert("RGB").getcolors(1 << 20) or []) > 50  # drawn, not a blank canvas

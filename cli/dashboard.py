@@ -1,0 +1,327 @@
+"""`traceability dashboard render`: draw the Grafana dashboard to a PNG without Grafana.
+
+Runs every panel's SQL (the same queries Grafana sends, macros expanded the same way) against the
+database and lays the panels out on the dashboard's grid with matplotlib. It is a rendering of the
+dashboard's queries, not a Grafana screenshot. Needs the docs extra: pip install
+'pattern-traceability[docs]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from traceability.cli import grafana_sql, local_stack
+
+BACKGROUND, PANEL, TEXT, MUTED, GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9c", "#2c3235"
+PALETTE = ("#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a")
+NAMED_COLORS = {"green": "#73bf69", "red": "#f2495c", "orange": "#ff9830"}
+GRID_ROW_INCHES = 0.36
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("dashboard", help="render the Grafana dashboard's queries to a PNG")
+    actions = parser.add_subparsers(dest="action", required=True)
+    render = actions.add_parser("render", help="run every panel's SQL and draw the dashboard (matplotlib)")
+    render.add_argument("--out", default="dashboard.png", help="PNG to write (default: dashboard.png)")
+    render.add_argument("--db-url", help="database (default: TRACEABILITY_DB_URL, else the one `up` runs)")
+    render.add_argument("--days", type=float, default=14, help="time range: the last N days (default: 14)")
+    render.add_argument("--dashboard", type=Path, default=grafana_sql.MAIN_DASHBOARD, help="dashboard JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from traceability.exporter.database import resolve_dsn
+
+    try:
+        import matplotlib
+    except ImportError:
+        print(
+            "traceability dashboard: needs matplotlib: pip install 'pattern-traceability[docs]'",
+            file=sys.stderr,
+        )
+        return 2
+    matplotlib.use("Agg")
+    state = local_stack.read_state(local_stack.resolve_data_dir(None))
+    dsn = resolve_dsn(args.db_url) or (state.db_url if state else None)
+    if not dsn:
+        print(
+            "traceability dashboard: no database: pass --db-url, set TRACEABILITY_DB_URL or run `traceability up`",
+            file=sys.stderr,
+        )
+        return 2
+    dashboard = grafana_sql.load_dashboard(args.dashboard)
+    now = datetime.now(UTC)
+    rng = grafana_sql.TimeRange.last(timedelta(days=args.days), now=now, max_points=84)
+    results = asyncio.run(_run_all(dsn, dashboard, rng))
+    render(dashboard, results, rng, Path(args.out))
+    print(f"wrote {args.out} ({len(results)} panels, last {args.days:g} days)")
+    return 0
+
+
+async def _run_all(
+    dsn: str, dashboard: dict[str, Any], rng: grafana_sql.TimeRange
+) -> dict[int, tuple[list[str], list[tuple[Any, ...]]]]:
+    import asyncpg
+
+    from traceability.exporter.database import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(dsn))
+    try:
+        return {
+            q.panel_id: await grafana_sql.run_query(conn, q, rng)
+            for q in grafana_sql.panel_queries(dashboard)
+        }
+    finally:
+        await conn.close()
+
+
+def render(
+    dashboard: dict[str, Any],
+    results: dict[int, tuple[list[str], list[tuple[Any, ...]]]],
+    rng: grafana_sql.TimeRange,
+    out: Path,
+) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.gridspec import GridSpec
+
+    panels = dashboard["panels"]
+    rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
+    fig = plt.figure(figsize=(22, rows * GRID_ROW_INCHES + 1.2), facecolor=BACKGROUND)
+    grid = GridSpec(
+        rows,
+        24,
+        figure=fig,
+        left=0.02,
+        right=0.98,
+        top=1 - 0.9 / (rows * GRID_ROW_INCHES + 1.2),
+        bottom=0.02,
+        wspace=1.2,
+        hspace=2.2,
+    )
+    fig.suptitle(
+        f"{dashboard['title']}  ·  last {(rng.end - rng.start).days} days  ·  rendered from the dashboard's SQL "
+        "(not a Grafana screenshot)",
+        color=TEXT,
+        fontsize=15,
+        x=0.02,
+        ha="left",
+    )
+    for panel in panels:
+        pos = panel["gridPos"]
+        ax = fig.add_subplot(grid[pos["y"] : pos["y"] + pos["h"], pos["x"] : pos["x"] + pos["w"]])
+        _style(ax, panel["title"])
+        columns, data = results.get(panel["id"], ([], []))
+        kind = panel["type"]
+        if not data:
+            ax.text(0.5, 0.5, "No data", color=MUTED, ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        elif kind == "stat":
+            _stat(ax, panel, data[0][0])
+        elif kind == "timeseries":
+            _timeseries(ax, panel, columns, data)
+        else:
+            _table(ax, panel, columns, data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80, facecolor=BACKGROUND)
+    plt.close(fig)
+
+
+def _style(ax: Any, title: str) -> None:
+    ax.set_facecolor(PANEL)
+    for spine in ax.spines.values():
+        spine.set_color(GRID)
+    ax.tick_params(colors=MUTED, labelsize=8)
+    ax.set_title(title, color=TEXT, fontsize=10, loc="left", pad=6)
+
+
+def _unit(panel: dict[str, Any], column: str | None = None) -> str:
+    unit = str(panel["fieldConfig"]["defaults"].get("unit", ""))
+    for override in panel["fieldConfig"].get("overrides", []):
+        matcher = override["matcher"]
+        if column is not None and _matches(matcher, column):
+            for prop in override["properties"]:
+                if prop["id"] == "unit":
+                    unit = prop["value"]
+    return unit
+
+
+def _matches(matcher: dict[str, str], column: str) -> bool:
+    import re
+
+    if matcher["id"] == "byName":
+        return matcher["options"] == column
+    return matcher["id"] == "byRegexp" and re.fullmatch(matcher["options"], column) is not None
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%m-%d %H:%M")
+    if isinstance(value, int | float | Decimal):
+        number = float(value)
+        if unit == "percentunit":
+            return f"{number * 100:.1f}%"
+        if unit == "ms":
+            return f"{number:.0f} ms" if number >= 100 else f"{number:.1f} ms"
+        return f"{number:,.0f}" if number == int(number) else f"{number:.2f}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _stat(ax: Any, panel: dict[str, Any], value: Any) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(
+        0.5,
+        0.42,
+        _fmt(value, _unit(panel)),
+        color=PALETTE[0],
+        fontsize=26,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontweight="bold",
+    )
+
+
+def _timeseries(ax: Any, panel: dict[str, Any], columns: list[str], data: list[tuple[Any, ...]]) -> None:
+    import matplotlib.dates as mdates
+
+    times = [datetime.fromtimestamp(float(r[0]), UTC) for r in data]
+    has_metric = "metric" in columns
+    value_columns = [c for c in columns if c not in ("time", "metric")]
+    series: dict[str, dict[datetime, float]] = {}
+    for t, row in zip(times, data, strict=True):
+        for c in value_columns:
+            value = row[columns.index(c)]
+            if value is None:
+                continue
+            name = f"{row[columns.index('metric')]}" if has_metric else c
+            series.setdefault(name, {})[t] = float(value)
+    defaults = panel["fieldConfig"]["defaults"].get("custom", {})
+    right = [
+        o["matcher"]["options"]
+        for o in panel["fieldConfig"]["overrides"]
+        if any(p["id"] == "custom.axisPlacement" and p["value"] == "right" for p in o["properties"])
+    ]
+    twin = ax.twinx() if right else None
+    if twin is not None:
+        twin.tick_params(colors=MUTED, labelsize=8)
+    bucket_days = 0.8 * _bucket_days(times)
+    bottoms: dict[datetime, float] = {}
+    for i, (name, points) in enumerate(sorted(series.items(), key=lambda kv: -sum(kv[1].values()))):
+        color = _series_color(panel, name, i)
+        xs = sorted(points)
+        ys = [points[x] for x in xs]
+        target = twin if twin is not None and name in right else ax
+        if name in right or defaults.get("drawStyle") == "bars":
+            base = (
+                [bottoms.get(x, 0.0) for x in xs]
+                if defaults.get("stacking", {}).get("mode") == "normal"
+                else None
+            )
+            target.bar(
+                xs,
+                ys,
+                width=bucket_days,
+                bottom=base,
+                color=color,
+                alpha=0.6 if name in right else 0.85,
+                label=name,
+            )
+            if base is not None:
+                for x, y in zip(xs, ys, strict=True):
+                    bottoms[x] = bottoms.get(x, 0.0) + y
+        else:
+            target.plot(xs, ys, color=color, linewidth=1.4, marker="o", markersize=2.5, label=name)
+    unit = _unit(panel)
+    if unit == "percentunit":
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v * 100:.0f}%")
+    elif unit == "ms":
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f} ms")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.grid(color=GRID, linewidth=0.6)
+    handles, labels = ax.get_legend_handles_labels()
+    if twin is not None:
+        more_handles, more_labels = twin.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    legend = ax.legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="upper left",
+        ncol=min(4, max(1, len(labels))),
+        facecolor=PANEL,
+        edgecolor=GRID,
+        framealpha=0.8,
+    )
+    for text in legend.get_texts():
+        text.set_color(TEXT)
+
+
+def _bucket_days(times: list[datetime]) -> float:
+    distinct = sorted(set(times))
+    if len(distinct) < 2:
+        return 0.1
+    return min((b - a).total_seconds() for a, b in itertools.pairwise(distinct)) / 86400
+
+
+def _series_color(panel: dict[str, Any], name: str, index: int) -> str:
+    for override in panel["fieldConfig"]["overrides"]:
+        if _matches(override["matcher"], name):
+            for prop in override["properties"]:
+                if prop["id"] == "color":
+                    return NAMED_COLORS.get(prop["value"].get("fixedColor"), PALETTE[index % len(PALETTE)])
+    return PALETTE[index % len(PALETTE)]
+
+
+def _table(ax: Any, panel: dict[str, Any], columns: list[str], data: list[tuple[Any, ...]]) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fit = max(1, int(panel["gridPos"]["h"] * 1.25) - 2)
+    cells = [[_fmt(v, _unit(panel, c)) for v, c in zip(row, columns, strict=True)] for row in data[:fit]]
+    table = ax.table(
+        cellText=cells,
+        colLabels=columns,
+        loc="upper center",
+        cellLoc="left",
+        colLoc="left",
+        bbox=(0, 1 - min(1.0, (len(cells) + 1) / (fit + 1)), 1, min(1.0, (len(cells) + 1) / (fit + 1))),
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    total = sum(widths)
+    for (row, col), cell in table.get_celld().items():
+        cell.set_edgecolor(GRID)
+        cell.set_facecolor("#22252b" if row == 0 else PANEL)
+        cell.get_text().set_color(TEXT if row else MUTED)
+        cell.set_width(widths[col] / total)
+        if row and columns[col] == "trend":
+            value = data[row - 1][col]
+            if value is not None:
+                cell.get_text().set_color(
+                    "#73bf69" if float(value) > 0 else "#f2495c" if float(value) < 0 else TEXT
+                )
+        if row and columns[col] == "trace id":
+            cell.get_text().set_color("#6e9fff")
+    if len(data) > fit:
+        ax.text(
+            1,
+            -0.02,
+            f"{len(data) - fit} more rows",
+            color=MUTED,
+            fontsize=7,
+            ha="right",
+            va="top",
+            transform=ax.transAxes,
+        )
