@@ -23,7 +23,11 @@ from traceability.lineage_api.settings import Settings
 API_PREFIX = "/api/pattern-traceability"
 
 # Every router of the API, in the order they are included. One line per module; each defines `router`.
-ROUTER_MODULES: tuple[str, ...] = ("traceability.lineage_api.routes.health",)
+ROUTER_MODULES: tuple[str, ...] = (
+    "traceability.lineage_api.routes.health",
+    "traceability.lineage_api.routes.lineage",
+    "traceability.lineage_api.routes.catalog",
+)
 
 log = logging.getLogger(__name__)
 
