@@ -1,0 +1,50 @@
+"""Lineage graphs as text drawings: Mermaid (GitHub, Grafana) and Graphviz DOT."""
+
+from __future__ import annotations
+
+from traceability.lineage_api.models import AncestryData, DescendantsData, GraphFormat
+
+
+def _label(pattern_id: str, version: str) -> str:
+    short = pattern_id if len(pattern_id) <= 24 else pattern_id[:21] + "..."
+    return f"{short}@{version}".replace('"', "'")
+
+
+def render_lineage(data: AncestryData | DescendantsData, fmt: GraphFormat) -> str:
+    """Edges always drawn parent -> child, labelled with edge (and transformation) type."""
+    root = str(data.pattern_node_id)
+    labels = {root: _label(data.pattern_id, data.pattern_version)}
+    edges: list[tuple[str, str, str]] = []
+    if isinstance(data, AncestryData):
+        for a in data.ancestors:
+            labels[str(a.ancestor_id)] = _label(a.ancestor_pattern_id, a.ancestor_version)
+            edges.append(
+                (str(a.ancestor_id), str(a.child_node_id), _edge_label(a.edge_type, a.transformation_type))
+            )
+    else:
+        for d in data.descendants:
+            labels[str(d.descendant_id)] = _label(d.descendant_pattern_id, d.descendant_version)
+            edges.append(
+                (str(d.parent_node_id), str(d.descendant_id), _edge_label(d.edge_type, d.transformation_type))
+            )
+    ids = {node_id: f"n{i}" for i, node_id in enumerate(labels)}
+    if fmt is GraphFormat.MERMAID:
+        lines = ["graph TD"]
+        lines += [f'    {ids[n]}["{label}"]' for n, label in labels.items()]
+        lines += [f"    {ids[s]} -->|{label}| {ids[t]}" for s, t, label in edges if s in ids and t in ids]
+        lines.append(f"    style {ids[root]} stroke-width:3px")
+    else:
+        lines = ["digraph lineage {", "    rankdir=TB;"]
+        lines += [
+            f'    {ids[n]} [label="{label}"{", penwidth=3" if n == root else ""}];'
+            for n, label in labels.items()
+        ]
+        lines += [
+            f'    {ids[s]} -> {ids[t]} [label="{label}"];' for s, t, label in edges if s in ids and t in ids
+        ]
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _edge_label(edge_type: str, transformation_type: str | None) -> str:
+    return f"{edge_type} ({transformation_type})" if transformation_type else edge_type

@@ -1,0 +1,102 @@
+"""Catalog routes: counts (stats), the pattern list, one trace with its hook executions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
+from traceability.lineage_api.errors import NotFound, processing_time_ms
+from traceability.lineage_api.models import Envelope, PatternList, PatternSummary, StatsData, TraceData
+from traceability.lineage_api.store import catalog
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/stats", response_model=Envelope[StatsData], summary="Counts of patterns, lineage and traces")
+async def stats(conn: ConnectionDep, request: Request) -> Envelope[StatsData]:
+    data = StatsData(**await catalog.stats(conn))
+    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+
+
+@router.get("/patterns", response_model=Envelope[PatternList], summary="List patterns (newest version each)")
+async def patterns(
+    conn: ConnectionDep,
+    request: Request,
+    file_path: Annotated[
+        str | None, Query(description="exact file path of a version or current location")
+    ] = None,
+    language: Annotated[str | None, Query(description="language, case-insensitive")] = None,
+    name: Annotated[
+        str | None, Query(description="substring of the name or qualified name, or a pattern id")
+    ] = None,
+    pattern_type: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(active|deprecated|promoted)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Envelope[PatternList]:
+    rows, total = await catalog.list_patterns(
+        conn,
+        file_path=file_path,
+        language=language,
+        name=name,
+        pattern_type=pattern_type,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        PatternSummary(
+            pattern_id=r["pattern_id"],
+            pattern_name=r["pattern_name"],
+            pattern_type=r["pattern_type"],
+            latest_version=r["pattern_version"],
+            latest_node_id=r["id"],
+            total_versions=r["total_versions"],
+            generation=r["generation"],
+            lineage_id=r["lineage_id"],
+            qualified_name=r["qualified_name"],
+            file_path=r["file_path"],
+            language=r["language"],
+            status=r["status"],
+            total_executions=r["total_executions"],
+            first_seen_at=r["first_seen_at"],
+            last_updated_at=r["created_at"],
+        )
+        for r in rows
+    ]
+    data = PatternList(
+        patterns=items, total=total, limit=limit, offset=offset, has_more=offset + len(items) < total
+    )
+    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in row.items()}
+
+
+@router.get(
+    "/traces/{correlation_id}",
+    response_model=Envelope[TraceData],
+    summary="One trace (prompt turn) with its hook executions in order and its Jaeger link",
+)
+async def trace(
+    correlation_id: uuid.UUID, conn: ConnectionDep, settings: SettingsDep, request: Request
+) -> Envelope[TraceData]:
+    """``correlation_id`` is the trace's UUID; the 32-hex Jaeger trace id is accepted too."""
+    found = await catalog.trace(conn, correlation_id)
+    if found is None:
+        raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
+    jaeger_id = correlation_id.hex
+    data = TraceData(
+        correlation_id=correlation_id,
+        jaeger_trace_id=jaeger_id,
+        jaeger_url=f"{settings.jaeger_ui_url}/trace/{jaeger_id}",
+        trace=_jsonable(found["trace"]),
+        hook_executions=[_jsonable(h) for h in found["hooks"]],
+        total_hook_executions=len(found["hooks"]),
+        pattern_executions=[_jsonable(x) for x in found["executions"]],
+    )
+    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})

@@ -1,0 +1,253 @@
+"""Lineage routes: track events (one or a batch), ancestry/descendants, evolution."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from traceability.lineage_api.dependencies import ConnectionDep, PoolDep, SettingsDep
+from traceability.lineage_api.errors import ApiError, processing_time_ms
+from traceability.lineage_api.graph_render import render_lineage
+from traceability.lineage_api.models import (
+    AncestryData,
+    BatchItemResult,
+    BatchSummary,
+    BatchTrackResponse,
+    DescendantsData,
+    Envelope,
+    EvolutionData,
+    EvolutionEdge,
+    EvolutionNode,
+    GraphFormat,
+    LineageTrackBatchRequest,
+    LineageTrackRequest,
+    QueryType,
+    TrackResult,
+)
+from traceability.lineage_api.store import lineage as store
+from traceability.lineage_api.tracking import OPERATIONS, track
+
+router = APIRouter(tags=["lineage"])
+TRACK_TIMEOUT_S = 30.0
+SEED_MS_PER_EVENT = 50.0  # the seed's per-event target, the reference for batch_efficiency_gain
+
+
+@router.post("/lineage/track", response_model=Envelope[TrackResult], summary="Track one lineage event")
+async def track_event(
+    req: LineageTrackRequest, conn: ConnectionDep, request: Request
+) -> Envelope[TrackResult]:
+    correlation_id = uuid.uuid4()
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(TRACK_TIMEOUT_S):
+            result = await track(conn, req, correlation_id)
+    except TimeoutError:
+        raise ApiError(
+            504, f"tracking timed out after {TRACK_TIMEOUT_S:.0f} s", pattern_id=req.pattern_id
+        ) from None
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    return Envelope(
+        data=result,
+        metadata={
+            "correlation_id": str(correlation_id),
+            "operation": OPERATIONS[req.event_type],
+            "duration_ms": duration_ms,
+            "pattern_id": req.pattern_id,
+            "processing_time_ms": processing_time_ms(request),
+        },
+    )
+
+
+async def _one(pool: Any, index: int, req: LineageTrackRequest, timeout_s: float) -> BatchItemResult:
+    correlation_id = uuid.uuid4()
+    started = time.perf_counter()
+    meta: dict[str, Any] = {"correlation_id": str(correlation_id), "operation": OPERATIONS[req.event_type]}
+    try:
+        async with asyncio.timeout(timeout_s), pool.acquire() as conn:
+            data = await track(conn, req, correlation_id)
+    except ApiError as exc:
+        meta["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        return BatchItemResult(
+            event_index=index,
+            pattern_id=req.pattern_id,
+            error=exc.message,
+            status_code=exc.status_code,
+            metadata=meta,
+        )
+    except TimeoutError:
+        meta["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        return BatchItemResult(
+            event_index=index,
+            pattern_id=req.pattern_id,
+            error=f"timed out after {timeout_s} s",
+            status_code=504,
+            metadata=meta,
+        )
+    meta["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return BatchItemResult(event_index=index, pattern_id=req.pattern_id, data=data, metadata=meta)
+
+
+@router.post("/lineage/track/batch", response_model=BatchTrackResponse, summary="Track many lineage events")
+async def track_batch(batch: LineageTrackBatchRequest, pool: PoolDep, request: Request) -> BatchTrackResponse:
+    """Each event is its own transaction: a failed event does not undo the others.
+
+    ``sequential`` (or ``sequential_processing: true``) runs them in order, so an event may name a
+    parent created earlier in the same batch; ``parallel`` runs them concurrently.
+    """
+    started = time.perf_counter()
+    mode = (
+        "sequential" if batch.sequential_processing or batch.processing_mode == "sequential" else "parallel"
+    )
+    if mode == "sequential":
+        results = [await _one(pool, i, ev, batch.timeout_per_event) for i, ev in enumerate(batch.events)]
+    else:
+        results = list(
+            await asyncio.gather(
+                *(_one(pool, i, ev, batch.timeout_per_event) for i, ev in enumerate(batch.events))
+            )
+        )
+    ok = [r for r in results if r.data is not None]
+    failed = [r for r in results if r.data is None]
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    n = len(batch.events)
+    return BatchTrackResponse(
+        success=not failed,
+        batch_id=batch.batch_id,
+        batch_summary=BatchSummary(
+            total_events=n,
+            successful_events=len(ok),
+            failed_events=len(failed),
+            handled_duplicates=sum(1 for r in ok if r.data is not None and r.data.status == "already_exists"),
+            processing_mode=mode,
+            requested_processing_mode=batch.processing_mode,
+        ),
+        successful_results=ok,
+        failed_results=failed or None,
+        metadata={
+            "processing_time_ms": round(elapsed_ms, 3),
+            "average_time_per_event": round(elapsed_ms / n, 3),
+            "batch_efficiency_gain": round(
+                (n * SEED_MS_PER_EVENT - elapsed_ms) / (n * SEED_MS_PER_EVENT) * 100, 2
+            ),
+        },
+    )
+
+
+@router.get(
+    "/lineage/{pattern_id}",
+    response_model=Envelope[AncestryData] | Envelope[DescendantsData],
+    summary="Ancestry or descendants of a pattern (recursive, cycle-safe, depth-capped)",
+)
+async def lineage(
+    pattern_id: str,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    request: Request,
+    query_type: QueryType = QueryType.ANCESTRY,
+    max_depth: Annotated[int, Query(ge=1, description="hops to follow (capped by the server)")] = 10,
+    version: Annotated[
+        str | None, Query(description="a version of the pattern (default: the newest)")
+    ] = None,
+    format: Annotated[GraphFormat, Query(description="json, or a mermaid / dot drawing")] = GraphFormat.JSON,
+) -> Any:
+    if max_depth > settings.ancestry_max_depth:
+        raise ApiError(
+            400, f"max_depth must be between 1 and {settings.ancestry_max_depth}", max_depth=max_depth
+        )
+    node = await store.resolve_node(conn, pattern_id, version)
+    base: dict[str, Any] = {
+        "pattern_id": node.pattern_id,
+        "pattern_node_id": node.id,
+        "pattern_version": node.pattern_version,
+        "lineage_id": node.lineage_id,
+        "generation": node.generation,
+        "max_depth": max_depth,
+    }
+    data: AncestryData | DescendantsData
+    if query_type is QueryType.ANCESTRY:
+        ancestors, from_cache = await store.ancestry(conn, node.id, max_depth)
+        data = AncestryData(
+            **base,
+            ancestors=ancestors,
+            ancestry_depth=max((a["generation"] for a in ancestors), default=0),
+            total_ancestors=len(ancestors),
+            from_cache=from_cache,
+        )
+    else:
+        found = await store.descendants(conn, node.id, max_depth)
+        data = DescendantsData(
+            **base,
+            descendants=found,
+            descendants_depth=max((d["generation"] for d in found), default=0),
+            total_descendants=len(found),
+        )
+    if format is not GraphFormat.JSON:
+        return PlainTextResponse(render_lineage(data, format))
+    return Envelope(
+        data=data,
+        metadata={"query_type": query_type.value, "processing_time_ms": processing_time_ms(request)},
+    )
+
+
+@router.get(
+    "/lineage/{pattern_id}/evolution",
+    response_model=Envelope[EvolutionData],
+    summary="Every version of a pattern and the edges between them",
+)
+async def pattern_evolution(
+    pattern_id: str, conn: ConnectionDep, request: Request
+) -> Envelope[EvolutionData]:
+    nodes, edges = await store.evolution(conn, pattern_id)
+    if not nodes:
+        raise ApiError(404, f"pattern '{pattern_id}' not found", pattern_id=pattern_id)
+    data = EvolutionData(
+        pattern_id=pattern_id,
+        total_versions=len(nodes),
+        evolution_nodes=[
+            EvolutionNode(
+                node_id=n["id"],
+                pattern_id=n["pattern_id"],
+                pattern_name=n["pattern_name"],
+                pattern_type=n["pattern_type"],
+                version=n["pattern_version"],
+                generation=n["generation"],
+                status=n["status"],
+                code_hash=n["code_hash"],
+                file_path=n["file_path"],
+                language=n["language"],
+                created_at=n["created_at"],
+                metadata=n["metadata"],
+            )
+            for n in nodes
+        ],
+        evolution_edges=[
+            EvolutionEdge(
+                edge_id=e["id"],
+                source_node_id=e["source_node_id"],
+                target_node_id=e["target_node_id"],
+                source_pattern_id=e["source_pattern_id"],
+                target_pattern_id=e["target_pattern_id"],
+                source_version=e["source_version"],
+                target_version=e["target_version"],
+                edge_type=e["edge_type"],
+                transformation_type=e["transformation_type"],
+                edge_weight=e["edge_weight"],
+                created_at=e["created_at"],
+                metadata=e["metadata"],
+            )
+            for e in edges
+        ],
+    )
+    return Envelope(
+        data=data,
+        metadata={
+            "processing_time_ms": processing_time_ms(request),
+            "total_nodes": len(nodes),
+            "total_edges": len(edges),
+        },
+    )

@@ -1,0 +1,1 @@
+"""All SQL of the lineage API: lineage operations and graph queries, catalog reads, derivation writes."""
