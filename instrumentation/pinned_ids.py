@@ -8,6 +8,7 @@ held in a ``ContextVar``, so concurrent threads and asyncio tasks never see each
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,14 @@ _pinned: ContextVar[tuple[int, int] | None] = ContextVar("traceability_pinned_id
 
 
 class Uuid4IdGenerator(RandomIdGenerator):
-    """Random ids; trace ids are version-4 UUIDs (their low 56 bits stay uniformly random)."""
+    """Random ids; trace ids are version-4 UUIDs (their low 56 bits stay uniformly random).
+
+    Drawn from ``random`` like the SDK's own ids, not ``uuid.uuid4()``: ``os.urandom`` releases
+    the GIL, which hands it to a busy exporter thread for milliseconds.
+    """
 
     def generate_trace_id(self) -> int:
-        return uuid.uuid4().int
+        return uuid.UUID(int=random.getrandbits(128), version=4).int
 
 
 class PinnedIdGenerator(IdGenerator):

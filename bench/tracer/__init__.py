@@ -1,0 +1,1 @@
+"""bench/tracer: ExecutionTracer call overhead against bare OTel SDK spans (python -m bench.tracer)."""
