@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 COLLECTOR_CONFIG = REPO / "otel-config" / "collector.yaml"
 GRAFANA = REPO / "otel-config" / "grafana"
+TOKEN = "test-token-0123456789"
 
 
 def _docker_compose() -> str:
@@ -38,6 +39,7 @@ def compose() -> dict[str, Any]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "GRAFANA_", "TRACEABILITY_"))
     }
+    env["TRACEABILITY_API_TOKEN"] = TOKEN
     result = subprocess.run(
         [_docker_compose(), "-f", str(COMPOSE), "config"],
         capture_output=True,
@@ -77,6 +79,7 @@ def test_docker_compose_rejects_a_broken_file(tmp_path: Path) -> None:
         [_docker_compose(), "-f", str(tmp_path / "docker-compose.yml"), "config", "-q"],
         capture_output=True,
         text=True,
+        env={**os.environ, "TRACEABILITY_API_TOKEN": TOKEN},
         check=False,
     )
     assert result.returncode != 0
@@ -124,6 +127,23 @@ def test_services_and_start_order(compose: dict[str, Any]) -> None:
     db_url = services["api"]["environment"]["TRACEABILITY_DB_URL"]
     assert db_url.startswith("postgresql://traceability:") and db_url.endswith("@postgres:5432/traceability")
     assert services["migrate"]["environment"]["TRACEABILITY_DB_URL"] == db_url
+    # our services listen beyond loopback, so they need the token, and the OTel Collector sends it
+    for name in ("traceability-collector", "api"):
+        assert services[name]["environment"]["TRACEABILITY_API_TOKEN"] == TOKEN
+    assert services["otel-collector"]["environment"]["TRACEABILITY_API_TOKEN"] == TOKEN
+
+
+def test_compose_refuses_to_start_without_a_token() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TRACEABILITY_API_TOKEN"}
+    result = subprocess.run(
+        [_docker_compose(), "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode != 0 and "set TRACEABILITY_API_TOKEN" in result.stderr
 
 
 def test_bind_mounts_exist(compose: dict[str, Any]) -> None:
@@ -148,6 +168,7 @@ def test_our_commands_match_the_cli(compose: dict[str, Any], collector: dict[str
         compose["services"]["traceability-collector"]["command"].index("--port") + 1
     ]
     assert exporter["endpoint"] == f"http://traceability-collector:{port}"
+    assert exporter["headers"]["Authorization"] == "Bearer ${env:TRACEABILITY_API_TOKEN}"
     assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
 
 
