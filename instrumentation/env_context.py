@@ -1,8 +1,9 @@
 """Correlation context a parent process hands down through the environment.
 
 - ``CORRELATION_ID``, ``ROOT_ID``, ``PARENT_ID``: the original tracer's variables (UUIDs).
-- ``TRACEPARENT`` / ``TRACESTATE`` / ``BAGGAGE``: W3C trace context, the OTel convention for
-  environment carriers (upper-case names), extracted with the configured OTel propagator.
+- ``TRACEPARENT`` / ``TRACESTATE``: W3C trace context, the OTel convention for environment
+  carriers (upper-case names), extracted with OTel's W3C ``TraceContextTextMapPropagator`` (not
+  the global one: a bad ``OTEL_PROPAGATORS`` would make importing ``opentelemetry.propagate`` raise).
 Invalid values are logged and ignored.
 """
 
@@ -13,7 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid
 
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 CORRELATION_ID_ENV = "CORRELATION_ID"
 ROOT_ID_ENV = "ROOT_ID"
 PARENT_ID_ENV = "PARENT_ID"
-_W3C_ENV = ("TRACEPARENT", "TRACESTATE", "BAGGAGE")
+_W3C_ENV = ("TRACEPARENT", "TRACESTATE")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def _remote_parent(environ: Mapping[str, str]) -> trace.SpanContext | None:
     carrier = {name.lower(): environ[name] for name in _W3C_ENV if environ.get(name)}
     if "traceparent" not in carrier:
         return None
-    span_context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+    span_context = trace.get_current_span(TraceContextTextMapPropagator().extract(carrier)).get_span_context()
     if not span_context.is_valid:
         log.warning("ignoring TRACEPARENT=%r: not a valid W3C traceparent", carrier["traceparent"][:80])
         return None
