@@ -18,6 +18,7 @@ import math
 import socket
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -265,7 +266,7 @@ class ExecutionTracer:
                     )
                 self._open[trace_id] = _OpenTrace(span, session_id or None)
         if trace_id is None:  # failed before an id existed: still hand the caller a usable one
-            trace_id = self._ids.fallback.generate_trace_id()
+            return str(uuid.uuid4())
         return format_trace_uuid(trace_id)
 
     async def track_hook_execution(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Sequence
 
 import pytest
@@ -471,3 +472,17 @@ async def test_spans_carry_the_resource(memory: InMemorySpanExporter) -> None:
     assert span.resource.attributes[sc.SERVICE_VERSION] == "2.0"
     assert span.instrumentation_scope is not None
     assert span.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
+
+
+async def test_a_failing_id_generator_still_yields_a_correlation_id(memory: InMemorySpanExporter) -> None:
+    class Broken(IncrementalIds):
+        def generate_trace_id(self) -> int:
+            raise RuntimeError("no entropy")
+
+    tracer = ExecutionTracer(span_processor=SimpleSpanProcessor(memory), id_generator=Broken())
+    corr = await tracer.start_trace("s", "p", SESSION)
+    assert str(uuid.UUID(corr)) == corr
+    await tracer.track_hook_execution(corr, "h", "Read", 1.0)  # a foreign trace now: still recorded
+    await tracer.shutdown()
+    (hook,) = span_dicts(memory.get_finished_spans())
+    assert hook["trace_id"] == corr.replace("-", "")
