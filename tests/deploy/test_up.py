@@ -133,6 +133,105 @@ def _send_session_through_hook(env: dict[str, str]) -> str:
     return prompt_id
 
 
+def _command_available(*argv: str) -> bool:
+    from traceability.cli.main import build_parser
+
+    try:
+        build_parser().parse_args(list(argv))
+    except SystemExit:
+        return False
+    return True
+
+
+def _doctor_says_all_good(env: dict[str, str], home: Path) -> None:
+    """`traceability doctor` against the running `up`: every piece ok (hooks once installed)."""
+    if _command_available("hooks", "install", "--user"):
+        subprocess.run(
+            [sys.executable, "-m", "traceability.cli.main", "hooks", "install", "--user"],
+            env=env,
+            cwd=home,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    result = subprocess.run(
+        [sys.executable, "-m", "traceability.cli.main", "doctor", "--json", "--project-dir", str(home)],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    findings = {f["piece"]: f for f in json.loads(result.stdout)}
+    assert set(findings) == {"up", "database", "spool", "collector", "lineage API", "hooks"}
+    bad = {k: f["message"] for k, f in findings.items() if f["level"] != "ok"}
+    if _command_available("hooks", "install", "--user"):
+        assert result.returncode == 0 and not bad, bad
+        assert str(home / ".claude" / "settings.json") in findings["hooks"]["message"]
+    else:
+        assert set(bad) == {"hooks"}, bad
+
+
+def _send_session_as_otlp(collector: str) -> str:
+    """Until the hook lands: the captured session's turn and tool uses as one OTLP/JSON request."""
+    from traceability.instrumentation import semconv
+
+    events = [json.loads(line) for line in SESSION.read_text().splitlines()]
+    (prompt_id,) = {e["prompt_id"] for e in events if e.get("prompt_id")}
+    trace_id = uuid.uuid4().hex
+    root_span = os.urandom(8).hex()
+    start = time.time_ns()
+
+    def attr(key: str, value: str) -> dict[str, Any]:
+        return {"key": key, "value": {"stringValue": value}}
+
+    spans = [
+        {
+            "traceId": trace_id,
+            "spanId": root_span,
+            "name": semconv.SPAN_NAME_TURN,
+            "kind": 1,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 5_000_000_000),
+            "attributes": [
+                attr(semconv.SPAN_TYPE, semconv.SPAN_TYPE_TURN),
+                attr(semconv.SESSION_ID, events[0]["session_id"]),
+                attr(semconv.PROMPT_ID, prompt_id),
+            ],
+        }
+    ]
+    for i, event in enumerate(e for e in events if e["hook_event_name"] == "PreToolUse"):
+        spans.append(
+            {
+                "traceId": trace_id,
+                "spanId": os.urandom(8).hex(),
+                "parentSpanId": root_span,
+                "name": semconv.execute_tool_span_name(event["tool_name"]),
+                "kind": 1,
+                "startTimeUnixNano": str(start + i * 1_000_000),
+                "endTimeUnixNano": str(start + i * 1_000_000 + 500_000),
+                "attributes": [
+                    attr(semconv.SPAN_TYPE, semconv.SPAN_TYPE_TOOL),
+                    attr(semconv.GEN_AI_TOOL_NAME, event["tool_name"]),
+                    attr(semconv.GEN_AI_TOOL_CALL_ID, event["tool_use_id"]),
+                    attr(semconv.PROMPT_ID, prompt_id),
+                ],
+            }
+        )
+    request = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [attr(semconv.SERVICE_NAME, semconv.DEFAULT_SERVICE_NAME)]},
+                "scopeSpans": [{"scope": {"name": semconv.INSTRUMENTATION_SCOPE}, "spans": spans}],
+            }
+        ]
+    }
+    response = httpx.post(f"{collector}/v1/traces", json=request, timeout=10)
+    assert response.status_code == 200, response.text
+    return prompt_id
+
+
 def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -177,7 +276,11 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     pg_port = local_stack.remembered_pg_port(data_dir)
     assert pg_port and f"127.0.0.1:{pg_port}" in out
 
-    prompt_id = _send_session_through_hook(running.env)
+    _doctor_says_all_good(running.env, home)
+    if _command_available("hook"):
+        prompt_id = _send_session_through_hook(running.env)
+    else:
+        prompt_id = _send_session_as_otlp(running.collector)
     stats = _get_json(
         f"{running.api}/api/pattern-traceability/stats", until=lambda s: _count(s, "traces") >= 1
     )
@@ -188,7 +291,8 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     # the tool uses of the captured session are in the trace read back through the API
     for tool_use_id in re.findall(r'"tool_use_id":"(toolu_\w+)"', SESSION.read_text()):
         assert tool_use_id in body, tool_use_id
-    assert uuid.UUID(correlation_id).hex in body  # the Jaeger trace id
+    assert trace["data"]["jaeger_trace_id"] == uuid.UUID(correlation_id).hex
+    assert trace["data"]["jaeger_url"].endswith("/trace/" + uuid.UUID(correlation_id).hex)
 
     cluster_dir = cluster_dir_for(data_dir)
     _stop_and_check_nothing_left(running, cluster_dir)
@@ -221,14 +325,7 @@ def test_second_up_on_the_same_data_dir_is_refused(home: Path) -> None:
 
 
 def _count(stats: dict[str, Any], name: str) -> int:
-    """A count from GET stats, wherever the API nests it."""
-    if name in stats and isinstance(stats[name], int):
-        return int(stats[name])
-    for key in (f"total_{name}", name):
-        for container in (stats, stats.get("data") or {}, stats.get("counts") or {}):
-            if isinstance(container.get(key), int):
-                return int(container[key])
-    raise AssertionError(f"no {name} count in {stats}")
+    return int(stats["data"][f"total_{name}"])
 
 
 def _correlation_id_for(db_url: str, prompt_id: str) -> str:
