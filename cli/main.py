@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "traceability.cli.doctor",
     "traceability.cli.demo",
     "traceability.cli.dashboard",
+    "traceability.cli.retention",
     "traceability.cli.api",
 )
 
