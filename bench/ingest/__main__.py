@@ -75,7 +75,10 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
                 root.name, root.kind = sc.SPAN_NAME_TURN, 1
                 root.start_time_unix_nano, root.end_time_unix_nano = T0, T0 + 10**9
                 root.attributes.extend(
-                    [_kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN), _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6")]
+                    [
+                        _kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN),
+                        _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
+                    ]
                 )
             span_no += 1
             span = ss.spans.add()
@@ -152,7 +155,9 @@ async def through_collector(url: str, requests: list[bytes], concurrency: int) -
         async with httpx.AsyncClient(timeout=120) as http:
             while not queue.empty():
                 body = queue.get_nowait()
-                response = await http.post(url, content=body, headers={"Content-Type": "application/x-protobuf"})
+                response = await http.post(
+                    url, content=body, headers={"Content-Type": "application/x-protobuf"}
+                )
                 if response.status_code != 200:
                     raise RuntimeError(f"collector answered {response.status_code}: {response.text[:200]}")
                 done += 1
@@ -172,7 +177,9 @@ async def count_hooks(dsn: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--spans", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -182,7 +189,9 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     root.chmod(0o755)
     pg = EmbeddedPostgres(cluster_dir=root / "pg")  # default durability
-    print(f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds", flush=True)
+    print(
+        f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds", flush=True
+    )
     pg.start()
     collector: subprocess.Popen[bytes] | None = None
     try:
