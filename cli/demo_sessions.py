@@ -150,6 +150,12 @@ TEST_FAILURES = (
 )
 
 
+# Events whose captured payloads carry permission_mode (SessionStart/SessionEnd do not).
+PERMISSION_MODE_EVENTS = frozenset(
+    {"UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "Stop"}
+)
+
+
 @dataclass
 class Event:
     """One hook call: when Claude Code would make it, and its stdin payload."""
@@ -197,6 +203,7 @@ class _SessionBuilder:
         payload = dict(self.common)
         if self.prompt_id:
             payload["prompt_id"] = self.prompt_id
+        if event_name in PERMISSION_MODE_EVENTS:
             payload["permission_mode"] = "default"
         payload["hook_event_name"] = event_name
         payload.update(fields)

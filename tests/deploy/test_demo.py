@@ -1,0 +1,95 @@
+"""`traceability demo`: its sessions look like real Claude Code hook input, and they go through
+the real hook into the spool with their timestamps spread over days."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES_DIR
+from traceability.cli import demo_sessions
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def _fixture_shapes() -> dict[str, dict[str, set[type]]]:
+    """For each event name: every key the captured payloads carry, with the JSON types seen."""
+    shapes: dict[str, dict[str, set[type]]] = defaultdict(lambda: defaultdict(set))
+    payloads = [json.loads(p.read_text()) for p in FIXTURES_DIR.glob("*__*.json")]
+    for seq in (FIXTURES_DIR / "sequences").glob("*.jsonl"):
+        payloads += [json.loads(line) for line in seq.read_text().splitlines()]
+    for payload in payloads:
+        for key, value in payload.items():
+            shapes[payload["hook_event_name"]][key].add(type(value))
+    return shapes
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> list[demo_sessions.Session]:
+    workspace = tmp_path_factory.mktemp("ws")
+    return demo_sessions.plan_sessions(
+        workspace=workspace, home=Path("/home/dev"), sessions=24, days=14, now=NOW
+    )
+
+
+def test_payloads_have_the_shape_of_captured_ones(planned: list[demo_sessions.Session]) -> None:
+    shapes = _fixture_shapes()
+    for session in planned:
+        for event in session.events:
+            name = event.payload["hook_event_name"]
+            for key, value in event.payload.items():
+                assert key in shapes[name], f"{name} never carries {key!r} in the captures"
+                assert type(value) in shapes[name][key], (
+                    f"{name}.{key} is {type(value)}, captured {shapes[name][key]}"
+                )
+            if name in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop"):
+                assert event.payload["prompt_id"] and event.payload["session_id"] == session.session_id
+            if name in ("PostToolUse", "PostToolUseFailure"):
+                assert isinstance(event.payload["duration_ms"], int) and event.payload["duration_ms"] >= 0
+                assert (
+                    event.payload["tool_use_id"].startswith("toolu_01")
+                    and len(event.payload["tool_use_id"]) == 30
+                )
+
+
+def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
+    events = [e for s in planned for e in s.events]
+    # each session in time order, Pre before Post of the same tool use
+    for session in planned:
+        times = [e.at for e in session.events]
+        assert times == sorted(times)
+        pre: dict[str, datetime] = {}
+        for e in session.events:
+            if e.payload["hook_event_name"] == "PreToolUse":
+                pre[e.payload["tool_use_id"]] = e.at
+            elif e.payload["hook_event_name"].startswith("PostToolUse"):
+                assert pre[e.payload["tool_use_id"]] < e.at
+    days = {e.at.date() for e in events}
+    assert (
+        len(days) >= 10
+        and max(e.at for e in events) <= NOW
+        and min(e.at for e in events) >= NOW - timedelta(days=15)
+    )
+    assert {s.project for s in planned} == set(demo_sessions.FUNCTIONS)
+    failures = [e for e in events if e.payload["hook_event_name"] == "PostToolUseFailure"]
+    assert {e.payload["tool_name"] for e in failures} == {"Bash", "Read"}
+    # the same functions are edited to new versions on different days
+    edits = [
+        e
+        for e in events
+        if e.payload["hook_event_name"] == "PostToolUse" and e.payload["tool_name"] == "Edit"
+    ]
+    changed = [
+        e for e in edits if e.payload["tool_input"]["old_string"] != e.payload["tool_input"]["new_string"]
+    ]
+    assert len(changed) == len(edits) and len(edits) >= 10
+    by_file: dict[str, set[datetime]] = defaultdict(set)
+    for e in edits:
+        assert e.payload["tool_input"]["old_string"] in e.payload["tool_response"]["originalFile"]
+        assert e.write_content is not None and e.payload["tool_input"]["new_string"] in e.write_content
+        by_file[e.payload["tool_input"]["file_path"]].add(e.at.date())
+    assert max(len(d) for d in by_file.values()) >= 3
