@@ -171,7 +171,14 @@ class LocalStack:
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> None:
+        from traceability.exporter.access import TOKEN_ENV, is_loopback
+
         s = self.settings
+        if not is_loopback(s.host) and not os.environ.get(TOKEN_ENV):
+            raise StartupError(
+                f"--host {s.host} would expose the collector and the API to the network without a token: "
+                f"set {TOKEN_ENV} (clients then send 'Authorization: Bearer <token>'), or use 127.0.0.1"
+            )
         for name, port in (("collector", s.collector_port), ("lineage API", s.api_port)):
             if not local_stack.port_is_free(s.host, port):
                 flag = "--collector-port" if name == "collector" else "--api-port"

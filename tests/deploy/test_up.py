@@ -345,3 +345,17 @@ def _correlation_id_for(db_url: str, prompt_id: str) -> str:
         return str(value)
 
     return asyncio.run(fetch())
+
+
+def test_public_host_without_a_token_is_refused_before_anything_starts(home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "traceability.cli.main", "up", "--host", "0.0.0.0"],
+        env=_clean_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "set TRACEABILITY_API_TOKEN" in result.stderr
+    assert not (home / ".local" / "share" / "traceability" / "pg").exists()  # no cluster was created
