@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 
 from traceability.lineage_api.deriver.service import DeriverService
 from traceability.lineage_api.errors import RequestTimer, install_error_handlers
+from traceability.lineage_api.http_guards import install_guards
 from traceability.lineage_api.pool import PoolHolder
 from traceability.lineage_api.settings import Settings
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(RequestTimer)
+    install_guards(app, settings, health_path=f"{API_PREFIX}/health")
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)

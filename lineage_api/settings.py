@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
 
 DEFAULT_HOST = "127.0.0.1"
@@ -15,6 +16,9 @@ HOST_ENV = "INTELLIGENCE_SERVICE_HOST"
 JAEGER_UI_URL_ENV = "JAEGER_UI_URL"
 DERIVER_ENV = "TRACEABILITY_DERIVER"  # "0"/"false"/"off" turns the in-process deriver off
 DERIVER_INTERVAL_ENV = "TRACEABILITY_DERIVER_INTERVAL_S"
+CORS_ORIGINS_ENV = "TRACEABILITY_CORS_ORIGINS"  # comma-separated origins allowed by CORS; none by default
+MAX_BODY_ENV = "TRACEABILITY_API_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def _env_int(name: str, default: int) -> int:
@@ -49,6 +53,9 @@ class Settings:
     pool_max_size: int = 20
     pool_timeout_s: float = 5.0  # connect timeout; beyond it the API answers 503
     ancestry_max_depth: int = 50  # upper bound a caller may ask for with ?max_depth
+    access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
+    cors_origins: tuple[str, ...] = ()  # CORS closed unless origins are listed
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
 
     @classmethod
     def resolve(
@@ -64,9 +71,10 @@ class Settings:
         dsn = resolve_dsn(db_url)
         if not dsn:
             raise ValueError("no database URL: pass --db-url or set TRACEABILITY_DB_URL")
+        host = host or os.environ.get(HOST_ENV, DEFAULT_HOST)
         return cls(
             db_url=dsn,
-            host=host or os.environ.get(HOST_ENV, DEFAULT_HOST),
+            host=host,
             port=port if port is not None else _env_int(PORT_ENV, DEFAULT_PORT),
             jaeger_ui_url=(
                 jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV) or DEFAULT_JAEGER_UI_URL
@@ -77,4 +85,9 @@ class Settings:
                 if deriver_interval_s is not None
                 else _env_float(DERIVER_INTERVAL_ENV, 1.0)
             ),
+            access=AccessPolicy.resolve(host),  # raises InsecureBind for a tokenless public bind
+            cors_origins=tuple(
+                o.strip() for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",") if o.strip()
+            ),
+            max_body_bytes=_env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
         )

@@ -26,7 +26,7 @@ class DeriverStatus:
 
 
 class DeriverService:
-    """Runs :func:`derive_pending` until stopped; survives PostgreSQL outages with backoff."""
+    """Runs the pattern deriver until stopped; survives PostgreSQL outages with backoff."""
 
     def __init__(self, holder: PoolHolder, settings: Settings) -> None:
         self._holder = holder
@@ -46,15 +46,16 @@ class DeriverService:
                 await task
 
     async def _run(self) -> None:
-        from traceability.lineage_api.deriver.pipeline import derive_pending
+        from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
+        deriver = PatternDeriver(batch_size=self._settings.deriver_batch_size)
         self.status.running = True
         backoff = self._settings.deriver_interval_s
         try:
             while True:
                 try:
                     pool = await self._holder.get()
-                    result = await derive_pending(pool, batch_size=self._settings.deriver_batch_size)
+                    result = await deriver.run(pool, max_batches=1)
                     self.status.executions_processed += result.executions
                     self.status.last_run_at = time.time()
                     self.status.last_error = None
