@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "traceability.cli.dashboard",
     "traceability.cli.retention",
     "traceability.cli.api",
+    "traceability.cli.derive",
 )
 
 
