@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -126,7 +125,7 @@ def render(
         elif kind == "stat":
             _stat(ax, panel, data[0][0])
         elif kind == "timeseries":
-            _timeseries(ax, panel, columns, data)
+            _timeseries(ax, panel, columns, data, rng)
         else:
             _table(ax, panel, columns, data)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +172,7 @@ def _fmt(value: Any, unit: str) -> str:
         if unit == "ms":
             return f"{number:.0f} ms" if number >= 100 else f"{number:.1f} ms"
         return f"{number:,.0f}" if number == int(number) else f"{number:.2f}"
-    text = str(value)
+    text = " ".join(str(value).split())  # one line per cell
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -193,7 +192,13 @@ def _stat(ax: Any, panel: dict[str, Any], value: Any) -> None:
     )
 
 
-def _timeseries(ax: Any, panel: dict[str, Any], columns: list[str], data: list[tuple[Any, ...]]) -> None:
+def _timeseries(
+    ax: Any,
+    panel: dict[str, Any],
+    columns: list[str],
+    data: list[tuple[Any, ...]],
+    rng: grafana_sql.TimeRange,
+) -> None:
     import matplotlib.dates as mdates
 
     times = [datetime.fromtimestamp(float(r[0]), UTC) for r in data]
@@ -216,7 +221,7 @@ def _timeseries(ax: Any, panel: dict[str, Any], columns: list[str], data: list[t
     twin = ax.twinx() if right else None
     if twin is not None:
         twin.tick_params(colors=MUTED, labelsize=8)
-    bucket_days = 0.8 * _bucket_days(times)
+    bucket_days = 0.8 * rng.interval_s / 86400
     bottoms: dict[datetime, float] = {}
     for i, (name, points) in enumerate(sorted(series.items(), key=lambda kv: -sum(kv[1].values()))):
         color = _series_color(panel, name, i)
@@ -248,7 +253,10 @@ def _timeseries(ax: Any, panel: dict[str, Any], columns: list[str], data: list[t
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v * 100:.0f}%")
     elif unit == "ms":
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f} ms")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.set_xlim(rng.start, rng.end)
+    ax.xaxis.set_major_formatter(
+        mdates.DateFormatter("%m-%d" if rng.end - rng.start > timedelta(days=2) else "%H:%M")
+    )
     ax.grid(color=GRID, linewidth=0.6)
     handles, labels = ax.get_legend_handles_labels()
     if twin is not None:
@@ -266,13 +274,6 @@ def _timeseries(ax: Any, panel: dict[str, Any], columns: list[str], data: list[t
     )
     for text in legend.get_texts():
         text.set_color(TEXT)
-
-
-def _bucket_days(times: list[datetime]) -> float:
-    distinct = sorted(set(times))
-    if len(distinct) < 2:
-        return 0.1
-    return min((b - a).total_seconds() for a, b in itertools.pairwise(distinct)) / 86400
 
 
 def _series_color(panel: dict[str, Any], name: str, index: int) -> str:
