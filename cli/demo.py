@@ -52,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-wait", action="store_true", help="do not wait for the collector to drain the spool"
     )
     parser.add_argument(
+        "--enforcement",
+        choices=("warn", "block", "off"),
+        default="warn",
+        help="run the quality enforcer on the demo's writes and edits (default: warn, so quality scores show)",
+    )
+    parser.add_argument(
         "--hook-command",
         help="the hook command to run per event (default: this Python's `traceability hook`)",
     )
@@ -195,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     progress = Progress(total, "hooks   ")
-    runner = HookRunner(command, {**os.environ, SPOOL_DIR_ENV: str(spool_dir)}, progress)
+    env = {**os.environ, SPOOL_DIR_ENV: str(spool_dir)}
+    env.update(_enforcement_env(args.enforcement))
+    runner = HookRunner(command, env, progress)
     by_project: dict[str, list[Session]] = {}
     for session in sessions:
         by_project.setdefault(session.project, []).append(session)
@@ -238,15 +246,23 @@ def run(args: argparse.Namespace) -> int:
         if state
         else local_stack.http_url(local_stack.DEFAULT_HOST, local_stack.DEFAULT_API_PORT)
     )
-    stats = _get_json(api_url + local_stack.API_PREFIX + "/stats")
+    stats = _wait_derived(api_url + local_stack.API_PREFIX + "/stats")
     if stats:
-        print("lineage API stats: " + json.dumps(stats.get("data", stats), default=str))
+        print("lineage API stats: " + json.dumps(stats, default=str))
     print(
         f"\nLook at it:\n  {api_url}{local_stack.API_PREFIX}/stats\n  {api_url}{local_stack.API_PREFIX}/patterns\n"
         f"  {api_url}/docs   (every route)\n"
         "  Grafana and Jaeger: `docker compose up -d` (see the README)"
     )
     return 0
+
+
+def _enforcement_env(mode: str) -> dict[str, str]:
+    from traceability.hooks.settings import ENFORCEMENT_ENABLED_ENV, ENFORCEMENT_MODE_ENV
+
+    if mode == "off":
+        return {ENFORCEMENT_ENABLED_ENV: "0"}
+    return {ENFORCEMENT_ENABLED_ENV: "1", ENFORCEMENT_MODE_ENV: mode}
 
 
 def _waiting(spool_dir: Path) -> int:
@@ -268,6 +284,23 @@ def _wait_drained(spool_dir: Path) -> bool:
         time.sleep(0.3)
     progress.finish()
     return False
+
+
+def _wait_derived(stats_url: str, settle_s: float = 2.0, timeout_s: float = 60.0) -> Any:
+    """GET stats until the deriver has caught up (the counts stop changing for ``settle_s``)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        answer = _get_json(stats_url)
+        if answer is None:
+            return None
+        stats = answer.get("data", answer)  # metadata (timings) changes on every call
+        if stats != last:
+            last, since = stats, time.monotonic()
+        elif time.monotonic() - since >= settle_s:
+            break
+        time.sleep(0.5)
+    return last
 
 
 def _get_json(url: str, *, allow_non_json: bool = False) -> Any:
