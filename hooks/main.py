@@ -1,0 +1,127 @@
+"""The Claude Code hook: one process per event, stdin JSON in, spans to the spool, exit 0.
+
+Both entry points end here: ``hooks/fast_entry.py`` (what ``traceability hooks install`` writes:
+the venv's interpreter by absolute path, ``-I -S``) and the ``traceability hook`` console command.
+The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time`` and this package; the
+quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
+
+A hook never breaks the user's session: any internal error is logged to the seed's log file and the
+process exits 0. The one deliberate exception is the enforcer's block mode, which answers Claude
+Code's ``permissionDecision: "deny"`` (still exit 0, as Claude Code's JSON protocol wants).
+"""
+
+from __future__ import annotations
+
+import posix
+import sys
+import time
+
+from traceability.hooks import fs
+from traceability.hooks.events import EventSpans
+from traceability.hooks.settings import HookSettings, load_settings
+from traceability.hooks.state import SessionState, remove_stale
+from traceability.instrumentation import otlp_json
+from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.otlp_json import encode_request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from traceability.instrumentation.otlp_json import LeanSpan
+
+VERSION = "0.1.0"  # the package version (pyproject); a test keeps them equal
+MAX_STDIN_BYTES = 64 * 1024 * 1024
+
+
+def resource_attributes(settings: HookSettings) -> dict[str, Any]:
+    return {
+        sc.SERVICE_NAME: settings.service_name,
+        sc.SERVICE_VERSION: VERSION,
+        sc.HOST_NAME: posix.uname().nodename,
+    }
+
+
+def write_spans(settings: HookSettings, spans: list[LeanSpan], started_ns: int) -> str:
+    """One spool file (one OTLP/JSON request line) holding ``spans``; the format of instrumentation/spool.py."""
+    line = encode_request(spans, resource_attributes(settings), sc.INSTRUMENTATION_SCOPE, VERSION)
+    stem = f"{started_ns:020d}-{posix.getpid()}-{posix.urandom(4).hex()}"
+    path = fs.join(settings.spool_dir, stem + ".json")
+    try:
+        fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
+    except FileNotFoundError:
+        fs.makedirs(settings.spool_dir)
+        fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
+    return path
+
+
+def _enforce(settings: HookSettings, handler: EventSpans) -> str:
+    """Run the quality enforcer (+ RAG) on a Write/Edit/MultiEdit; returns Claude Code's JSON answer."""
+    from traceability.hooks.enforcer import enforce
+
+    hook = handler.hook_span
+    assert hook is not None
+    outcome = enforce(handler.event, settings, hook.trace_id, hook.span_id, resource_attributes(settings))
+    hook.attributes.update(outcome.attributes)
+    hook.attributes[sc.HOOK_NAME] = "quality-enforcer"
+    hook.attributes[sc.OPENINFERENCE_SPAN_KIND] = sc.OPENINFERENCE_KIND_GUARDRAIL
+    with SessionState(settings.state_dir, handler.session_id) as state:
+        tools = state.data.get("tools")
+        tool = tools.get(handler.tool_key) if isinstance(tools, dict) else None
+        if isinstance(tool, dict):
+            tool["quality"] = outcome.summary
+    return outcome.output
+
+
+def handle(raw: bytes, settings: HookSettings, started_ns: int) -> str:
+    """Process one event; returns what to print on stdout (usually nothing)."""
+    event = otlp_json.loads(raw.decode("utf-8", "replace"))
+    if not isinstance(event, dict):
+        raise ValueError(f"the hook input is a JSON {type(event).__name__}, not an object")
+    handler = EventSpans(event, settings, started_ns)
+    with SessionState(settings.state_dir, handler.session_id) as state:
+        handler.apply(state.data)
+        state.delete = handler.end_session
+    output = ""
+    if handler.event_name == "PreToolUse" and settings.enforces(handler.tool_name):
+        try:
+            output = _enforce(settings, handler)
+        except Exception as exc:  # the enforcer failing must not fail the tool call
+            fs.log_exception(settings, "quality enforcer failed", exc)
+            if handler.hook_span is not None:
+                handler.hook_span.attributes[sc.ERROR_MESSAGE] = f"quality enforcer failed: {exc}"[:1024]
+    if handler.event_name == "SessionStart" and event.get("source") == "startup":
+        remove_stale(settings.state_dir, time.time())
+    spans = handler.finish(time.time_ns())
+    write_spans(settings, spans, started_ns)
+    fs.log_execution(
+        settings,
+        f"event={handler.event_name} tool={handler.tool_name or '-'} session={handler.session_id or '-'} "
+        f"spans={len(spans)} ms={(time.time_ns() - started_ns) / 1e6:.2f}",
+    )
+    return output
+
+
+def main(started_ns: int | None = None) -> int:
+    """Read one event from stdin, record it, print any decision; always exit 0."""
+    started = started_ns or time.time_ns()
+    settings: HookSettings | None = None
+    output = ""
+    try:
+        settings = load_settings()
+        if not settings.enabled:
+            return 0
+        raw = fs.read_fd(0, MAX_STDIN_BYTES)
+        output = handle(raw, settings, started)
+    except Exception as exc:  # never fail the user's session: log and exit 0
+        try:  # noqa: SIM105 - contextlib costs the hook ~1 ms to import
+            fs.log_exception(settings or HookSettings(), "hook failed", exc)
+        except Exception:
+            pass
+    if output:
+        try:
+            sys.stdout.write(output)
+            sys.stdout.flush()
+        except OSError:
+            pass
+    return 0

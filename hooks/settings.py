@@ -1,0 +1,186 @@
+"""Hook settings: ``~/.claude/hooks/config.yaml`` (the seed's format, plus a ``traceability:`` section),
+overridden by ``TRACEABILITY_*`` variables (Claude Code strips ``OTEL_*`` from hooks).
+
+Parsing YAML needs PyYAML (site-packages, ``re``: ~30 ms), so the parsed file is cached as JSON in
+the state directory, keyed by the file's (mtime, size, inode); a hook re-parses only after an edit.
+"""
+
+from __future__ import annotations
+
+from traceability.hooks import fs
+from traceability.instrumentation import otlp_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+CONFIG_ENV = "TRACEABILITY_HOOK_CONFIG"
+STATE_DIR_ENV = "TRACEABILITY_STATE_DIR"
+SPOOL_DIR_ENV = "TRACEABILITY_SPOOL_DIR"  # the same variable instrumentation/spool.py reads
+CAPTURE_PROMPTS_ENV = "TRACEABILITY_CAPTURE_PROMPTS"
+SERVICE_NAME_ENV = "TRACEABILITY_SERVICE_NAME"
+FSYNC_ENV = "TRACEABILITY_FSYNC"
+ENABLED_ENV = "TRACEABILITY_HOOK_ENABLED"
+ENFORCEMENT_ENABLED_ENV = "TRACEABILITY_ENFORCEMENT_ENABLED"
+ENFORCEMENT_MODE_ENV = "TRACEABILITY_ENFORCEMENT_MODE"
+RAG_ENABLED_ENV = "TRACEABILITY_RAG_ENABLED"
+RAG_URL_ENV = "TRACEABILITY_RAG_URL"
+LOG_DIR_ENV = "TRACEABILITY_HOOK_LOG_DIR"
+LOG_LEVEL_ENV = "TRACEABILITY_LOG_LEVEL"
+USER_ID_ENV = "TRACEABILITY_USER_ID"
+
+CACHE_NAME = "config-cache.json"
+DEFAULT_INTERCEPT_TOOLS = ("Write", "Edit", "MultiEdit")
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+def default_config_path() -> str:
+    return fs.env(CONFIG_ENV) or fs.join(fs.home(), ".claude", "hooks", "config.yaml")
+
+
+def default_state_dir() -> str:
+    return fs.env(STATE_DIR_ENV) or fs.join(fs.state_home(), "traceability", "hooks")
+
+
+def default_spool_dir() -> str:
+    """Same resolution as ``instrumentation.spool.default_spool_dir`` (which imports ``os``)."""
+    return fs.env(SPOOL_DIR_ENV) or fs.join(fs.state_home(), "traceability", "spool")
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(value, int | float):
+        return bool(value)
+    return default
+
+
+def _number(value: Any, default: float, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        return default
+    if number != number:
+        return default
+    return min(max(number, low), high)
+
+
+def _text(value: Any, default: str) -> str:
+    return value if isinstance(value, str) and value else default
+
+
+class HookSettings:
+    """Everything a hook run needs, resolved once: environment, else config file, else default."""
+
+    def __init__(self, raw: dict[str, Any] | None = None, *, config_path: str = "", config_error: str = ""):
+        raw = raw if isinstance(raw, dict) else {}
+        ours = _section(raw, "traceability")
+        enforcement = _section(raw, "enforcement")
+        rag = _section(raw, "rag")
+        logging = _section(raw, "logging")
+        self.config_path = config_path
+        self.config_error = config_error
+
+        flag = fs.env_flag(ENABLED_ENV)
+        self.enabled = flag if flag is not None else _bool(ours.get("enabled"), True)
+        self.state_dir = (
+            fs.env(STATE_DIR_ENV) or fs.expand_user(_text(ours.get("state_dir"), "")) or default_state_dir()
+        )
+        self.spool_dir = (
+            fs.env(SPOOL_DIR_ENV) or fs.expand_user(_text(ours.get("spool_dir"), "")) or default_spool_dir()
+        )
+        self.service_name = fs.env(SERVICE_NAME_ENV) or _text(ours.get("service_name"), "claude-code-hooks")
+        flag = fs.env_flag(CAPTURE_PROMPTS_ENV)
+        self.capture_prompts = flag if flag is not None else _bool(ours.get("capture_prompts"), False)
+        flag = fs.env_flag(FSYNC_ENV)
+        self.fsync = flag if flag is not None else _bool(ours.get("fsync"), False)
+        self.user_id = fs.env(USER_ID_ENV) or _text(ours.get("user_id"), "")
+        self.max_code_bytes = int(_number(ours.get("max_code_bytes"), 64 * 1024, 0, 16 * 1024 * 1024))
+        self.max_string_chars = int(_number(ours.get("max_string_chars"), 2048, 64, 1024 * 1024))
+        self.max_json_chars = int(_number(ours.get("max_json_chars"), 16 * 1024, 256, 4 * 1024 * 1024))
+
+        flag = fs.env_flag(ENFORCEMENT_ENABLED_ENV)
+        self.enforcement_enabled = flag if flag is not None else _bool(enforcement.get("enabled"), False)
+        mode = (fs.env(ENFORCEMENT_MODE_ENV) or _text(enforcement.get("mode"), "warn")).strip().lower()
+        self.enforcement_mode = mode if mode in ("warn", "block") else "warn"
+        self.performance_budget_s = _number(enforcement.get("performance_budget_seconds"), 2.0, 0.05, 600.0)
+        tools = enforcement.get("intercept_tools")
+        self.intercept_tools: tuple[str, ...] = (
+            tuple(t for t in tools if isinstance(t, str))
+            if isinstance(tools, list)
+            else DEFAULT_INTERCEPT_TOOLS
+        )
+        self.min_score = _number(enforcement.get("min_score"), 0.7, 0.0, 1.0)
+        self.max_file_bytes = int(_number(enforcement.get("max_file_bytes"), 1024 * 1024, 1, 1 << 40))
+        self.max_line_length = int(_number(enforcement.get("max_line_length"), 400, 1, 1 << 20))
+
+        rag_url = fs.env(RAG_URL_ENV)
+        flag = fs.env_flag(RAG_ENABLED_ENV)
+        self.rag_enabled = flag if flag is not None else (bool(rag_url) or _bool(rag.get("enabled"), False))
+        self.rag_base_url = (rag_url or _text(rag.get("base_url"), "http://localhost:8181")).rstrip("/")
+        self.rag_query_path = _text(rag.get("query_path"), "/api/rag/query")
+        self.rag_timeout_s = _number(rag.get("timeout_seconds"), 0.5, 0.01, 60.0)
+        self.rag_match_count = int(_number(rag.get("match_count"), 5, 1, 100))
+
+        level = (fs.env(LOG_LEVEL_ENV) or _text(logging.get("level"), "INFO")).upper()
+        self.log_level = _LEVELS.get(level, 20)
+        log_dir = fs.env(LOG_DIR_ENV) or fs.join(fs.home(), ".claude", "hooks", "logs")
+        self.log_file = fs.expand_user(_text(logging.get("file"), fs.join(log_dir, "quality_enforcer.log")))
+        self.executions_log = fs.expand_user(
+            _text(logging.get("hook_executions_log"), fs.join(log_dir, "hook_executions.log"))
+        )
+
+    def enforces(self, tool_name: str) -> bool:
+        return self.enforcement_enabled and tool_name in self.intercept_tools
+
+
+def _parse_yaml(path: str) -> tuple[dict[str, Any], str]:
+    """The config file parsed (slow path: site-packages + PyYAML); ({}, error) when unusable."""
+    from traceability.hooks.slowpath import enable_site_packages
+
+    enable_site_packages()
+    try:
+        import yaml
+
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except Exception as exc:  # any unreadable or invalid file: defaults, and the error is logged
+        return {}, f"{path}: {type(exc).__name__}: {exc}"
+    if raw is None:
+        return {}, ""
+    if not isinstance(raw, dict):
+        return {}, f"{path}: the top level must be a mapping, got {type(raw).__name__}"
+    return raw, ""
+
+
+def load_settings() -> HookSettings:
+    """Settings for this run, re-parsing ``config.yaml`` only when it changed since the cached parse."""
+    path = default_config_path()
+    signature = fs.stat_signature(path)
+    cache_path = fs.join(default_state_dir(), CACHE_NAME)
+    try:
+        cached = otlp_json.loads(fs.read_bytes(cache_path).decode("utf-8"))
+        if cached.get("path") == path and cached.get("sig") == signature:
+            return HookSettings(cached.get("config"), config_path=path, config_error=cached.get("error", ""))
+    except (OSError, ValueError, AttributeError):
+        pass
+    raw, error = _parse_yaml(path) if signature is not None else ({}, "")
+    settings = HookSettings(raw, config_path=path, config_error=error)
+    try:
+        import json
+
+        text = json.dumps({"path": path, "sig": signature, "config": raw, "error": error}, default=str)
+        fs.makedirs(fs.dirname(cache_path))
+        fs.write_atomic(cache_path, text.encode("utf-8"))
+    except (OSError, TypeError, ValueError):
+        pass  # no cache: the next run parses again
+    return settings

@@ -1,0 +1,120 @@
+"""Per-session correlation state shared by the short hook processes of one Claude Code session.
+
+One JSON file per session under the state directory, read-modified-written in place while holding
+an exclusive POSIX record lock (``lockf``) on it. Claude Code runs matching hooks and parallel tools
+concurrently; the lock makes each process's update atomic, so nothing is lost or crossed. The file
+is never unlinked while in use (a waiter would then hold a lock on a dead inode): SessionEnd empties
+it, and files nobody touched for a week are swept.
+
+In place rather than write-and-rename: one open, no new inode, ~0.2 ms less per hook run. A process
+killed mid-write leaves bytes that do not parse, which reads as a fresh state (correlation for that
+session restarts; no hook fails).
+"""
+
+from __future__ import annotations
+
+import posix
+
+from traceability.hooks import fs
+from traceability.instrumentation import otlp_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SESSIONS_DIR = "sessions"
+STATE_VERSION = 1
+STALE_AFTER_S = 7 * 24 * 3600  # a session file untouched this long belongs to a session that died
+
+
+def session_key(session_id: str) -> str:
+    """A file-name-safe key for a session id (UUIDs pass through unchanged)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session_id[:128])
+    if safe != session_id or not safe or safe.startswith("."):
+        safe = "x" + safe + "-" + f"{_fnv1a64(session_id.encode('utf-8', 'surrogateescape')):016x}"
+    return safe
+
+
+def _fnv1a64(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def new_state(session_id: str) -> dict[str, Any]:
+    return {
+        "v": STATE_VERSION,
+        "session_id": session_id,
+        "session": None,
+        "turn": None,
+        "tools": {},
+        "agents": {},
+    }
+
+
+class SessionState:
+    """``with SessionState(dir, session_id) as state:`` holds the session's lock; ``state.data`` is the
+    mutable state, written back on a clean exit (emptied when ``state.delete`` was set)."""
+
+    def __init__(self, state_dir: str, session_id: str) -> None:
+        self.directory = fs.join(state_dir, SESSIONS_DIR)
+        self.path = fs.join(self.directory, session_key(session_id or "unknown") + ".json")
+        self.session_id = session_id
+        self.data: dict[str, Any] = {}
+        self.delete = False
+        self._fd = -1
+        self._size = 0
+
+    def __enter__(self) -> SessionState:
+        try:
+            self._fd = posix.open(self.path, fs.O_RDWR | fs.O_CREAT | fs.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            fs.makedirs(self.directory)
+            self._fd = posix.open(self.path, fs.O_RDWR | fs.O_CREAT | fs.O_CLOEXEC, 0o600)
+        try:
+            posix.lockf(self._fd, posix.F_LOCK, 0)
+            raw = fs.read_fd(self._fd)
+        except BaseException:
+            posix.close(self._fd)
+            raise
+        self._size = len(raw)
+        self.data = self._parse(raw)
+        return self
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        if not raw:
+            return new_state(self.session_id)
+        try:
+            data = otlp_json.loads(raw.decode("utf-8", "replace"))
+        except ValueError:
+            return new_state(self.session_id)
+        if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+            return new_state(self.session_id)
+        return data
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                out = b"" if self.delete else otlp_json.dumps(self.data).encode("utf-8", "replace")
+                posix.lseek(self._fd, 0, 0)
+                fs.write_all(self._fd, out)
+                if len(out) < self._size:
+                    posix.ftruncate(self._fd, len(out))
+        finally:
+            posix.close(self._fd)  # closing releases the lock
+
+
+def remove_stale(state_dir: str, now_s: float) -> int:
+    """Delete session files nobody touched for ``STALE_AFTER_S`` (sessions that never ended)."""
+    directory = fs.join(state_dir, SESSIONS_DIR)
+    removed = 0
+    for name in fs.listdir(directory):
+        path = fs.join(directory, name)
+        try:
+            if now_s - posix.stat(path).st_mtime > STALE_AFTER_S:
+                posix.unlink(path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
