@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "traceability.cli.retention",
     "traceability.cli.api",
     "traceability.cli.derive",
+    "traceability.cli.hook",
+    "traceability.cli.hooks_cmd",
 )
 
 

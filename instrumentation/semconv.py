@@ -52,6 +52,7 @@ SPAN_TYPE_HOOK = "hook"  # one hook execution -> hook_executions
 SPAN_TYPE_TOOL = "tool"  # one tool use (Pre -> Post) -> hook_executions
 SPAN_TYPE_SUBAGENT = "subagent"  # a subagent's run, nested under the tool span that spawned it
 SPAN_TYPE_SESSION = "session"  # session-level events outside any turn (SessionStart, SessionEnd)
+SPAN_TYPE_RAG = "rag"  # the quality enforcer's RAG query (an HTTP client span under its hook span)
 
 SOURCE = "traceability.source"
 PROMPT_TEXT = "traceability.prompt.text"
@@ -110,6 +111,7 @@ CODE_ORIGINAL_SIZE = "traceability.code.original_size"
 
 # span names
 SPAN_NAME_TURN = "claude_code.turn"
+SPAN_NAME_SESSION = "claude_code.session"  # root of a session's events outside any turn (hooks/)
 SPAN_NAME_EXECUTE_TOOL_PREFIX = "execute_tool"  # "execute_tool {tool}"
 SPAN_NAME_HOOK_PREFIX = "hook"  # "hook {event}"
 SPAN_NAME_SUBAGENT_PREFIX = "invoke_agent"  # "invoke_agent {agent_type}"
