@@ -84,14 +84,18 @@ def _json_attr_text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        try:
-            parsed = json.loads(raw)
+        try:  # NaN / Infinity are not JSON (RFC 8259): such text is kept as a string, not nulled
+            parsed = json.loads(raw, parse_constant=_not_json)
         except ValueError:
             return dumps(raw)
-        if _jsonb_safe(raw) and "NaN" not in raw and "Infinity" not in raw:
+        if _jsonb_safe(raw):
             return raw
         return dumps(parsed)
     return dumps(raw)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
