@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "traceability.cli.retention",
     "traceability.cli.api",
     "traceability.cli.derive",
+    "traceability.cli.lineage",
     "traceability.cli.hook",
     "traceability.cli.hooks_cmd",
 )

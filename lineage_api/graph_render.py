@@ -12,6 +12,8 @@ def _label(pattern_id: str, version: str) -> str:
 
 def render_lineage(data: AncestryData | DescendantsData, fmt: GraphFormat) -> str:
     """Edges always drawn parent -> child, labelled with edge (and transformation) type."""
+    if fmt is GraphFormat.TREE:
+        return render_tree(data)
     root = str(data.pattern_node_id)
     labels = {root: _label(data.pattern_id, data.pattern_version)}
     edges: list[tuple[str, str, str]] = []
@@ -48,3 +50,42 @@ def render_lineage(data: AncestryData | DescendantsData, fmt: GraphFormat) -> st
 
 def _edge_label(edge_type: str, transformation_type: str | None) -> str:
     return f"{edge_type} ({transformation_type})" if transformation_type else edge_type
+
+
+def render_tree(data: AncestryData | DescendantsData) -> str:
+    """The queried node, then its parents (ancestry) or children (descendants), indented by hops."""
+    root = str(data.pattern_node_id)
+    children: dict[str, list[tuple[str, str, str]]] = {}
+    if isinstance(data, AncestryData):
+        arrow = "<-"
+        for a in data.ancestors:
+            children.setdefault(str(a.child_node_id), []).append(
+                (
+                    str(a.ancestor_id),
+                    _label(a.ancestor_pattern_id, a.ancestor_version),
+                    _edge_label(a.edge_type, a.transformation_type),
+                )
+            )
+    else:
+        arrow = "->"
+        for d in data.descendants:
+            children.setdefault(str(d.parent_node_id), []).append(
+                (
+                    str(d.descendant_id),
+                    _label(d.descendant_pattern_id, d.descendant_version),
+                    _edge_label(d.edge_type, d.transformation_type),
+                )
+            )
+    lines = [f"{_label(data.pattern_id, data.pattern_version)}  (generation {data.generation})"]
+    seen = {root}
+
+    def walk(node_id: str, prefix: str) -> None:
+        kids = [k for k in children.get(node_id, []) if k[0] not in seen]
+        for i, (kid, label, edge) in enumerate(kids):
+            last = i == len(kids) - 1
+            seen.add(kid)
+            lines.append(f"{prefix}{'└─' if last else '├─'} {edge} {arrow} {label}")
+            walk(kid, prefix + ("   " if last else "│  "))
+
+    walk(root, "")
+    return "\n".join(lines) + "\n"

@@ -48,6 +48,7 @@ class GraphFormat(StrEnum):
     JSON = "json"
     MERMAID = "mermaid"
     DOT = "dot"
+    TREE = "tree"  # an indented text tree, for terminals
 
 
 PatternId = Field(min_length=1, max_length=255, description="the pattern's id")

@@ -62,6 +62,38 @@ async def test_seed_examples_2_and_3_print_real_values(live_api: str, db_pool: a
     again = await asyncio.to_thread(run_example, "example2_pattern_lineage_tracking.py", live_api)
     assert again == out2
 
+    # the same lineage drawn in the terminal
+    show = await asyncio.to_thread(lineage_cli, "show", "async_db_writer_v3", "--url", live_api)
+    assert (show.returncode, show.stdout) == (
+        0,
+        "async_db_writer_v3@3.0.0  (generation 2)\n└─ derived_from (optimization) <- async_db_writer_v2@1.0.0\n",
+    )
+    down = await asyncio.to_thread(
+        lineage_cli, "show", "async_db_writer_v2", "--descendants", "--url", live_api
+    )
+    assert (
+        down.stdout
+        == "async_db_writer_v2@1.0.0  (generation 1)\n└─ derived_from (optimization) -> async_db_writer_v3@3.0.0\n"
+    )
+    mermaid = await asyncio.to_thread(
+        lineage_cli, "show", "async_db_writer_v3", "--format", "mermaid", "--url", live_api
+    )
+    assert mermaid.stdout.startswith("graph TD\n") and "-->|derived_from (optimization)|" in mermaid.stdout
+    missing = await asyncio.to_thread(lineage_cli, "show", "no_such_pattern", "--url", live_api)
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "traceability lineage: pattern 'no_such_pattern' not found\n",
+    )
+
+
+def lineage_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "traceability.cli.main", "lineage", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
 
 async def test_api_server_derives_patterns_from_stored_spans(live_api: str, db_dsn: str) -> None:
     s = ScriptedSession()
