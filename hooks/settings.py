@@ -176,9 +176,13 @@ def load_settings() -> HookSettings:
     raw, error = _parse_yaml(path) if signature is not None else ({}, "")
     settings = HookSettings(raw, config_path=path, config_error=error)
     try:
-        import json
+        cache = {"path": path, "sig": signature, "config": raw, "error": error}
+        try:
+            text = otlp_json.dumps(cache)
+        except (TypeError, ValueError):  # YAML dates and the like: the slow json, as text
+            import json
 
-        text = json.dumps({"path": path, "sig": signature, "config": raw, "error": error}, default=str)
+            text = json.dumps(cache, default=str)
         fs.makedirs(fs.dirname(cache_path))
         fs.write_atomic(cache_path, text.encode("utf-8"))
     except (OSError, TypeError, ValueError):
