@@ -35,7 +35,7 @@ async def patterns(
     pattern_type: str | None = None,
     status: Annotated[str | None, Query(pattern="^(active|deprecated|promoted)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # PostgreSQL OFFSET is a bigint
 ) -> Envelope[PatternList]:
     rows, total = await catalog.list_patterns(
         conn,
