@@ -124,6 +124,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, message)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL data exceptions (SQLSTATE class 22) and asyncpg's argument encoding errors are
+    caused by the values a caller sent (NUL characters, out-of-range numbers): 400, not 500."""
+    return error_response(request, 400, data_error_message(exc))
+
+
+def data_error_message(exc: Exception) -> str:
+    text = str(exc)
+    hint = " (text must not contain NUL \\u0000 characters)" if "0x00" in text or "\\u0000" in text else ""
+    return f"invalid value: {text}{hint}"
+
+
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DB_UNAVAILABLE_ERRORS):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
@@ -136,6 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(asyncpg.DataError, _data_error)
     # Registered per class so they are answered by the exception middleware (not re-raised).
     for error_class in DB_UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_class, _unhandled_error)

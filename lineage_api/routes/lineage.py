@@ -7,11 +7,12 @@ import time
 import uuid
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from traceability.lineage_api.dependencies import ConnectionDep, PoolDep, SettingsDep
-from traceability.lineage_api.errors import ApiError, processing_time_ms
+from traceability.lineage_api.errors import ApiError, data_error_message, processing_time_ms
 from traceability.lineage_api.graph_render import render_lineage
 from traceability.lineage_api.models import (
     AncestryData,
@@ -69,7 +70,10 @@ async def _one(pool: Any, index: int, req: LineageTrackRequest, timeout_s: float
     meta: dict[str, Any] = {"correlation_id": str(correlation_id), "operation": OPERATIONS[req.event_type]}
     try:
         async with asyncio.timeout(timeout_s), pool.acquire() as conn:
-            data = await track(conn, req, correlation_id)
+            try:
+                data = await track(conn, req, correlation_id)
+            except asyncpg.DataError as exc:  # a bad value in this event only: the others go on
+                raise ApiError(400, data_error_message(exc)) from exc
     except ApiError as exc:
         meta["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         return BatchItemResult(
