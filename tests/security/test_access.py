@@ -28,26 +28,6 @@ TRACK = {"event_type": "pattern_created", "pattern_id": "access-test", "pattern_
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-async def make_client(db_dsn: str) -> AsyncIterator[object]:
-    """Builds the real app in process from Settings and yields clients for it."""
-    stack: list[object] = []
-
-    async def make(**overrides: object) -> httpx.AsyncClient:
-        settings = dataclasses.replace(Settings(db_url=db_dsn, run_deriver=False), **overrides)  # type: ignore[arg-type]
-        app = create_app(settings)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX)
-        stack.append((lifespan, client))
-        return client
-
-    yield make
-    for lifespan, client in reversed(stack):  # type: ignore[misc]
-        await client.aclose()
-        await lifespan.__aexit__(None, None, None)
-
-
 def _with_password(dsn: str, password: str) -> str:
     parts = urlsplit(dsn)
     netloc = f"{parts.username}:{password}@{parts.hostname}:{parts.port}"

@@ -1,0 +1,32 @@
+"""Fixtures for the security tests: the real lineage API app in process, built from Settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from traceability.lineage_api.app import API_PREFIX, create_app
+from traceability.lineage_api.settings import Settings
+
+
+@pytest.fixture
+async def make_client(db_dsn: str) -> AsyncIterator[object]:
+    """Builds the real app in process from Settings and yields clients for it."""
+    stack: list[object] = []
+
+    async def make(**overrides: object) -> httpx.AsyncClient:
+        settings = dataclasses.replace(Settings(db_url=db_dsn, run_deriver=False), **overrides)  # type: ignore[arg-type]
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX)
+        stack.append((lifespan, client))
+        return client
+
+    yield make
+    for lifespan, client in reversed(stack):  # type: ignore[misc]
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
