@@ -130,9 +130,6 @@ async def insert_node(
 
     A node whose (pattern_id, pattern_version) exists is not touched: ``already_exists``.
     """
-    existing = await node_version(conn, new.pattern_id, new.pattern_version)
-    if existing is not None:
-        return _already_exists(existing)
     lineage_id = links[0].parent.lineage_id if links and links[0].parent.lineage_id else uuid.uuid4()
     generation = max((link.parent.generation for link in links), default=0) + 1
     row = await conn.fetchrow(
@@ -166,13 +163,14 @@ async def insert_node(
         new.qualified_name,
         new.created_at,
     )
-    if row is None:  # a concurrent writer created it between our check and insert
-        raced = await node_version(conn, new.pattern_id, new.pattern_version)
-        assert raced is not None
-        return _already_exists(raced)
+    if row is None:  # this version exists (inserted before, or just now by a concurrent writer)
+        existing = await node_version(conn, new.pattern_id, new.pattern_version)
+        assert existing is not None
+        return _already_exists(existing)
     node = _ref(row)
+    # a node created just now has no descendants and no cached ancestry: nothing to invalidate
     edge_ids = await insert_edges(
-        conn, node, links, correlation_id=new.correlation_id, created_by=new.triggered_by
+        conn, node, links, correlation_id=new.correlation_id, created_by=new.triggered_by, new_child=True
     )
     event_id = await insert_event(
         conn,
@@ -210,8 +208,10 @@ async def insert_edges(
     *,
     correlation_id: uuid.UUID | None,
     created_by: str,
+    new_child: bool = False,
 ) -> list[uuid.UUID]:
-    """Edges parent -> child (duplicates ignored), then invalidate the ancestry cache below ``child``."""
+    """Edges parent -> child (duplicates ignored), then invalidate the ancestry cache below ``child``
+    (not needed for a ``new_child`` created in this transaction: nothing is cached below it)."""
     edge_ids: list[uuid.UUID] = []
     for link in links:
         if link.parent.id == child.id:
@@ -236,7 +236,7 @@ async def insert_edges(
         )
         if edge_id is not None:
             edge_ids.append(edge_id)
-    if edge_ids:
+    if edge_ids and not new_child:
         await invalidate_ancestry_below(conn, child.id)
     return edge_ids
 
