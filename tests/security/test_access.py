@@ -4,7 +4,6 @@ credentials never in logs or answers."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -20,7 +19,6 @@ from tests.collector.test_otlp_http import otlp_json_body
 from tests.reliability.services import listening_addresses, running_api
 from traceability.exporter.access import AccessPolicy
 from traceability.exporter.embedded_pg import free_port
-from traceability.lineage_api.app import API_PREFIX, create_app
 from traceability.lineage_api.settings import Settings
 
 TOKEN = "tok-3f9a1c7e5b2d4068"

@@ -8,17 +8,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.collector.test_otlp_http import fetch
 from tests.reliability.services import ApiServer, running_api
-from tests.security.hostile import HOSTILE_STRINGS
 
 EXAMPLES = int(os.environ.get("TRACEABILITY_API_FUZZ_EXAMPLES", "15"))
 
@@ -31,24 +27,33 @@ def _fuzz_api(api: ApiServer, examples: int) -> dict[str, int]:
     assert len(operations) >= 3, "the API's OpenAPI document lists too few operations"
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(max_examples=examples, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case: Any) -> None:
-                response = case.call(base_url=api.base, timeout=60)
-                key = f"{operation.method.upper()} {operation.path} {mode.value} {response.status_code}"
-                statuses[key] = statuses.get(key, 0) + 1
-                if response.status_code >= 500:
-                    failures.append(f"{key}: {case.as_curl_command()} -> {response.text[:500]}")
-
             try:
-                run()
+                _fuzz_operation(api, operation, mode, examples, statuses, failures)
             except Unsatisfiable:  # e.g. no invalid request exists for an operation without parameters
                 assert mode is GenerationMode.NEGATIVE, operation.path
     assert failures == [], "\n".join(failures[:10])
     assert api.process.poll() is None
     return statuses
+
+
+def _fuzz_operation(
+    api: ApiServer,
+    operation: Any,
+    mode: GenerationMode,
+    examples: int,
+    statuses: dict[str, int],
+    failures: list[str],
+) -> None:
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        response = case.call(base_url=api.base, timeout=60)
+        key = f"{operation.method.upper()} {operation.path} {mode.value} {response.status_code}"
+        statuses[key] = statuses.get(key, 0) + 1
+        if response.status_code >= 500:
+            failures.append(f"{key}: {case.as_curl_command()} -> {response.text[:500]}")
+
+    run()
 
 
 def test_api_fuzzed_from_its_openapi_no_5xx(db_dsn: str, tmp_path: Path) -> None:

@@ -122,6 +122,6 @@ async def test_sql_metacharacters_and_odd_text_are_stored_verbatim(make_client: 
     # LIKE wildcards in a filter match literally, not as patterns
     listing = await client.get("/patterns", params={"name": "%"})
     assert listing.status_code == 200
-    assert await afetch(db_dsn, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'pattern_lineage_nodes'") == [
-        {"n": 1}
-    ]
+    assert await afetch(
+        db_dsn, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'pattern_lineage_nodes'"
+    ) == [{"n": 1}]

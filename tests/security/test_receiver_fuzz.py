@@ -151,6 +151,11 @@ def _check_accounting(dsn: str, before: tuple[int, int], spans: int, response: h
 
 
 def test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn: str, tmp_path: Path) -> None:
+    _fuzz_receiver(db_dsn, tmp_path, EXAMPLES)
+
+
+def _fuzz_receiver(db_dsn: str, tmp_path: Path, examples: int) -> None:
+    fuzz = settings(FUZZ, max_examples=examples)
     with running_collector(db_dsn, tmp_path) as collector, httpx.Client(timeout=30) as client:
 
         def post(body: bytes, content_type: str, **headers: str) -> httpx.Response:
@@ -158,7 +163,7 @@ def test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn: str, tmp_pa
                 collector.traces_url, content=body, headers={"Content-Type": content_type, **headers}
             )
 
-        @FUZZ
+        @fuzz
         @given(otlp_request())
         def json_requests(payload: dict[str, Any]) -> None:
             spans = len(payload["resourceSpans"][0]["scopeSpans"][0]["spans"])
@@ -166,7 +171,7 @@ def test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn: str, tmp_pa
             body = json.dumps(payload).encode()
             _check_accounting(db_dsn, before, spans, post(body, "application/json"))
 
-        @FUZZ
+        @fuzz
         @given(otlp_request(), st.booleans())
         def protobuf_requests(payload: dict[str, Any], compress: bool) -> None:
             # the same structures as protobuf, where they can be expressed as one
@@ -191,7 +196,7 @@ def test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn: str, tmp_pa
                 _check_accounting(db_dsn, before, spans, response)
             assert response.status_code < 500, response.text
 
-        @FUZZ
+        @fuzz
         @given(st.binary(max_size=4096), st.sampled_from(["application/x-protobuf", "application/json"]))
         def raw_bytes(body: bytes, content_type: str) -> None:
             before = _row_counts(db_dsn)
@@ -201,7 +206,7 @@ def test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn: str, tmp_pa
                 assert response.status_code == 400
                 assert _row_counts(db_dsn) == before
 
-        @FUZZ
+        @fuzz
         @given(st.data())
         def mutated_protobuf(data: st.DataObject) -> None:
             message = ExportTraceServiceRequest()
@@ -332,8 +337,6 @@ def test_hostile_strings_are_stored_intact_or_sanitized(db_dsn: str, tmp_path: P
 
 
 @pytest.mark.slow
-def test_receiver_fuzz_long(db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_receiver_fuzz_long(db_dsn: str, tmp_path: Path) -> None:
     """The same properties with 20x the examples."""
-    global FUZZ
-    FUZZ = settings(FUZZ, max_examples=EXAMPLES * 20)
-    test_receiver_fuzzed_with_hostile_otlp_json_and_protobuf(db_dsn, tmp_path)
+    _fuzz_receiver(db_dsn, tmp_path, EXAMPLES * 20)
