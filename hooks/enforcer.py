@@ -113,8 +113,8 @@ def _syntax_check(language: str, content: str, timeout_s: float) -> list[Finding
             if completed.returncode != 0:
                 message = completed.stderr.decode(errors="replace").strip()[:300]
                 return [Finding("syntax-error", message, syntax=True)]
-    except FileNotFoundError:
-        return []  # no bash
+    except (FileNotFoundError, ImportError):
+        return []  # no bash, or no parser installed: nothing to say about syntax
     except Exception as exc:  # each parser's own error type: all mean "does not parse"
         line = getattr(exc, "lineno", 0) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
         return [
@@ -164,7 +164,6 @@ def check(
     checks = ["size", "nul-byte", "conflict-markers", "line-length"]
     remaining = max(deadline - time.monotonic(), 0.05)
     if whole and language == "python":
-        enable_site_packages()
         findings += _run_ruff(content, path or "file.py", cwd, remaining)
         checks.append("ruff")
     elif whole and language in ("json", "toml", "yaml", "shell"):
@@ -194,6 +193,7 @@ def enforce(
 ) -> Outcome:
     started = time.monotonic()
     deadline = started + settings.performance_budget_s
+    enable_site_packages()  # ruff, PyYAML, httpx, the OTel SDK
     tool_name = str(event.get("tool_name") or "")
     tool_input = event.get("tool_input")
     path = payload.file_path_of(tool_input)

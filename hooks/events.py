@@ -291,7 +291,9 @@ class EventSpans:
     def _close_session(self, end_ns: int, reason: str) -> None:
         session = self._session()
         trace_id = int(session["trace"])
-        attrs: dict[str, Any] = {sc.SPAN_TYPE: sc.SPAN_TYPE_SESSION, sc.SOURCE: SOURCE_SESSION}
+        # No traceability.span.type here: the exporter takes a typed span as a root only when it is a
+        # turn; an untyped span without a parent is a root under both readings of the contract.
+        attrs: dict[str, Any] = {sc.SOURCE: SOURCE_SESSION}
         if self.session_id:
             attrs[sc.SESSION_ID] = self.session_id
         if self.settings.user_id:

@@ -63,7 +63,11 @@ class HookEnv:
 
     def spawn(self, event: dict[str, Any]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env()
+            self.command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env(),
         )
         assert process.stdin is not None
         process.stdin.write(json.dumps(event).encode())

@@ -49,7 +49,9 @@ def test_each_captured_payload_is_recorded_as_its_event(name: str, tmp_path: Pat
         assert span.attributes[sc.GEN_AI_TOOL_NAME] == event["tool_name"]
     if event["hook_event_name"] in ("PostToolUse", "PostToolUseFailure"):
         (tool,) = [s for s in spans if s.name == f"execute_tool {event['tool_name']}"]
-        assert tool.attributes[sc.STATUS] == ("completed" if event["hook_event_name"] == "PostToolUse" else "failed")
+        assert tool.attributes[sc.STATUS] == (
+            "completed" if event["hook_event_name"] == "PostToolUse" else "failed"
+        )
         if isinstance(event.get("duration_ms"), int):
             assert tool.attributes[sc.DURATION_MS] == float(event["duration_ms"])
         if event["tool_name"] == "Write":
@@ -182,7 +184,18 @@ def test_hot_path_imports_nothing_heavy(tmp_path: Path) -> None:
         input=event.encode(), capture_output=True, env=hook.env(), check=True,
     )  # fmt: skip
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
-    for heavy in ("re", "typing", "os", "json", "logging", "enum", "uuid", "contextlib", "opentelemetry", "site"):
+    for heavy in (
+        "re",
+        "typing",
+        "os",
+        "json",
+        "logging",
+        "enum",
+        "uuid",
+        "contextlib",
+        "opentelemetry",
+        "site",
+    ):
         assert heavy not in imported, f"the telemetry path imports {heavy}"
     assert "traceability.hooks.main" in imported
     assert len(hook.spans()) == 2

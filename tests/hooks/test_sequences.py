@@ -27,7 +27,9 @@ def _check_tree(spans: list[SpanView], open_sessions: set[str]) -> None:
         root_id = f"{turn_span_id(int(trace_id, 16)):016x}"
         if not roots:  # the session trace of a session that has not ended: its root comes at SessionEnd
             assert {s.attributes[sc.SESSION_ID] for s in members} <= open_sessions
-            assert {s.parent_span_id for s in members if s.attributes[sc.HOOK_TYPE] == "SessionStart"} == {root_id}
+            assert {s.parent_span_id for s in members if s.attributes[sc.HOOK_TYPE] == "SessionStart"} == {
+                root_id
+            }
             continue
         assert len(roots) == 1, (trace_id, [(s.name, s.span_id) for s in roots])
         root = roots[0]
@@ -43,7 +45,9 @@ def _check_tree(spans: list[SpanView], open_sessions: set[str]) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SEQUENCES.glob("*.jsonl")))
-def test_every_recorded_session_gives_one_trace_per_turn_and_a_complete_tree(name: str, tmp_path: Path) -> None:
+def test_every_recorded_session_gives_one_trace_per_turn_and_a_complete_tree(
+    name: str, tmp_path: Path
+) -> None:
     events = load_sequence(name)
     hook = HookEnv(tmp_path)
     hook.replay(events)
@@ -75,7 +79,9 @@ def test_startup_tools_session_tree_and_attributes(tmp_path: Path) -> None:
     spans = hook.spans()
     prompt = "23d7f57d-6e63-45f1-9217-c7395a4c98a9"
     turn_trace = uuid.UUID(prompt).hex
-    by_call = {s.attributes.get(sc.GEN_AI_TOOL_CALL_ID): s for s in spans if s.name.startswith("execute_tool ")}
+    by_call = {
+        s.attributes.get(sc.GEN_AI_TOOL_CALL_ID): s for s in spans if s.name.startswith("execute_tool ")
+    }
     (turn,) = [s for s in spans if s.name == sc.SPAN_NAME_TURN]
     (session,) = [s for s in spans if s.name == sc.SPAN_NAME_SESSION]
     assert turn.trace_id == turn_trace
@@ -103,7 +109,9 @@ def test_startup_tools_session_tree_and_attributes(tmp_path: Path) -> None:
 
     # the Write was never approved (headless): closed as blocked by PostToolBatch, with its code
     write = by_call["toolu_013E4vsBBVkXHaWmdbr55arF"]
-    write_input = next(e for e in events if e.get("tool_use_id") == "toolu_013E4vsBBVkXHaWmdbr55arF")["tool_input"]
+    write_input = next(e for e in events if e.get("tool_use_id") == "toolu_013E4vsBBVkXHaWmdbr55arF")[
+        "tool_input"
+    ]
     assert write.attributes[sc.STATUS] == "blocked" and write.attributes[sc.TOOL_BLOCKED] is True
     assert write.attributes[sc.CODE_FILE_PATH] == write_input["file_path"]
     assert write.attributes[sc.CODE_CONTENT] == write_input["content"]

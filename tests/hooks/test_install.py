@@ -1,0 +1,106 @@
+"""`traceability hooks install/uninstall` on real settings files; both installed forms actually run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.hooks.helpers import HookEnv
+from traceability.hooks import install as inst
+from traceability.instrumentation import semconv as sc
+
+USER_SETTINGS = {
+    "permissions": {"allow": ["Bash(ls:*)"]},
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "~/bin/guard.sh", "timeout": 5}]}
+        ],
+        "Stop": [{"hooks": [{"type": "command", "command": "say done"}]}],
+    },
+}
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "traceability.cli.main", "hooks", *args],
+        capture_output=True, text=True, env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, check=False,
+    )  # fmt: skip
+
+
+def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    original = json.dumps(USER_SETTINGS, indent=4)
+    settings.write_text(original)
+
+    first = _cli("install", "--user", home=home)
+    assert first.returncode == 0, first.stderr
+    data = json.loads(settings.read_text())
+    assert data["permissions"] == USER_SETTINGS["permissions"]
+    assert data["hooks"]["PreToolUse"][0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
+    assert data["hooks"]["Stop"][0] == USER_SETTINGS["hooks"]["Stop"][0]
+    ours = {
+        event: [h for g in groups for h in g["hooks"] if inst.is_ours(h["command"])]
+        for event, groups in data["hooks"].items()
+    }
+    assert {e for e, handlers in ours.items() if handlers} == set(inst.DEFAULT_EVENTS)
+    assert all(len(handlers) == 1 for e, handlers in ours.items() if e in inst.DEFAULT_EVENTS)
+    assert ours["PreToolUse"][0]["timeout"] == 30 and ours["Stop"][0]["timeout"] == 10
+    command = ours["Stop"][0]["command"]
+    assert command == f"{sys.executable} -I -S {inst.entry_script()}"
+    backups = list(settings.parent.glob("settings.json.bak-*"))
+    assert [b.read_text() for b in backups] == [original]
+
+    second = _cli("install", "--user", home=home)
+    assert second.returncode == 0 and "nothing changed" in second.stdout
+    assert json.loads(settings.read_text()) == data
+    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
+
+    # re-installing with another interpreter replaces our entries instead of adding more
+    change = inst.install(settings, inst.fast_command("/opt/other/python"))
+    assert change.changed and change.removed == len(inst.DEFAULT_EVENTS)
+    data = json.loads(settings.read_text())
+    commands = [h["command"] for groups in data["hooks"].values() for g in groups for h in g["hooks"]]
+    assert sum(inst.is_ours(c) for c in commands) == len(inst.DEFAULT_EVENTS)
+
+    removed = _cli("uninstall", "--user", home=home)
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(settings.read_text()) == USER_SETTINGS
+    assert "nothing changed" in _cli("uninstall", "--user", home=home).stdout
+
+
+def test_project_install_creates_the_file_and_uninstall_leaves_no_hooks_key(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    result = _cli(
+        "install", "--project", str(project), "--events", "Stop,PreToolUse", "--timeout", "15", home=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    settings = project / ".claude" / "settings.json"
+    data = json.loads(settings.read_text())
+    assert set(data["hooks"]) == {"Stop", "PreToolUse"}
+    assert data["hooks"]["PreToolUse"][0]["matcher"] == "*"
+    assert data["hooks"]["Stop"][0]["hooks"][0]["timeout"] == 15
+    assert _cli("uninstall", "--project", str(project), home=tmp_path).returncode == 0
+    assert json.loads(settings.read_text()) == {}
+
+
+def _run_command(command: str, hook: HookEnv, event: dict[str, object]) -> subprocess.CompletedProcess[bytes]:
+    """Run an installed command the way Claude Code does: through a shell, from another directory."""
+    return subprocess.run(
+        ["/bin/sh", "-c", command], input=json.dumps(event).encode(), capture_output=True,
+        env=hook.env(), cwd="/", timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_both_installed_forms_record_the_event(tmp_path: Path) -> None:
+    event = {"session_id": "inst", "hook_event_name": "Notification", "message": "hi"}
+    for name, command in (("fast", inst.fast_command()), ("slow", inst.slow_command())):
+        hook = HookEnv(tmp_path / name)
+        result = _run_command(command, hook, event)
+        assert (result.returncode, result.stdout, result.stderr) == (0, b"", b""), name
+        (span,) = hook.spans()
+        assert span.attributes[sc.HOOK_TYPE] == "Notification", name
