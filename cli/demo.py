@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--hook-command",
-        help="the hook command to run per event (default: this Python's `traceability hook`)",
+        help="the hook command to run per event (default: the one `traceability hooks install` writes)",
     )
     parser.set_defaults(func=run)
 
@@ -171,6 +172,7 @@ def _denied(hook_stdout: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from traceability.hooks.install import fast_command
     from traceability.instrumentation.spool import SPOOL_DIR_ENV, resolve_spool_dir
 
     data_dir = local_stack.resolve_data_dir(args.data_dir)
@@ -190,11 +192,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     total = sum(len(s.events) for s in sessions)
-    command = (
-        args.hook_command.split()
-        if args.hook_command
-        else [sys.executable, "-m", "traceability.cli.main", "hook"]
-    )
+    command = shlex.split(args.hook_command or fast_command())
     print(
         f"demo: {len(sessions)} sessions in 3 projects over {args.days} days, {total} hook events, "
         f"through `{' '.join(command)}` into {spool_dir}\n(the files they write land in {workspace})",

@@ -255,6 +255,8 @@ def settings_files(project_dir: Path) -> list[Path]:
 
 
 def check_hooks(project_dir: Path) -> Finding:
+    from traceability.hooks.install import is_ours
+
     found: list[str] = []
     problems: list[str] = []
     for path in settings_files(project_dir.resolve()):
@@ -269,7 +271,7 @@ def check_hooks(project_dir: Path) -> Finding:
             event
             for event, groups in (settings.get("hooks") or {}).items()
             if any(
-                any(marker in str(handler.get("command", "")) for marker in HOOK_COMMAND_MARKERS)
+                is_ours(handler.get("command"))
                 for group in groups or []
                 for handler in group.get("hooks", [])
             )

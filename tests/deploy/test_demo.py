@@ -4,9 +4,13 @@ the real hook into the spool with their timestamps spread over days."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +97,83 @@ def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
         assert e.write_content is not None and e.payload["tool_input"]["new_string"] in e.write_content
         by_file[e.payload["tool_input"]["file_path"]].add(e.at.date())
     assert max(len(d) for d in by_file.values()) >= 3
+
+
+def _run_demo(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[Any]]:
+    """A small demo through the installed-form hook (`python -I -S hooks/fast_entry.py`); its spans."""
+    from traceability.exporter.otlp_decode import decode_json_object
+
+    home = tmp_path / "home"
+    home.mkdir()
+    spool = tmp_path / "spool"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEABILITY_", "XDG_"))}
+    env["HOME"] = str(home)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "traceability.cli.main",
+            "demo",
+            "--sessions",
+            "3",
+            "--days",
+            "6",
+            "--spool-dir",
+            str(spool),
+            "--no-wait",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    spans: list[Any] = []
+    for path in spool.glob("*.json"):
+        for line in path.read_bytes().splitlines():
+            spans.extend(decode_json_object(json.loads(line)).spans)
+    return result, spans
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], list[Any]]:
+    return _run_demo(tmp_path_factory.mktemp("demo"))
+
+
+def test_demo_runs_the_real_hook_into_the_spool(
+    demo_run: tuple[subprocess.CompletedProcess[str], list[Any]],
+) -> None:
+    from traceability.instrumentation import semconv
+
+    result, spans = demo_run
+    assert "hooks    [" in result.stderr and "] " in result.stderr  # the progress bar
+    planned = demo_sessions.plan_sessions(workspace=Path("/x"), home=Path("/y"), sessions=3, days=6, now=NOW)
+    tool_ids = {e.payload["tool_use_id"] for s in planned for e in s.events if "tool_use_id" in e.payload}
+    spooled = {s.attributes.get(semconv.GEN_AI_TOOL_CALL_ID) for s in spans} - {None}
+    assert spooled == tool_ids  # the same seed plans the same sessions: every tool use became a span
+    turns = [s for s in spans if s.attributes.get(semconv.SPAN_TYPE) == semconv.SPAN_TYPE_TURN]
+    assert len(turns) == sum(
+        1 for s in planned for e in s.events if e.payload["hook_event_name"] == "UserPromptSubmit"
+    )
+    failed = [
+        s
+        for s in spans
+        if s.attributes.get(semconv.SPAN_TYPE) == semconv.SPAN_TYPE_TOOL
+        and s.attributes.get(semconv.SUCCESS) is False
+    ]
+    assert failed, "the demo's failing tests and missing reads must show as failed tool spans"
+    assert "sent " in result.stdout and " turns, " in result.stdout
+    # --enforcement warn (the default): the quality enforcer scored the demo's writes and edits
+    scored = [s for s in spans if semconv.QUALITY_SCORE in s.attributes]
+    assert scored and all(0 <= s.attributes[semconv.QUALITY_SCORE] <= 1 for s in scored)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the hook takes its time from the clock and has no knob yet (TRACEABILITY_HOOK_NOW_NS, asked of issue 3)",
+)
+def test_demo_spans_spread_over_days(demo_run: tuple[subprocess.CompletedProcess[str], list[Any]]) -> None:
+    _, spans = demo_run
+    days = {datetime.fromtimestamp(s.start_time_unix_nano / 1e9, UTC).date() for s in spans}
+    assert len(days) >= 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -113,47 +114,40 @@ def _stop_and_check_nothing_left(running: Running, cluster_dir: Path) -> None:
     assert "stopping PostgreSQL (data kept)" in running.text()
 
 
-def _send_session_through_hook(env: dict[str, str]) -> str:
-    """Pipe a real captured session, event by event, into `traceability hook`; return its prompt_id."""
+def _installed_hook_command(home: Path) -> list[str]:
+    """The command `traceability hooks install --user` wrote into ~/.claude/settings.json."""
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    commands = {h["command"] for groups in settings["hooks"].values() for g in groups for h in g["hooks"]}
+    (command,) = commands
+    return shlex.split(command)
+
+
+def _send_session_through_hook(home: Path, env: dict[str, str]) -> str:
+    """Pipe a real captured session, event by event, into the installed hook; return its prompt_id."""
+    command = _installed_hook_command(home)
     prompt_ids = set()
     for line in SESSION.read_text().splitlines():
         event = json.loads(line)
         if event.get("prompt_id"):
             prompt_ids.add(event["prompt_id"])
         result = subprocess.run(
-            [sys.executable, "-m", "traceability.cli.main", "hook"],
-            input=line.encode(),
-            env=env,
-            capture_output=True,
-            timeout=30,
-            check=False,
+            command, input=line.encode(), env=env, capture_output=True, timeout=30, check=False
         )
         assert result.returncode == 0, result.stderr.decode()
     (prompt_id,) = prompt_ids
     return prompt_id
 
 
-def _command_available(*argv: str) -> bool:
-    from traceability.cli.main import build_parser
-
-    try:
-        build_parser().parse_args(list(argv))
-    except SystemExit:
-        return False
-    return True
-
-
 def _doctor_says_all_good(env: dict[str, str], home: Path) -> None:
-    """`traceability doctor` against the running `up`: every piece ok (hooks once installed)."""
-    if _command_available("hooks", "install", "--user"):
-        subprocess.run(
-            [sys.executable, "-m", "traceability.cli.main", "hooks", "install", "--user"],
-            env=env,
-            cwd=home,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+    """`traceability hooks install --user`, then `traceability doctor` against the running `up`: all ok."""
+    subprocess.run(
+        [sys.executable, "-m", "traceability.cli.main", "hooks", "install", "--user"],
+        env=env,
+        cwd=home,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     result = subprocess.run(
         [sys.executable, "-m", "traceability.cli.main", "doctor", "--json", "--project-dir", str(home)],
         env=env,
@@ -166,70 +160,16 @@ def _doctor_says_all_good(env: dict[str, str], home: Path) -> None:
     findings = {f["piece"]: f for f in json.loads(result.stdout)}
     assert set(findings) == {"up", "database", "spool", "collector", "lineage API", "hooks"}
     bad = {k: f["message"] for k, f in findings.items() if f["level"] != "ok"}
-    if _command_available("hooks", "install", "--user"):
-        assert result.returncode == 0 and not bad, bad
-        assert str(home / ".claude" / "settings.json") in findings["hooks"]["message"]
-    else:
-        assert set(bad) == {"hooks"}, bad
+    assert result.returncode == 0 and not bad, bad
+    assert str(home / ".claude" / "settings.json") in findings["hooks"]["message"]
 
 
-def _send_session_as_otlp(collector: str) -> str:
-    """Until the hook lands: the captured session's turn and tool uses as one OTLP/JSON request."""
-    from traceability.instrumentation import semconv
-
-    events = [json.loads(line) for line in SESSION.read_text().splitlines()]
-    (prompt_id,) = {e["prompt_id"] for e in events if e.get("prompt_id")}
-    trace_id = uuid.uuid4().hex
-    root_span = os.urandom(8).hex()
-    start = time.time_ns()
-
-    def attr(key: str, value: str) -> dict[str, Any]:
-        return {"key": key, "value": {"stringValue": value}}
-
-    spans = [
-        {
-            "traceId": trace_id,
-            "spanId": root_span,
-            "name": semconv.SPAN_NAME_TURN,
-            "kind": 1,
-            "startTimeUnixNano": str(start),
-            "endTimeUnixNano": str(start + 5_000_000_000),
-            "attributes": [
-                attr(semconv.SPAN_TYPE, semconv.SPAN_TYPE_TURN),
-                attr(semconv.SESSION_ID, events[0]["session_id"]),
-                attr(semconv.PROMPT_ID, prompt_id),
-            ],
-        }
-    ]
-    for i, event in enumerate(e for e in events if e["hook_event_name"] == "PreToolUse"):
-        spans.append(
-            {
-                "traceId": trace_id,
-                "spanId": os.urandom(8).hex(),
-                "parentSpanId": root_span,
-                "name": semconv.execute_tool_span_name(event["tool_name"]),
-                "kind": 1,
-                "startTimeUnixNano": str(start + i * 1_000_000),
-                "endTimeUnixNano": str(start + i * 1_000_000 + 500_000),
-                "attributes": [
-                    attr(semconv.SPAN_TYPE, semconv.SPAN_TYPE_TOOL),
-                    attr(semconv.GEN_AI_TOOL_NAME, event["tool_name"]),
-                    attr(semconv.GEN_AI_TOOL_CALL_ID, event["tool_use_id"]),
-                    attr(semconv.PROMPT_ID, prompt_id),
-                ],
-            }
-        )
-    request = {
-        "resourceSpans": [
-            {
-                "resource": {"attributes": [attr(semconv.SERVICE_NAME, semconv.DEFAULT_SERVICE_NAME)]},
-                "scopeSpans": [{"scope": {"name": semconv.INSTRUMENTATION_SCOPE}, "spans": spans}],
-            }
-        ]
-    }
-    response = httpx.post(f"{collector}/v1/traces", json=request, timeout=10)
-    assert response.status_code == 200, response.text
-    return prompt_id
+def _wait_until(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
 
 
 def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
@@ -277,20 +217,22 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     assert pg_port and f"127.0.0.1:{pg_port}" in out
 
     _doctor_says_all_good(running.env, home)
-    if _command_available("hook"):
-        prompt_id = _send_session_through_hook(running.env)
-    else:
-        prompt_id = _send_session_as_otlp(running.collector)
+    prompt_id = _send_session_through_hook(home, running.env)
     stats = _get_json(
         f"{running.api}/api/pattern-traceability/stats", until=lambda s: _count(s, "traces") >= 1
     )
     assert _count(stats, "hook_executions") >= 1
     correlation_id = _correlation_id_for(state.db_url, prompt_id)
+    # every tool use of the captured session is in the trace read back through the API (once drained)
+    tool_use_ids = set(re.findall(r'"tool_use_id":"(toolu_\w+)"', SESSION.read_text()))
+    assert len(tool_use_ids) >= 8
+    trace = _get_json(
+        f"{running.api}/api/pattern-traceability/traces/{correlation_id}",
+        until=lambda t: {h.get("tool_use_id") for h in t["data"]["hook_executions"]} >= tool_use_ids,
+    )
+    _wait_until(lambda: not list(spool_dir.glob("*.json")), "the spool to be drained")
     trace = _get_json(f"{running.api}/api/pattern-traceability/traces/{correlation_id}")
-    body = json.dumps(trace)
-    # the tool uses of the captured session are in the trace read back through the API
-    for tool_use_id in re.findall(r'"tool_use_id":"(toolu_\w+)"', SESSION.read_text()):
-        assert tool_use_id in body, tool_use_id
+    spans_before = sorted(h["span_id"] for h in trace["data"]["hook_executions"])
     assert trace["data"]["jaeger_trace_id"] == uuid.UUID(correlation_id).hex
     assert trace["data"]["jaeger_url"].endswith("/trace/" + uuid.UUID(correlation_id).hex)
 
@@ -302,7 +244,7 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     again = _start_up(home, "second")
     assert local_stack.remembered_pg_port(data_dir) == pg_port
     trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}")
-    assert json.dumps(trace_again).count("toolu_") == body.count("toolu_")
+    assert sorted(h["span_id"] for h in trace_again["data"]["hook_executions"]) == spans_before
     _stop_and_check_nothing_left(again, cluster_dir)
 
 
