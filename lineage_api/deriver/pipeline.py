@@ -37,6 +37,7 @@ from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver import similarity
 from traceability.lineage_api.deriver.normalize import code_hash, detect_language, normalize, pattern_id_for
 from traceability.lineage_api.deriver.units import CodeUnit, split_units
+from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS
 from traceability.lineage_api.store import derivation as db
 from traceability.lineage_api.store import lineage as store
 from traceability.lineage_api.store.catalog import DERIVER_CHECKPOINT
@@ -54,6 +55,7 @@ class DeriveResult:
     executions: int = 0  # tool spans read
     units: int = 0
     nodes_created: int = 0
+    failed: int = 0  # tool spans that could not be derived (recorded in pattern_derived_executions.error)
     busy: bool = False  # another deriver holds the lock
 
 
@@ -120,7 +122,7 @@ class PatternDeriver:
                     if not rows:
                         break
                     for row in rows:
-                        await self._derive_one(conn, ToolUse(row), result)
+                        await self._derive_guarded(conn, ToolUse(row), result)
                     await db.set_checkpoint(conn, DERIVER_CHECKPOINT, rows[-1])
                     result.executions += len(rows)
                     batches += 1
@@ -136,6 +138,17 @@ class PatternDeriver:
             if key not in self.index:
                 self.index.add(key, similarity.from_bytes(sig["minhash"]), sig["file_path"])
             self._index_loaded_at = sig["created_at"]
+
+    async def _derive_guarded(self, conn: asyncpg.Connection, use: ToolUse, result: DeriveResult) -> None:
+        """Derive one tool span; one that breaks the deriver is recorded and skipped, not retried forever."""
+        try:
+            await self._derive_one(conn, use, result)
+        except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresConnectionError):
+            raise  # the database went away: retry the whole batch later
+        except Exception as exc:
+            log.exception("cannot derive patterns from hook execution %s; skipping it", use.row["id"])
+            await db.mark_failed(conn, use.row["id"], f"{type(exc).__name__}: {exc}")
+            result.failed += 1
 
     async def _derive_one(self, conn: asyncpg.Connection, use: ToolUse, result: DeriveResult) -> None:
         row = use.row

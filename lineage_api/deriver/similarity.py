@@ -60,8 +60,14 @@ class SimilarityIndex:
         return [k for k in self._lsh.query(signature) if self._files.get(k) != exclude_file]
 
 
+CHAR_RATIO_MAX_LEN = 20_000  # above this, compare lines: character matching is quadratic
+
+
 def ratio(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    """Sequence similarity in [0, 1] of two normalized texts (by character, by line when large)."""
+    if max(len(a), len(b)) <= CHAR_RATIO_MAX_LEN:
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return difflib.SequenceMatcher(None, a.splitlines(), b.splitlines()).ratio()
 
 
 def bump_level(similarity: float) -> str:

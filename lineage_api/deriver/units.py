@@ -37,7 +37,7 @@ def _parse_python(code: str) -> tuple[ast.Module | None, str]:
     for source in (code, textwrap.dedent(code)):
         try:
             return ast.parse(source), source
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # deep nesting exhausts the parser
             continue
     return None, code
 

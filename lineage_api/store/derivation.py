@@ -106,6 +106,18 @@ async def mark_derived(conn: asyncpg.Connection, hook_execution_id: uuid.UUID, u
     return bool(result)
 
 
+async def mark_failed(conn: asyncpg.Connection, hook_execution_id: uuid.UUID, error: str) -> None:
+    """Record a tool span the deriver could not handle, so it is skipped instead of retried forever."""
+    await conn.execute(
+        """
+        INSERT INTO pattern_derived_executions (hook_execution_id, units, error) VALUES ($1, 0, $2)
+        ON CONFLICT (hook_execution_id) DO NOTHING
+        """,
+        hook_execution_id,
+        error[:2000],
+    )
+
+
 async def location(conn: asyncpg.Connection, file_path: str, qualified_name: str) -> asyncpg.Record | None:
     """The slot's current pattern and whether the slot is the pattern's home (where its versions live)."""
     return await conn.fetchrow(

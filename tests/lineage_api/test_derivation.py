@@ -288,3 +288,68 @@ async def test_recent_rows_wait_for_the_settle_time(
     assert await deriver.pending(db_pool) == 0
     assert (await deriver.run(db_pool)).executions == 0
     assert await PatternDeriver(settle_s=0).pending(db_pool) == 1
+
+
+async def test_pathological_code_is_derived_not_fatal(db_pool: asyncpg.Pool, db_dsn: str) -> None:
+    """Inputs that exhaust Python's parser (RecursionError / MemoryError in ast) fall back to one unit."""
+    s = ScriptedSession()
+    s.turn()
+    s.tool("Write", "/repo/deep.py", "x = 1" + " + 1" * 5_000 + "\n")
+    s.tool("Write", "/repo/neg.py", "x = " + "-" * 7_000 + "1\n")
+    big = "\n".join(f"const v{i} = {i};" for i in range(4000))
+    s.tool("Write", "/repo/big.js", big)
+    s.tool("Write", "/repo/big.js", big.replace("const v7 = 7;", "const v7 = 8;"))
+    await s.flush(db_dsn)
+    result = await PatternDeriver(settle_s=0).run(db_pool)
+    assert (result.executions, result.failed) == (4, 0)
+    async with db_pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT file_path, qualified_name, pattern_version FROM pattern_lineage_nodes ORDER BY created_at"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("/repo/deep.py", "<file>", "1.0.0"),
+            ("/repo/neg.py", "<file>", "1.0.0"),
+            ("/repo/big.js", "<file>", "1.0.0"),
+            ("/repo/big.js", "<file>", "1.0.1"),
+        ]
+
+
+async def test_a_span_that_breaks_the_deriver_is_recorded_and_skipped(
+    db_pool: asyncpg.Pool, db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from traceability.lineage_api.deriver import pipeline
+
+    real_split = pipeline.split_units
+
+    def split_or_fail(code: str, language: str, file_path: str | None, tool_name: str | None) -> list:
+        if file_path == "/repo/bad.py":
+            raise RuntimeError("injected fault")
+        return real_split(code, language, file_path, tool_name)
+
+    monkeypatch.setattr(pipeline, "split_units", split_or_fail)
+    s = ScriptedSession()
+    s.turn()
+    s.tool("Write", "/repo/good1.py", "def one():\n    return 1\n")
+    s.tool("Write", "/repo/bad.py", "def bad():\n    return 0\n")
+    s.tool("Write", "/repo/good2.py", "def two():\n    return 'two'\n")
+    await s.flush(db_dsn)
+    result = await PatternDeriver(settle_s=0).run(db_pool)
+    assert (result.executions, result.failed, result.nodes_created) == (3, 1, 2)
+    async with db_pool.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT error FROM pattern_derived_executions WHERE error IS NOT NULL")
+            == "RuntimeError: injected fault"
+        )
+        assert {r[0] for r in await conn.fetch("SELECT qualified_name FROM pattern_lineage_nodes")} == {
+            "one",
+            "two",
+        }
+    monkeypatch.setattr(pipeline, "split_units", real_split)
+    await conn_reset_checkpoint(db_pool)
+    again = await PatternDeriver(settle_s=0).run(db_pool)
+    assert (again.executions, again.nodes_created, again.failed) == (3, 0, 0)  # recorded: not retried
+
+
+async def conn_reset_checkpoint(db_pool: asyncpg.Pool) -> None:
+    async with db_pool.acquire() as conn:
+        await conn.execute("DELETE FROM traceability_checkpoints")

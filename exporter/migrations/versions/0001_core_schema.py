@@ -256,7 +256,8 @@ CREATE TABLE pattern_signatures (
 CREATE TABLE pattern_derived_executions (
     hook_execution_id UUID PRIMARY KEY,
     units INTEGER NOT NULL,
-    derived_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+    derived_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    error TEXT                   -- why the span could not be derived (it is skipped, not retried)
 );
 
 -- (added) Resumable background jobs (the deriver) keep their position here.
