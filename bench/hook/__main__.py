@@ -1,0 +1,170 @@
+"""bench/hook: wall time of a telemetry-only Claude Code hook process next to an empty interpreter
+started the same way, in the same run; then the quality enforcer's cost, separately.
+
+    .venv/bin/python -m bench.hook [--runs 400] [--enforcer-runs 30]
+
+- baseline: ``<venv python> -I -S empty.py`` fed the same stdin (the floor any Python hook pays);
+- hook: ``<venv python> -I -S hooks/fast_entry.py`` (what ``traceability hooks install`` writes), fed
+  the events of a recorded Claude Code session (tests/fixtures/.../v2.1.270_s01_S01_startup_tools)
+  in order, session after session, so the correlation state evolves as in real use;
+- runs interleaved (alternating which goes first), medians reported: this machine is shared and noisy.
+
+Target: overhead (hook - baseline) <= 3 ms median. The enforcer (ruff on a Python Write, block mode)
+is reported as its own median next to the telemetry-only PreToolUse of the same payload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from traceability.hooks.install import entry_script
+
+SEQUENCE = (
+    Path(__file__).resolve().parents[2]
+    / "tests/fixtures/claude-code-hooks/sequences/v2.1.270_s01_S01_startup_tools.jsonl"
+)
+TARGET_MS = 3.0
+PYTHON_WRITE = '''"""A module Claude Code is about to write."""
+
+import os
+import sys
+
+
+def load(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+def main() -> int:
+    print(load(sys.argv[1]))
+    return undefined_name
+'''
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    filled = int(30 * done / total)
+    sys.stderr.write(f"\r{label:<22} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _sessions(events: list[dict[str, object]]) -> list[bytes]:
+    """The recorded session with fresh session and prompt ids, as stdin payloads."""
+    session, prompt = str(uuid.uuid4()), str(uuid.uuid4())
+    out = []
+    for event in events:
+        event = dict(event)
+        event["session_id"] = session
+        if "prompt_id" in event:
+            event["prompt_id"] = prompt
+        out.append(json.dumps(event).encode())
+    return out
+
+
+def _time(command: list[str], stdin: bytes, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(command, input=stdin, stdout=subprocess.PIPE, env=env, check=False)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"{command} exited {completed.returncode}")
+    return elapsed * 1000
+
+
+def _summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p90 = ordered[int(0.9 * (len(ordered) - 1))]
+    return f"median {statistics.median(samples):7.2f} ms   p90 {p90:7.2f} ms   (n={len(samples)})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.hook", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=400, help="hook runs (and as many baseline runs)")
+    parser.add_argument("--enforcer-runs", type=int, default=30, help="runs of the enforcer comparison")
+    args = parser.parse_args(argv)
+
+    root = Path(tempfile.mkdtemp(prefix="bench-hook-"))
+    try:
+        (root / "empty.py").write_text("")
+        config = root / "config.yaml"
+        env = {
+            "HOME": str(root / "home"), "PATH": "/usr/bin:/bin",
+            "TRACEABILITY_STATE_DIR": str(root / "state"), "TRACEABILITY_SPOOL_DIR": str(root / "spool"),
+            "TRACEABILITY_HOOK_LOG_DIR": str(root / "logs"), "TRACEABILITY_HOOK_CONFIG": str(config),
+        }  # fmt: skip
+        python = sys.executable
+        baseline_cmd = [python, "-I", "-S", str(root / "empty.py")]
+        hook_cmd = [python, "-I", "-S", str(entry_script())]
+        events = [json.loads(line) for line in SEQUENCE.read_text().splitlines() if line.strip()]
+
+        payloads: list[bytes] = []
+        for _ in range(2):  # warm-up: byte-compile, fill the config cache
+            payloads = _sessions(events)
+            for stdin in payloads:
+                _time(hook_cmd, stdin, env)
+                _time(baseline_cmd, stdin, env)
+        baseline: list[float] = []
+        hook: list[float] = []
+        queue: list[bytes] = []
+        for i in range(args.runs):
+            if not queue:
+                queue = _sessions(events)
+                shutil.rmtree(root / "spool", ignore_errors=True)
+            stdin = queue.pop(0)
+            if i % 2:
+                baseline.append(_time(baseline_cmd, stdin, env))
+                hook.append(_time(hook_cmd, stdin, env))
+            else:
+                hook.append(_time(hook_cmd, stdin, env))
+                baseline.append(_time(baseline_cmd, stdin, env))
+            if i % 10 == 9 or i == args.runs - 1:
+                _progress(i + 1, args.runs, "telemetry-only hook")
+
+        write = {
+            "session_id": str(uuid.uuid4()), "prompt_id": str(uuid.uuid4()), "cwd": str(root),
+            "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_use_id": "toolu_bench",
+            "tool_input": {"file_path": str(root / "module.py"), "content": PYTHON_WRITE},
+        }  # fmt: skip
+        stdin = json.dumps(write).encode()
+        enforced_cfg = "enforcement:\n  enabled: true\n  mode: block\n  performance_budget_seconds: 10\n"
+        plain: list[float] = []
+        enforced: list[float] = []
+        for i in range(args.enforcer_runs):
+            config.write_text("enforcement:\n  enabled: false\n")
+            _time(hook_cmd, stdin, env)  # re-caches the config outside the timed run
+            plain.append(_time(hook_cmd, stdin, env))
+            config.write_text(enforced_cfg)
+            _time(hook_cmd, stdin, env)
+            enforced.append(_time(hook_cmd, stdin, env))
+            _progress(i + 1, args.enforcer_runs, "quality enforcer")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    base_ms, hook_ms = statistics.median(baseline), statistics.median(hook)
+    overhead = hook_ms - base_ms
+    print(f"\ninterpreter: {python} -I -S   (events of {SEQUENCE.name}, interleaved)")
+    print(f"  baseline, empty script : {_summary(baseline)}")
+    print(f"  telemetry-only hook    : {_summary(hook)}")
+    print(f"  overhead (median)      : {overhead:7.2f} ms   ratio hook/baseline {hook_ms / base_ms:.2f}x")
+    print(f"  target <= {TARGET_MS:.0f} ms overhead : {'met' if overhead <= TARGET_MS else 'NOT met'}")
+    plain_ms, enforced_ms = statistics.median(plain), statistics.median(enforced)
+    print("\nquality enforcer (PreToolUse Write of a Python file, ruff, block mode, no RAG):")
+    print(f"  telemetry only         : {_summary(plain)}")
+    print(f"  with the enforcer      : {_summary(enforced)}")
+    print(
+        f"  enforcer cost (median) : {enforced_ms - plain_ms:7.2f} ms   ratio {enforced_ms / plain_ms:.2f}x"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
