@@ -28,6 +28,9 @@ ROUTER_MODULES: tuple[str, ...] = (
     "traceability.lineage_api.routes.health",
     "traceability.lineage_api.routes.lineage",
     "traceability.lineage_api.routes.catalog",
+    "traceability.lineage_api.routes.analytics",
+    "traceability.lineage_api.routes.feedback",
+    "traceability.lineage_api.routes.executions",
 )
 
 log = logging.getLogger(__name__)

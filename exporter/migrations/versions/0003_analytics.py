@@ -74,32 +74,57 @@ $$
 REFRESH_FUNCTION = r"""
 CREATE FUNCTION traceability_refresh_rollups(p_patterns TEXT[], p_nodes UUID[], p_buckets TIMESTAMPTZ[])
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    -- A statement touching many buckets (a bulk load) recomputes a region instead: every hour of
+    -- the touched nodes between the first and last touched hour. Recomputing an untouched bucket
+    -- changes nothing, and a region scan is one index/sequential pass instead of one probe per hour.
+    region BOOLEAN := cardinality(p_buckets) > 128;
+    region_nodes UUID[];
+    lo TIMESTAMPTZ;
+    hi TIMESTAMPTZ;
 BEGIN
-    -- Writers of the same (node, hour) serialize on one of 128 lock slots (a bulk load touching
-    -- thousands of buckets must not exhaust the lock table), taken in a fixed order: no deadlock.
+    -- Writers of the same (node, hour) serialize on one of 128 lock slots, taken in a fixed order
+    -- (no deadlock); a region takes them all, because it rewrites hours it was not given.
     PERFORM pg_advisory_xact_lock(1380275253, k.h)
     FROM (
         SELECT DISTINCT (hashtext(u.n::text || '/' || extract(epoch FROM u.b)::bigint::text) & 127) AS h
         FROM unnest(p_nodes, p_buckets) AS u(n, b)
+        WHERE NOT region
+        UNION
+        SELECT g FROM generate_series(0, 127) AS g WHERE region
         ORDER BY 1
     ) AS k;
 
-    DELETE FROM pattern_execution_rollups r
-    USING unnest(p_patterns, p_nodes, p_buckets) AS k(p, n, b)
-    WHERE r.pattern_id = k.p AND r.node_id = k.n AND r.bucket_start = k.b;
+    IF region THEN
+        SELECT array_agg(DISTINCT n) INTO region_nodes FROM unnest(p_nodes) AS n;
+        SELECT min(b), max(b) + interval '1 hour' INTO lo, hi FROM unnest(p_buckets) AS b;
+        DELETE FROM pattern_execution_rollups r
+        WHERE r.node_id = ANY (region_nodes) AND r.bucket_start >= lo AND r.bucket_start < hi;
+    ELSE
+        DELETE FROM pattern_execution_rollups r
+        USING unnest(p_patterns, p_nodes, p_buckets) AS k(p, n, b)
+        WHERE r.pattern_id = k.p AND r.node_id = k.n AND r.bucket_start = k.b;
+    END IF;
 
     WITH keys AS (
-        SELECT DISTINCT p, n, b FROM unnest(p_patterns, p_nodes, p_buckets) AS u(p, n, b)
-    ), execs AS MATERIALIZED (
-        SELECT k.p, k.n, k.b, e.success, e.blocked, e.duration_ms, e.quality_score, e.executed_at,
-               coalesce(e.tool_name, '') AS tool, traceability_file_extension(e.file_path) AS ext,
-               coalesce(e.user_id, '') AS usr, sk.id AS sk, uk.id AS uk
+        SELECT DISTINCT p, n, b FROM unnest(p_patterns, p_nodes, p_buckets) AS u(p, n, b) WHERE NOT region
+    ), source AS (
+        SELECT k.p, k.n, k.b, e.*
         FROM keys k
         JOIN pattern_executions e
           ON e.node_id = k.n AND e.pattern_id = k.p
          AND e.executed_at >= k.b AND e.executed_at < k.b + interval '1 hour'
-        LEFT JOIN pattern_execution_keys sk ON sk.kind = 's' AND sk.value = e.session_id
-        LEFT JOIN pattern_execution_keys uk ON uk.kind = 'u' AND uk.value = e.user_id
+        UNION ALL
+        SELECT e.pattern_id, e.node_id, date_trunc('hour', e.executed_at, 'UTC'), e.*
+        FROM pattern_executions e
+        WHERE region AND e.node_id = ANY (region_nodes) AND e.executed_at >= lo AND e.executed_at < hi
+    ), execs AS MATERIALIZED (
+        SELECT s.p, s.n, s.b, s.success, s.blocked, s.duration_ms, s.quality_score, s.executed_at,
+               coalesce(s.tool_name, '') AS tool, traceability_file_extension(s.file_path) AS ext,
+               coalesce(s.user_id, '') AS usr, sk.id AS sk, uk.id AS uk
+        FROM source s
+        LEFT JOIN pattern_execution_keys sk ON sk.kind = 's' AND sk.value = s.session_id
+        LEFT JOIN pattern_execution_keys uk ON uk.kind = 'u' AND uk.value = s.user_id
     ), main AS (
         SELECT p, n, b,
                count(*) AS executions,

@@ -1,0 +1,103 @@
+"""Request and response bodies of analytics/compute (the original's field names, plus a few more)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from traceability.lineage_api.analytics.trend import TrendType
+from traceability.lineage_api.analytics.windows import WindowType
+
+
+class AnalyticsRequest(BaseModel):
+    pattern_id: str = Field(min_length=1, max_length=512)
+    time_window_type: WindowType = "weekly"
+    include_performance: bool = True
+    include_trends: bool = True
+    include_distribution: bool = False
+    time_window_days: int | None = Field(
+        default=None, ge=1, le=3650, description="custom window length in days (sets the type to daily)"
+    )
+    as_of: datetime | None = Field(default=None, description="end of the window (default: now); naive = UTC")
+    use_rollups: bool = Field(
+        default=True, description="false recomputes from the raw executions (slow; same numbers)"
+    )
+
+
+class TimeWindow(BaseModel):
+    start: datetime
+    end: datetime
+    type: str
+    days: int
+    period_seconds: int
+    periods: int
+
+
+class UsageMetrics(BaseModel):
+    total_executions: int
+    executions_per_day: float
+    executions_per_week: float
+    unique_contexts: int = Field(description="distinct sessions")
+    unique_users: int
+    peak_daily_usage: int = Field(description="most executions on one UTC date")
+    last_execution_at: datetime | None
+    time_since_last_use_hours: float | None
+
+
+class SuccessMetrics(BaseModel):
+    success_rate: float = Field(description="succeeded and not blocked / total (0 when there are none)")
+    error_rate: float
+    avg_quality_score: float | None
+    successful_executions: int
+    failed_executions: int
+    blocked_executions: int
+    quality_scored_executions: int
+
+
+class PerformanceMetrics(BaseModel):
+    measured_executions: int
+    avg_execution_time_ms: float | None
+    p50_execution_time_ms: float | None
+    p95_execution_time_ms: float | None
+    p99_execution_time_ms: float | None
+    min_execution_time_ms: float | None
+    max_execution_time_ms: float | None
+    std_execution_time_ms: float | None
+
+
+class TrendAnalysis(BaseModel):
+    trend_type: TrendType
+    velocity: float
+    acceleration: float
+    growth_percentage: float
+    confidence_score: float
+    slope_p_value: float | None
+    r_squared: float | None
+    relative_change: float | None
+    period_seconds: int
+    period_counts: list[int]
+
+
+class Distribution(BaseModel):
+    by_version: dict[str, int]
+    by_tool: dict[str, int]
+    by_file_extension: dict[str, int]
+    by_user: dict[str, int]
+    by_hour_of_day: dict[str, int] = Field(description="UTC hour 0-23")
+    by_weekday: dict[str, int] = Field(description="0 = Monday")
+
+
+class AnalyticsResponse(BaseModel):
+    success: bool = True
+    pattern_id: str
+    time_window: TimeWindow
+    usage_metrics: UsageMetrics
+    success_metrics: SuccessMetrics
+    performance_metrics: PerformanceMetrics | None
+    trend_analysis: TrendAnalysis | None
+    distribution: Distribution | None
+    analytics_quality_score: float
+    total_data_points: int
+    computation_time_ms: float
+    processing_time_ms: float

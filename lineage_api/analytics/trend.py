@@ -1,0 +1,113 @@
+"""Trend of a pattern's usage: executions per period, a least-squares line, and a class.
+
+Rules, in order (``q`` = a quarter of the periods, at least one):
+
+1. no executions in the window: ``abandoned`` when the pattern was used before it, else ``stable``;
+2. ``abandoned``: nothing in the last ``q`` periods (the usage stopped);
+3. ``emerging``: nothing in the first ``q`` periods and never used before the window (it started);
+4. ``growing`` / ``declining``: the slope is significant (``linregress`` p < 0.05, which needs 3+
+   periods) and the fitted line changes by at least 10 % of the mean level across the window;
+5. otherwise ``stable``.
+
+``velocity`` is the OLS slope of counts against period index (executions per period, per period);
+``acceleration`` the slope of the second half minus that of the first (4+ periods);
+``growth_percentage`` compares the last ``q`` periods with the first ``q`` (the original's rule:
+``(last - first) / first * 100``, 100 when only ``last`` is non-zero); ``confidence_score`` is the
+original's data-volume score ``0.7 * min(n / 100, 1) + 0.3 * min(periods / 10, 1)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+TrendType = Literal["growing", "stable", "declining", "emerging", "abandoned"]
+
+SLOPE_SIGNIFICANCE = 0.05
+MIN_RELATIVE_CHANGE = 0.10
+MIN_PERIODS_FOR_SLOPE_TEST = 3
+MIN_PERIODS_FOR_ACCELERATION = 4
+
+
+@dataclass(frozen=True)
+class Trend:
+    trend_type: TrendType
+    velocity: float
+    acceleration: float
+    growth_percentage: float
+    confidence_score: float
+    slope_p_value: float | None
+    r_squared: float | None
+    relative_change: float | None
+    period_counts: list[int]
+
+
+def _slope(counts: np.ndarray) -> float:
+    if counts.size < 2:
+        return 0.0
+    return float(stats.linregress(np.arange(counts.size, dtype=float), counts).slope)
+
+
+def growth_percentage(counts: list[int]) -> float:
+    q = max(1, len(counts) // 4)
+    first, last = sum(counts[:q]), sum(counts[-q:])
+    if first == 0:
+        return 100.0 if last > 0 else 0.0
+    return (last - first) / first * 100.0
+
+
+def confidence(total: int, periods: int) -> float:
+    if total == 0:
+        return 0.0
+    return 0.7 * min(total / 100, 1.0) + 0.3 * min(periods / 10, 1.0)
+
+
+def analyze_trend(counts: list[int], *, used_before_window: bool) -> Trend:
+    """Classify a series of per-period execution counts (oldest first)."""
+    y = np.asarray(counts, dtype=float)
+    k, total = len(counts), int(y.sum())
+    velocity = _slope(y)
+    acceleration = 0.0
+    if k >= MIN_PERIODS_FOR_ACCELERATION:
+        half = k // 2
+        acceleration = _slope(y[half:]) - _slope(y[:half])
+    p_value: float | None = None
+    r_squared: float | None = None
+    relative_change: float | None = None
+    if k >= MIN_PERIODS_FOR_SLOPE_TEST and total > 0:
+        fit = stats.linregress(np.arange(k, dtype=float), y)
+        p_value = float(fit.pvalue) if np.isfinite(fit.pvalue) else 1.0
+        r_squared = float(fit.rvalue**2)
+        relative_change = velocity * (k - 1) / float(y.mean())
+
+    q = max(1, k // 4)
+    trend_type: TrendType
+    if total == 0:
+        trend_type = "abandoned" if used_before_window else "stable"
+    elif k >= 2 and sum(counts[-q:]) == 0:
+        trend_type = "abandoned"
+    elif k >= 2 and sum(counts[:q]) == 0 and not used_before_window:
+        trend_type = "emerging"
+    elif p_value is not None and relative_change is not None and p_value < SLOPE_SIGNIFICANCE:
+        if relative_change >= MIN_RELATIVE_CHANGE:
+            trend_type = "growing"
+        elif relative_change <= -MIN_RELATIVE_CHANGE:
+            trend_type = "declining"
+        else:
+            trend_type = "stable"
+    else:
+        trend_type = "stable"
+    return Trend(
+        trend_type=trend_type,
+        velocity=velocity,
+        acceleration=acceleration,
+        growth_percentage=growth_percentage(counts),
+        confidence_score=confidence(total, k),
+        slope_p_value=p_value,
+        r_squared=r_squared,
+        relative_change=relative_change,
+        period_counts=list(counts),
+    )

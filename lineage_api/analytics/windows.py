@@ -1,0 +1,94 @@
+"""Time windows and trend periods.
+
+A window is ``[end - days, end)``; ``end`` is the request's ``as_of`` (default: now). Its trend
+periods have equal length and are anchored at ``end`` (the last period ends at ``end``), so no
+period is partial and a half-finished current day cannot look like a decline: windows of one day
+use hourly periods, longer windows daily periods.
+
+Rollups are per UTC hour. When ``end`` is not on a whole hour, the hours holding the window's
+start and end are read raw, and the hours holding a boundary between two periods
+(``floor_hour(end) - j * period``) are counted raw for the trend series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+WindowType = Literal["hourly", "daily", "weekly", "monthly", "quarterly", "yearly"]
+
+# The original service's window lengths per type.
+WINDOW_DAYS: dict[str, int] = {
+    "hourly": 1,
+    "daily": 1,
+    "weekly": 7,
+    "monthly": 30,
+    "quarterly": 90,
+    "yearly": 365,
+}
+HOUR_S = 3600
+DAY_S = 86400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US_PER_HOUR = HOUR_S * 1_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    type: str
+    days: int
+    period_s: int  # trend period length in seconds (a whole number of hours)
+    periods: int
+
+    @property
+    def seconds(self) -> int:
+        return self.days * DAY_S
+
+    @property
+    def end_hour_epoch(self) -> int:
+        """Epoch seconds of the UTC hour containing ``end``."""
+        return _epoch_us(self.end) // _US_PER_HOUR * HOUR_S
+
+    @property
+    def end_splits_hour(self) -> bool:
+        """True when ``end`` (and so every period boundary) falls inside an hour bucket."""
+        return _epoch_us(self.end) % _US_PER_HOUR != 0
+
+
+def _epoch_us(t: datetime) -> int:
+    return (t - _EPOCH) // timedelta(microseconds=1)
+
+
+def aware_utc(t: datetime | None) -> datetime:
+    """``t`` as an aware UTC datetime (naive means UTC); now when None."""
+    if t is None:
+        return datetime.now(UTC)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def resolve_window(window_type: str, time_window_days: int | None, as_of: datetime | None) -> Window:
+    """The window for a request; a custom ``time_window_days`` makes the type "daily" (as the original)."""
+    if time_window_days is not None:
+        days, wtype = time_window_days, "daily"
+    else:
+        days, wtype = WINDOW_DAYS[window_type], window_type
+    end = aware_utc(as_of)
+    period_s = HOUR_S if days <= 1 else DAY_S
+    return Window(
+        start=end - timedelta(days=days),
+        end=end,
+        type=wtype,
+        days=days,
+        period_s=period_s,
+        periods=days * DAY_S // period_s,
+    )
+
+
+def single_period_window(days: int, as_of: datetime | None) -> Window:
+    """A window with one period (no inner boundaries): for the feedback loop's samples."""
+    end = aware_utc(as_of)
+    return Window(
+        start=end - timedelta(days=days), end=end, type="daily", days=days, period_s=days * DAY_S, periods=1
+    )

@@ -1,0 +1,1 @@
+"""Execution logs and summaries over execution_traces and hook_executions."""

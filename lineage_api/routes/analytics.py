@@ -1,0 +1,54 @@
+"""Analytics routes: POST analytics/compute and its GET wrapper analytics/{pattern_id}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from traceability.lineage_api.analytics.compute import compute_analytics
+from traceability.lineage_api.analytics.models import AnalyticsRequest, AnalyticsResponse
+from traceability.lineage_api.analytics.windows import WindowType
+from traceability.lineage_api.dependencies import ConnectionDep
+from traceability.lineage_api.errors import processing_time_ms
+
+router = APIRouter(tags=["analytics"])
+
+
+async def _respond(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> AnalyticsResponse:
+    result = await compute_analytics(conn, req)
+    return result.model_copy(update={"processing_time_ms": processing_time_ms(request)})
+
+
+@router.post(
+    "/analytics/compute",
+    response_model=AnalyticsResponse,
+    summary="Usage, success, performance, trend and distribution of one pattern in a time window",
+)
+async def compute(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> AnalyticsResponse:
+    return await _respond(req, conn, request)
+
+
+@router.get("/analytics/{pattern_id}", response_model=AnalyticsResponse, summary="analytics/compute as a GET")
+async def get_analytics(
+    pattern_id: str,
+    conn: ConnectionDep,
+    request: Request,
+    time_window: WindowType = "weekly",
+    include_performance: bool = True,
+    include_trends: bool = True,
+    include_distribution: bool = False,
+    time_window_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+    as_of: datetime | None = None,
+) -> AnalyticsResponse:
+    req = AnalyticsRequest(
+        pattern_id=pattern_id,
+        time_window_type=time_window,
+        include_performance=include_performance,
+        include_trends=include_trends,
+        include_distribution=include_distribution,
+        time_window_days=time_window_days,
+        as_of=as_of,
+    )
+    return await _respond(req, conn, request)
