@@ -2,9 +2,9 @@
 
 Every event goes through the real hook path: the hook command runs once per event with the event
 JSON on stdin (as Claude Code runs it) and writes spans to the spool; the collector drains the
-spool into PostgreSQL and the lineage API's deriver turns the written code into patterns. The
-hook has no setting for "now", so the demo runs the installed fast entry through demo_hook.py,
-which moves that process's clock to the event's time: the sessions spread over days. The files
+spool into PostgreSQL and the lineage API's deriver turns the written code into patterns. Each
+hook run gets its event's time as "now" (TRACEABILITY_HOOK_NOW_NS), so the sessions spread over
+days while durations stay real. The files
 the sessions write and edit are really written, under the data dir's ``demo/`` folder.
 """
 
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from traceability.cli import local_stack
-from traceability.cli.demo_hook import CLOCK_ENV as HOOK_CLOCK_ENV
 from traceability.cli.demo_sessions import Event, Session, plan_sessions
 
+HOOK_CLOCK_ENV = "TRACEABILITY_HOOK_NOW_NS"  # read by hooks/main.py: "now" for one hook run
 DRAIN_TIMEOUT_S = 180.0
 
 
@@ -193,14 +193,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     total = sum(len(s.events) for s in sessions)
-    # the installed fast entry, run through demo_hook.py, which sets its clock to each event's time
-    demo_entry = [
-        sys.executable,
-        "-I",
-        "-S",
-        str(Path(__file__).with_name("demo_hook.py")),
-        str(entry_script()),
-    ]
+    # the installed fast entry; TRACEABILITY_HOOK_NOW_NS sets each run's clock to its event's time
+    demo_entry = [sys.executable, "-I", "-S", str(entry_script())]
     command = shlex.split(args.hook_command) if args.hook_command else demo_entry
     print(
         f"demo: {len(sessions)} sessions in 3 projects over {args.days} days, {total} hook events, "

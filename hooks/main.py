@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 
 VERSION = "0.1.0"  # the package version (pyproject); a test keeps them equal
 MAX_STDIN_BYTES = 64 * 1024 * 1024
+# "Now" for this run, in ns since the epoch (for replays and `traceability demo`); unset = the clock.
+CLOCK_ENV = b"TRACEABILITY_HOOK_NOW_NS"
+
+
+def clock_offset_ns(real_now_ns: int) -> int:
+    """How far this run's "now" is from the real clock (0 unless TRACEABILITY_HOOK_NOW_NS is set)."""
+    value = posix.environ.get(CLOCK_ENV)
+    if not value or not value.isdigit():
+        return 0
+    return int(value) - real_now_ns
 
 
 def resource_attributes(settings: HookSettings) -> dict[str, Any]:
@@ -73,7 +83,7 @@ def _enforce(settings: HookSettings, handler: EventSpans) -> str:
     return outcome.output
 
 
-def handle(raw: bytes, settings: HookSettings, started_ns: int) -> str:
+def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int = 0) -> str:
     """Process one event; returns what to print on stdout (usually nothing)."""
     event = otlp_json.loads(raw.decode("utf-8", "replace"))
     if not isinstance(event, dict):
@@ -92,12 +102,12 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int) -> str:
                 handler.hook_span.attributes[sc.ERROR_MESSAGE] = f"quality enforcer failed: {exc}"[:1024]
     if handler.event_name == "SessionStart" and event.get("source") == "startup":
         remove_stale(settings.state_dir, time.time())
-    spans = handler.finish(time.time_ns())
+    spans = handler.finish(time.time_ns() + offset_ns)
     write_spans(settings, spans, started_ns)
     fs.log_execution(
         settings,
         f"event={handler.event_name} tool={handler.tool_name or '-'} session={handler.session_id or '-'} "
-        f"spans={len(spans)} ms={(time.time_ns() - started_ns) / 1e6:.2f}",
+        f"spans={len(spans)} ms={(time.time_ns() + offset_ns - started_ns) / 1e6:.2f}",
     )
     return output
 
@@ -105,6 +115,8 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int) -> str:
 def main(started_ns: int | None = None) -> int:
     """Read one event from stdin, record it, print any decision; always exit 0."""
     started = started_ns or time.time_ns()
+    offset = clock_offset_ns(started)
+    started += offset
     settings: HookSettings | None = None
     output = ""
     try:
@@ -112,7 +124,7 @@ def main(started_ns: int | None = None) -> int:
         if not settings.enabled:
             return 0
         raw = fs.read_fd(0, MAX_STDIN_BYTES)
-        output = handle(raw, settings, started)
+        output = handle(raw, settings, started, offset)
     except Exception as exc:  # never fail the user's session: log and exit 0
         try:  # noqa: SIM105 - contextlib costs the hook ~1 ms to import
             fs.log_exception(settings or HookSettings(), "hook failed", exc)

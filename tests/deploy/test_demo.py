@@ -170,7 +170,7 @@ def test_demo_runs_the_real_hook_into_the_spool(
 
 
 def test_demo_spans_spread_over_days(demo_run: tuple[subprocess.CompletedProcess[str], list[Any]]) -> None:
-    """The hook ran at each event's time (demo_hook.py), so spans spread over the demo's days."""
+    """The hook ran at each event's time (TRACEABILITY_HOOK_NOW_NS), so spans spread over the demo's days."""
     from traceability.instrumentation import semconv
 
     _, spans = demo_run
