@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Annotated, Any
 
 import asyncpg
@@ -14,6 +13,7 @@ from fastapi.responses import PlainTextResponse
 from traceability.lineage_api.dependencies import ConnectionDep, PoolDep, SettingsDep
 from traceability.lineage_api.errors import ApiError, data_error_message, processing_time_ms
 from traceability.lineage_api.graph_render import render_lineage
+from traceability.lineage_api.ids import uuid7
 from traceability.lineage_api.models import (
     AncestryData,
     BatchItemResult,
@@ -42,7 +42,7 @@ SEED_MS_PER_EVENT = 50.0  # the seed's per-event target, the reference for batch
 async def track_event(
     req: LineageTrackRequest, conn: ConnectionDep, request: Request
 ) -> Envelope[TrackResult]:
-    correlation_id = uuid.uuid4()
+    correlation_id = uuid7()
     started = time.perf_counter()
     try:
         async with asyncio.timeout(TRACK_TIMEOUT_S):
@@ -64,8 +64,8 @@ async def track_event(
     )
 
 
-async def _one(pool: Any, index: int, req: LineageTrackRequest, timeout_s: float) -> BatchItemResult:
-    correlation_id = uuid.uuid4()
+async def _one(pool: asyncpg.Pool, index: int, req: LineageTrackRequest, timeout_s: float) -> BatchItemResult:
+    correlation_id = uuid7()
     started = time.perf_counter()
     meta: dict[str, Any] = {"correlation_id": str(correlation_id), "operation": OPERATIONS[req.event_type]}
     try:

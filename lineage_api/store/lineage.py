@@ -17,6 +17,7 @@ from typing import Any, Literal
 import asyncpg
 
 from traceability.lineage_api.errors import BadRequest, NotFound
+from traceability.lineage_api.ids import uuid7
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ async def insert_node(
 
     A node whose (pattern_id, pattern_version) exists is not touched: ``already_exists``.
     """
-    lineage_id = links[0].parent.lineage_id if links and links[0].parent.lineage_id else uuid.uuid4()
+    lineage_id = links[0].parent.lineage_id if links and links[0].parent.lineage_id else uuid7()
     generation = max((link.parent.generation for link in links), default=0) + 1
     row = await conn.fetchrow(
         """
@@ -138,12 +139,12 @@ async def insert_node(
             id, pattern_id, pattern_name, pattern_type, pattern_version, pattern_data, generation,
             metadata, lineage_id, source_system, source_user, correlation_id, event_type, tool_name,
             file_path, language, code_hash, qualified_name, created_at)
-        VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                 $15, $16, $17, $18, COALESCE($19, NOW()))
         ON CONFLICT (pattern_id, pattern_version) DO NOTHING
         RETURNING id, pattern_id, pattern_name, pattern_version, lineage_id, generation, created_at
         """,
-        new.node_id,
+        new.node_id or uuid7(),
         new.pattern_id,
         new.pattern_name,
         new.pattern_type,
@@ -218,9 +219,9 @@ async def insert_edges(
             raise BadRequest(f"pattern '{child.pattern_id}' cannot be its own parent")
         edge_id = await conn.fetchval(
             """
-            INSERT INTO pattern_lineage_edges (source_node_id, target_node_id, edge_type, transformation_type,
+            INSERT INTO pattern_lineage_edges (id, source_node_id, target_node_id, edge_type, transformation_type,
                                                edge_weight, metadata, correlation_id, created_by, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (source_node_id, target_node_id, edge_type) DO NOTHING
             RETURNING id
             """,
@@ -233,6 +234,7 @@ async def insert_edges(
             correlation_id,
             created_by,
             child.created_at,
+            uuid7(),
         )
         if edge_id is not None:
             edge_ids.append(edge_id)
@@ -280,10 +282,10 @@ async def insert_event(
     """One event row; with a ``dedupe_key`` a repeat is ignored (returns None)."""
     result: uuid.UUID | None = await conn.fetchval(
         """
-        INSERT INTO pattern_lineage_events (node_id, event_type, event_subtype, event_data, triggered_by,
+        INSERT INTO pattern_lineage_events (id, node_id, event_type, event_subtype, event_data, triggered_by,
             pattern_id, parent_pattern_ids, parent_node_ids, metadata, reason, correlation_id, dedupe_key,
             created_at, success)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, NOW()), $14)
+        VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13, NOW()), $14)
         ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING id
         """,
@@ -301,6 +303,7 @@ async def insert_event(
         dedupe_key,
         created_at,
         success,
+        uuid7(),
     )
     return result
 

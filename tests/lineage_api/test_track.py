@@ -42,6 +42,7 @@ async def test_creation_returns_the_node_and_writes_node_event_in_one_go(
     assert data["pattern_name"] == "Async Writer"
     assert data["pattern_version"] == "1.0.0"
     assert data["node_id"] == data["pattern_node_id"]
+    assert uuid.UUID(data["node_id"]).version == 7  # time-ordered: new rows append to the indexes
     assert data["generation"] == 1
     assert data["parent_node_ids"] == [] and data["edge_ids"] == []
     meta = body["metadata"]
