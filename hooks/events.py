@@ -610,7 +610,8 @@ class EventSpans:
         return self._stop(sc.TRACE_STATUS_COMPLETED)
 
     def _on_StopFailure(self) -> tuple[int, int, dict[str, Any]]:
-        return self._stop(sc.TRACE_STATUS_FAILED, payload.text_of(self.event.get("error")) or "error")
+        error = payload.cut(redact(payload.text_of(self.event.get("error"))), self.settings.max_string_chars)
+        return self._stop(sc.TRACE_STATUS_FAILED, error or "error")
 
     def _stop(self, status: str, error_type: str = "") -> tuple[int, int, dict[str, Any]]:
         turn = self._turn(create=True)
