@@ -118,45 +118,38 @@ BEGIN
         SELECT e.pattern_id, e.node_id, date_trunc('hour', e.executed_at, 'UTC'), e.*
         FROM pattern_executions e
         WHERE region AND e.node_id = ANY (region_nodes) AND e.executed_at >= lo AND e.executed_at < hi
-    ), execs AS MATERIALIZED (
+    ), execs AS (
         SELECT s.p, s.n, s.b, s.success, s.blocked, s.duration_ms, s.quality_score, s.executed_at,
                coalesce(s.tool_name, '') AS tool, traceability_file_extension(s.file_path) AS ext,
                coalesce(s.user_id, '') AS usr, sk.id AS sk, uk.id AS uk
         FROM source s
         LEFT JOIN pattern_execution_keys sk ON sk.kind = 's' AND sk.value = s.session_id
         LEFT JOIN pattern_execution_keys uk ON uk.kind = 'u' AND uk.value = s.user_id
-    ), main AS (
-        SELECT p, n, b,
-               count(*) AS executions,
-               count(*) FILTER (WHERE success AND NOT blocked) AS successes,
-               count(*) FILTER (WHERE blocked) AS blocked,
-               coalesce(string_agg(float8send(duration_ms), ''::bytea ORDER BY duration_ms), ''::bytea) AS d,
-               coalesce(string_agg(float8send(quality_score), ''::bytea ORDER BY quality_score), ''::bytea) AS q,
-               coalesce(string_agg(DISTINCT int8send(sk), ''::bytea ORDER BY int8send(sk)), ''::bytea) AS s,
-               coalesce(string_agg(DISTINCT int8send(uk), ''::bytea ORDER BY int8send(uk)), ''::bytea) AS u,
-               min(executed_at) AS first_at,
-               max(executed_at) AS last_at
-        FROM execs GROUP BY p, n, b
-    ), tools AS (
-        SELECT p, n, b, jsonb_object_agg(tool, c) AS m
-        FROM (SELECT p, n, b, tool, count(*) AS c FROM execs GROUP BY p, n, b, tool) t GROUP BY p, n, b
-    ), exts AS (
-        SELECT p, n, b, jsonb_object_agg(ext, c) AS m
-        FROM (SELECT p, n, b, ext, count(*) AS c FROM execs GROUP BY p, n, b, ext) t GROUP BY p, n, b
-    ), usrs AS (
-        SELECT p, n, b, jsonb_object_agg(usr, c) AS m
-        FROM (SELECT p, n, b, usr, count(*) AS c FROM execs GROUP BY p, n, b, usr) t GROUP BY p, n, b
     )
+    -- One pass, no joins between aggregates (row estimates of 1 there invite nested loops over
+    -- every bucket of a bulk load); the per-key counts come from each group's own arrays.
     INSERT INTO pattern_execution_rollups (
         pattern_id, node_id, bucket_start, executions, successes, blocked, durations, quality_scores,
         session_keys, user_keys, first_executed_at, last_executed_at, tool_counts, extension_counts,
         user_counts)
-    SELECT main.p, main.n, main.b, main.executions, main.successes, main.blocked, main.d, main.q,
-           main.s, main.u, main.first_at, main.last_at, tools.m, exts.m, usrs.m
-    FROM main
-    JOIN tools USING (p, n, b)
-    JOIN exts USING (p, n, b)
-    JOIN usrs USING (p, n, b);
+    SELECT p, n, b,
+           count(*),
+           count(*) FILTER (WHERE success AND NOT blocked),
+           count(*) FILTER (WHERE blocked),
+           coalesce(string_agg(float8send(duration_ms), ''::bytea ORDER BY duration_ms), ''::bytea),
+           coalesce(string_agg(float8send(quality_score), ''::bytea ORDER BY quality_score), ''::bytea),
+           coalesce(string_agg(DISTINCT int8send(sk), ''::bytea ORDER BY int8send(sk)), ''::bytea),
+           coalesce(string_agg(DISTINCT int8send(uk), ''::bytea ORDER BY int8send(uk)), ''::bytea),
+           min(executed_at),
+           max(executed_at),
+           (SELECT jsonb_object_agg(k, c) FROM (SELECT k, count(*) AS c FROM unnest(array_agg(tool)) AS k
+                                                GROUP BY k) AS t),
+           (SELECT jsonb_object_agg(k, c) FROM (SELECT k, count(*) AS c FROM unnest(array_agg(ext)) AS k
+                                                GROUP BY k) AS t),
+           (SELECT jsonb_object_agg(k, c) FROM (SELECT k, count(*) AS c FROM unnest(array_agg(usr)) AS k
+                                                GROUP BY k) AS t)
+    FROM execs
+    GROUP BY p, n, b;
 END
 $$
 """
