@@ -121,7 +121,7 @@ def test_collector_sigkilled_while_draining_the_spool_then_restarted(db_dsn: str
         remaining = len(list(spool.glob("*.json")))
         try:
             wait_until(
-                lambda n=remaining: len(list(spool.glob("*.json"))) < n or n == 0,  # type: ignore[misc]
+                lambda n=remaining: len(list(spool.glob("*.json"))) < n or n == 0,
                 timeout=30,
                 what="drain progress",
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -15,10 +16,10 @@ from traceability.lineage_api.settings import Settings
 @pytest.fixture
 async def make_client(db_dsn: str) -> AsyncIterator[object]:
     """Builds the real app in process from Settings and yields clients for it."""
-    stack: list[object] = []
+    stack: list[tuple[Any, httpx.AsyncClient]] = []
 
-    async def make(**overrides: object) -> httpx.AsyncClient:
-        settings = dataclasses.replace(Settings(db_url=db_dsn, run_deriver=False), **overrides)  # type: ignore[arg-type]
+    async def make(**overrides: Any) -> httpx.AsyncClient:
+        settings = dataclasses.replace(Settings(db_url=db_dsn, run_deriver=False), **overrides)
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
@@ -27,6 +28,6 @@ async def make_client(db_dsn: str) -> AsyncIterator[object]:
         return client
 
     yield make
-    for lifespan, client in reversed(stack):  # type: ignore[misc]
+    for lifespan, client in reversed(stack):
         await client.aclose()
         await lifespan.__aexit__(None, None, None)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
 def _chars(seed: str, n: int, alphabet: str) -> str:
-    out = []
+    out: list[str] = []
     counter = 0
     while len(out) < n:
         digest = hashlib.sha256(f"{seed}:{counter}".encode()).digest()
@@ -42,38 +41,50 @@ def _pem(seed: str) -> tuple[str, str]:
     return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----", body.split("\n")[1]
 
 
-GENERATORS: dict[str, Callable[[str], Planted]] = {
-    "aws_access_key_id": lambda s: (
-        (k := "AKIA" + _chars(s, 16, UPPER_DIGITS)) and Planted("aws_access_key_id", k, k)
-    ),
-    "aws_secret_access_key": lambda s: (
-        (v := _chars(s, 40, B64)) and Planted("aws_secret_access_key", f"aws_secret_access_key = {v}", v)
-    ),
-    "github_token": lambda s: (t := "ghp_" + _chars(s, 36, ALNUM)) and Planted("github_token", t, t),
-    "github_pat": lambda s: (t := "github_pat_" + _chars(s, 82, ALNUM + "_")) and Planted("github_pat", t, t),
-    "anthropic_key": lambda s: (
-        (t := "sk-ant-api03-" + _chars(s, 93, ALNUM + "-_") + "AA") and Planted("anthropic_key", t, t)
-    ),
-    "openai_key": lambda s: (t := "sk-proj-" + _chars(s, 48, ALNUM + "-_")) and Planted("openai_key", t, t),
-    "openai_legacy_key": lambda s: (t := "sk-" + _chars(s, 48, ALNUM)) and Planted("openai_legacy_key", t, t),
-    "jwt": lambda s: (t := _jwt(s)) and Planted("jwt", t, t.rsplit(".", 1)[1]),
-    "private_key": lambda s: (p := _pem(s)) and Planted("private_key", "\n" + p[0] + "\n", p[1]),
-    "url_password": lambda s: (
-        (pw := _chars(s, 18, ALNUM))
-        and Planted("url_password", f"postgresql://deploy:{pw}@db.internal:5432/app", pw)
-    ),
-    "env_line": lambda s: (
-        (v := _chars(s, 24, ALNUM)) and Planted("env_line", f"\nDATABASE_PASSWORD={v}\n", v)
-    ),
-    "env_export": lambda s: (
-        (v := _chars(s, 32, ALNUM)) and Planted("env_export", f"\nexport STRIPE_API_KEY={v}\n", v)
-    ),
+def _secret(kind: str, seed: str) -> tuple[str, str]:
+    """(text written into the payload, the part that must never be stored) for one kind."""
+    if kind == "aws_access_key_id":
+        key = "AKIA" + _chars(seed, 16, UPPER_DIGITS)
+        return key, key
+    if kind == "aws_secret_access_key":
+        value = _chars(seed, 40, B64)
+        return f"aws_secret_access_key = {value}", value
+    if kind == "private_key":
+        block, line = _pem(seed)
+        return "\n" + block + "\n", line
+    if kind == "jwt":
+        token = _jwt(seed)
+        return token, token.rsplit(".", 1)[1]
+    if kind == "url_password":
+        password = _chars(seed, 18, ALNUM)
+        return f"postgresql://deploy:{password}@db.internal:5432/app", password
+    if kind == "env_line":
+        value = _chars(seed, 24, ALNUM)
+        return f"\nDATABASE_PASSWORD={value}\n", value
+    if kind == "env_export":
+        value = _chars(seed, 32, ALNUM)
+        return f"\nexport STRIPE_API_KEY={value}\n", value
+    prefix, length, alphabet = _TOKENS[kind]
+    token = prefix + _chars(seed, length, alphabet)
+    return token, token
+
+
+_TOKENS = {
+    "github_token": ("ghp_", 36, ALNUM),
+    "github_pat": ("github_pat_", 82, ALNUM + "_"),
+    "anthropic_key": ("sk-ant-api03-", 95, ALNUM + "-_"),
+    "openai_key": ("sk-proj-", 48, ALNUM + "-_"),
+    "openai_legacy_key": ("sk-", 48, ALNUM),
 }
-KINDS = tuple(GENERATORS)
+KINDS = (
+    "aws_access_key_id", "aws_secret_access_key", "github_token", "github_pat", "anthropic_key", "openai_key",
+    "openai_legacy_key", "jwt", "private_key", "url_password", "env_line", "env_export",
+)  # fmt: skip
 
 
 def planted(kind: str, seed: str) -> Planted:
-    return GENERATORS[kind](seed)
+    text, core = _secret(kind, seed)
+    return Planted(kind, text, core)
 
 
 # Code that looks a little like secrets but is not one: must reach the spool byte for byte.

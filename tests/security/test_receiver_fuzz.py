@@ -33,7 +33,7 @@ from tests.collector.test_otlp_http import fetch
 from tests.security.hostile import hostile_text, json_values
 from traceability.instrumentation import semconv as sc
 
-EXAMPLES = int(os.environ.get("TRACEABILITY_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("TRACEABILITY_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

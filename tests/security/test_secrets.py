@@ -62,7 +62,7 @@ async def _database_text(dsn: str) -> str:
             r["tablename"]
             for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ]
-        chunks = []
+        chunks: list[str] = []
         for table in tables:
             rows = await conn.fetch(f'SELECT t::text AS row FROM "{table}" t')
             chunks.extend(r["row"] for r in rows)
