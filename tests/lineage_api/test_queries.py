@@ -434,3 +434,35 @@ async def test_database_down_gives_503_with_a_message() -> None:
             assert r.json()["success"] is False and r.json()["error"].startswith("database unavailable"), path
         r = await c.get("/health")
         assert r.json()["components"]["pattern_deriver"]["last_error"].startswith("DatabaseUnavailable")
+
+
+async def test_openapi_documents_the_lineage_routes(api_settings: Settings) -> None:
+    app = create_app(api_settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+        spec = (await c.get("/openapi.json")).json()
+        docs = await c.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    paths = {p.removeprefix(API_PREFIX) for p in spec["paths"]}
+    assert {
+        "/health",
+        "/lineage/track",
+        "/lineage/track/batch",
+        "/lineage/{pattern_id}",
+        "/lineage/{pattern_id}/evolution",
+        "/stats",
+        "/patterns",
+        "/traces/{correlation_id}",
+    } <= paths
+    track_body = spec["paths"][API_PREFIX + "/lineage/track"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
+    assert track_body["schema"]["$ref"].endswith("/LineageTrackRequest")
+    event_types = spec["components"]["schemas"]["EventType"]["enum"]
+    assert event_types == [
+        "pattern_created",
+        "pattern_modified",
+        "pattern_merged",
+        "pattern_applied",
+        "pattern_deprecated",
+        "pattern_forked",
+    ]
