@@ -86,9 +86,8 @@ def _performance(agg: queries.WindowAggregate) -> PerformanceMetrics:
 
 
 def _trend(agg: queries.WindowAggregate, window: Window) -> TrendAnalysis:
-    counts = [agg.period_counts.get(i, 0) for i in range(window.periods)]
     used_before = agg.first_ever is not None and agg.first_ever < window.start
-    t = analyze_trend(counts, used_before_window=used_before)
+    t = analyze_trend(agg.period_counts, used_before_window=used_before)
     return TrendAnalysis(
         trend_type=t.trend_type,
         velocity=t.velocity,

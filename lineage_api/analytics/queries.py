@@ -1,19 +1,20 @@
 """The analytics SQL: a window's executions as "units" (rollup hours + raw rows), aggregated in SQL.
 
 A unit is either one rollup row (a whole UTC hour of one pattern version inside the window) or
-one raw execution from an hour the window's start or end cuts. Trend periods are counted from
-the units too, except that a rollup hour cut by a boundary between two periods is replaced by its
-raw rows' counts (an index-only scan). Counts, the period series, daily peaks and first use are
-summed in SQL; durations, quality scores and session/user ids come back as packed byte strings
-that numpy reads without copying (exact percentiles, means and distinct counts over ~100k values
-in a few ms).
+one raw execution from an hour the window's start or end cuts. Counts and first use are summed
+in SQL; durations, quality scores, session/user ids and each unit's time and count come back as
+packed byte strings that numpy reads without copying (exact percentiles, distinct counts, trend
+periods and daily peaks over ~100k executions in a few ms). For the trend periods a rollup hour
+cut by a boundary between two periods is replaced by its raw rows' times (an index-only scan).
 
 With ``use_rollups`` false every unit is a raw row: the same numbers, computed the slow way (the
 tests compare the two).
 
 Parameters of every query: $1 scope (a pattern id, or an array of node ids), $2 window start,
-$3 window end, $4 epoch of the hour containing the end, $5 whether the end splits an hour,
-$6 period length (s), $7 number of periods, $8 use_rollups.
+$3 window end, $4 and $5 the first and the end of the whole hours read from rollups (both $3 when
+use_rollups is false: everything raw). The analytics query adds the trend periods: $6 epoch of
+the hour containing the end, $7 whether the end splits an hour, $8 period length (s), $9 number
+of periods, $10 use_rollups.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import numpy as np
 
-from traceability.lineage_api.analytics.windows import Window
+from traceability.lineage_api.analytics.windows import Window, peak_daily, pg_timestamps_us
 
 _RAW_UNIT = """
     SELECT TRUE AS raw, e.node_id, e.executed_at AS t, 1 AS n, (e.success AND NOT e.blocked)::int AS s,
@@ -48,36 +50,29 @@ _ROLLUP_MAPS = ", r.tool_counts, r.extension_counts, r.user_counts"
 
 
 def _units_cte(rollup_scope: str, raw_scope: str, *, maps: bool = False) -> str:
-    """The ``edge_hours`` and ``units`` CTEs for a scope (SQL fragments, constants only).
+    """The ``units`` CTE for a scope (SQL fragments, constants only).
 
-    Units are the rollup hours wholly inside the window, plus the raw rows of the (at most two)
-    hours the window's start and end cut; with $8 (use_rollups) false, every row raw.
+    Units are the rollup hours in [$4, $5) (the whole hours inside the window) and the raw rows
+    in [$2, $4) and [$5, $3) (the cut hours at its edges). Each part is a plain range, so each
+    is one index range scan.
     """
     raw_unit = _RAW_UNIT.format(raw_maps=_RAW_MAPS if maps else "")
     rollup_maps = _ROLLUP_MAPS if maps else ""
     return f"""
-edge_hours AS (
-    SELECT to_timestamp($4::bigint - j * $6::bigint) AS b
-    FROM unnest(ARRAY[0, $7::int]) AS j
-    WHERE $8::boolean AND $5::boolean
-), units AS NOT MATERIALIZED (
+units AS NOT MATERIALIZED (
     SELECT FALSE AS raw, r.node_id, r.bucket_start AS t, r.executions AS n, r.successes AS s,
            r.blocked AS bl, r.durations AS d, r.quality_scores AS q, r.session_keys AS sk,
            r.user_keys AS uk, r.last_executed_at AS last_at{rollup_maps}
     FROM pattern_execution_rollups r
-    WHERE $8::boolean AND {rollup_scope}
-      AND r.bucket_start >= $2::timestamptz AND r.bucket_start + interval '1 hour' <= $3::timestamptz
-    UNION ALL
-    {raw_unit}
-    FROM edge_hours h
-    JOIN pattern_executions e
-      ON {raw_scope} AND e.executed_at >= h.b AND e.executed_at < h.b + interval '1 hour'
-    WHERE e.executed_at >= $2::timestamptz AND e.executed_at < $3::timestamptz
+    WHERE {rollup_scope} AND r.bucket_start >= $4::timestamptz AND r.bucket_start < $5::timestamptz
     UNION ALL
     {raw_unit}
     FROM pattern_executions e
-    WHERE NOT $8::boolean AND {raw_scope}
-      AND e.executed_at >= $2::timestamptz AND e.executed_at < $3::timestamptz
+    WHERE {raw_scope} AND e.executed_at >= $2::timestamptz AND e.executed_at < $4::timestamptz
+    UNION ALL
+    {raw_unit}
+    FROM pattern_executions e
+    WHERE {raw_scope} AND e.executed_at >= $5::timestamptz AND e.executed_at < $3::timestamptz
 )"""  # noqa: S608 - fragments are constants
 
 
@@ -87,22 +82,10 @@ _NODE_UNITS = _units_cte("r.node_id = ANY($1::uuid[])", "e.node_id = ANY($1::uui
 
 ANALYTICS_SQL = f"""
 WITH {_PATTERN_UNITS}, inner_split_hours AS (
-    -- hours cut by a boundary between two trend periods: counted from the raw rows (index only)
-    SELECT to_timestamp($4::bigint - j * $6::bigint) AS b
-    FROM generate_series(1, $7::int - 1) AS j
-    WHERE $8::boolean AND $5::boolean
-), period_parts AS (
-    SELECT t, n FROM units
-    WHERE raw OR NOT ($5::boolean AND ($4::bigint - extract(epoch FROM t)::bigint) % $6::bigint = 0)
-    UNION ALL
-    SELECT e.executed_at, 1
-    FROM inner_split_hours h
-    JOIN pattern_executions e
-      ON e.pattern_id = $1::text AND e.executed_at >= h.b AND e.executed_at < h.b + interval '1 hour'
-), periods AS (
-    SELECT floor((extract(epoch FROM t) - extract(epoch FROM $2::timestamptz)) / $6::bigint)::int AS idx,
-           sum(n)::bigint AS c
-    FROM period_parts GROUP BY 1
+    -- hours cut by a boundary between two trend periods: their raw rows' times (index only)
+    SELECT to_timestamp($6::bigint - j * $8::bigint) AS b
+    FROM generate_series(1, $9::int - 1) AS j
+    WHERE $10::boolean AND $7::boolean
 )
 SELECT
     EXISTS (SELECT 1 FROM pattern_lineage_nodes WHERE pattern_id = $1::text) AS known,
@@ -114,10 +97,15 @@ SELECT
     coalesce(string_agg(sk, ''::bytea), ''::bytea) AS session_keys,
     coalesce(string_agg(uk, ''::bytea), ''::bytea) AS user_keys,
     max(last_at) AS last_at,
-    (SELECT array_agg(idx ORDER BY idx) FROM periods) AS period_index,
-    (SELECT array_agg(c ORDER BY idx) FROM periods) AS period_counts,
-    (SELECT max(c) FROM (SELECT sum(n) AS c FROM units GROUP BY date_trunc('day', t, 'UTC')) AS d)::bigint
-        AS peak_daily,
+    -- per unit, in the same order: its time, its count, whether it is a raw row
+    coalesce(string_agg(timestamptz_send(t), ''::bytea), ''::bytea) AS unit_times,
+    coalesce(string_agg(int4send(n), ''::bytea), ''::bytea) AS unit_counts,
+    coalesce(string_agg(CASE WHEN raw THEN '\\x01'::bytea ELSE '\\x00'::bytea END, ''::bytea), ''::bytea)
+        AS unit_raw,
+    (SELECT coalesce(string_agg(timestamptz_send(e.executed_at), ''::bytea), ''::bytea)
+     FROM inner_split_hours h
+     JOIN pattern_executions e
+       ON e.pattern_id = $1::text AND e.executed_at >= h.b AND e.executed_at < h.b + interval '1 hour') AS split_times,
     (SELECT min(executed_at) FROM pattern_executions WHERE pattern_id = $1::text) AS first_ever
 FROM units
 """  # noqa: S608 - fragments are constants
@@ -170,16 +158,13 @@ async def read_snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
         yield
 
 
-def _window_args(window: Window, use_rollups: bool) -> tuple[Any, ...]:
-    return (
-        window.start,
-        window.end,
-        window.end_hour_epoch,
-        window.end_splits_hour,
-        window.period_s,
-        window.periods,
-        use_rollups,
-    )
+def _range_args(window: Window, use_rollups: bool) -> tuple[Any, ...]:
+    rollup_lo, rollup_hi = window.whole_hours if use_rollups else (window.end, window.end)
+    return (window.start, window.end, rollup_lo, rollup_hi)
+
+
+def _period_args(window: Window, use_rollups: bool) -> tuple[Any, ...]:
+    return (window.end_hour_epoch, window.end_splits_hour, window.period_s, window.periods, use_rollups)
 
 
 @dataclass(frozen=True)
@@ -195,7 +180,7 @@ class WindowAggregate:
     session_keys: bytes
     user_keys: bytes
     last_at: datetime | None
-    period_counts: dict[int, int]
+    period_counts: list[int]
     peak_daily: int
     first_ever: datetime | None
 
@@ -203,10 +188,13 @@ class WindowAggregate:
 async def fetch_window_aggregate(
     conn: asyncpg.Connection, pattern_id: str, window: Window, *, use_rollups: bool = True
 ) -> WindowAggregate:
-    row = await conn.fetchrow(ANALYTICS_SQL, pattern_id, *_window_args(window, use_rollups))
+    row = await conn.fetchrow(
+        ANALYTICS_SQL, pattern_id, *_range_args(window, use_rollups), *_period_args(window, use_rollups)
+    )
     assert row is not None
-    index = row["period_index"] or []
-    counts = row["period_counts"] or []
+    unit_times = pg_timestamps_us(row["unit_times"])
+    unit_counts = np.frombuffer(row["unit_counts"], dtype=">i4").astype(np.int64)
+    unit_raw = np.frombuffer(row["unit_raw"], dtype=np.uint8).astype(np.bool_)
     return WindowAggregate(
         known=row["known"],
         executions=row["executions"],
@@ -217,8 +205,10 @@ async def fetch_window_aggregate(
         session_keys=row["session_keys"],
         user_keys=row["user_keys"],
         last_at=row["last_at"],
-        period_counts=dict(zip(index, counts, strict=True)),
-        peak_daily=row["peak_daily"] or 0,
+        period_counts=window.period_counts(
+            unit_times, unit_counts, unit_raw, pg_timestamps_us(row["split_times"])
+        ),
+        peak_daily=peak_daily(unit_times, unit_counts),
         first_ever=row["first_ever"],
     )
 
@@ -227,7 +217,7 @@ async def fetch_distribution(
     conn: asyncpg.Connection, pattern_id: str, window: Window, *, use_rollups: bool = True
 ) -> dict[str, dict[str, int]]:
     """``{dimension: {key: executions}}``; empty keys mean "none" (no tool, extension or user)."""
-    rows = await conn.fetch(DISTRIBUTION_SQL, pattern_id, *_window_args(window, use_rollups))
+    rows = await conn.fetch(DISTRIBUTION_SQL, pattern_id, *_range_args(window, use_rollups))
     out: dict[str, dict[str, int]] = {}
     for row in rows:
         out.setdefault(row["dimension"], {})[row["key"]] = row["executions"]
@@ -250,7 +240,7 @@ async def fetch_node_samples(
     conn: asyncpg.Connection, node_ids: list[uuid.UUID], window: Window, *, use_rollups: bool = True
 ) -> dict[uuid.UUID, NodeSample]:
     """Samples of the given versions in ``window`` (a version with no executions is absent)."""
-    rows = await conn.fetch(NODE_SAMPLES_SQL, node_ids, *_window_args(window, use_rollups))
+    rows = await conn.fetch(NODE_SAMPLES_SQL, node_ids, *_range_args(window, use_rollups))
     return {
         row["node_id"]: NodeSample(
             node_id=row["node_id"],

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 WindowType = Literal["hourly", "daily", "weekly", "monthly", "quarterly", "yearly"]
 
 # The original service's window lengths per type.
@@ -31,6 +34,9 @@ HOUR_S = 3600
 DAY_S = 86400
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US_PER_HOUR = HOUR_S * 1_000_000
+_US_PER_DAY = DAY_S * 1_000_000
+# PostgreSQL's binary timestamptz: int8 microseconds since 2000-01-01 UTC.
+_PG_EPOCH_US = 946_684_800 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,36 @@ class Window:
     def end_hour_epoch(self) -> int:
         """Epoch seconds of the UTC hour containing ``end``."""
         return _epoch_us(self.end) // _US_PER_HOUR * HOUR_S
+
+    def period_counts(
+        self,
+        unit_times: NDArray[np.int64],
+        unit_counts: NDArray[np.int64],
+        unit_raw: NDArray[np.bool_],
+        split_times: NDArray[np.int64],
+    ) -> list[int]:
+        """Executions per period from units (epoch µs) and the raw times of the split hours.
+
+        A rollup hour cut by a period boundary is left out: ``split_times`` holds its rows.
+        """
+        start_us, period_us = _epoch_us(self.start), self.period_s * 1_000_000
+        keep = np.ones(unit_times.size, dtype=np.bool_)
+        if self.end_splits_hour:
+            end_hour_us = self.end_hour_epoch * 1_000_000
+            keep = unit_raw | ((end_hour_us - unit_times) % period_us != 0)
+        counts = np.bincount(
+            (unit_times[keep] - start_us) // period_us, weights=unit_counts[keep], minlength=self.periods
+        )
+        counts += np.bincount((split_times - start_us) // period_us, minlength=self.periods)
+        return [int(c) for c in counts[: self.periods]]
+
+    @property
+    def whole_hours(self) -> tuple[datetime, datetime]:
+        """The first and the end of the whole UTC hours inside the window (what rollups cover)."""
+        hour = timedelta(hours=1)
+        first = _EPOCH + hour * -(-_epoch_us(self.start) // _US_PER_HOUR)
+        end = _EPOCH + hour * (_epoch_us(self.end) // _US_PER_HOUR)
+        return first, max(first, end)
 
     @property
     def end_splits_hour(self) -> bool:
@@ -92,3 +128,16 @@ def single_period_window(days: int, as_of: datetime | None) -> Window:
     return Window(
         start=end - timedelta(days=days), end=end, type="daily", days=days, period_s=days * DAY_S, periods=1
     )
+
+
+def pg_timestamps_us(packed: bytes) -> NDArray[np.int64]:
+    """Packed binary timestamptz values (timestamptz_send) as Unix epoch microseconds."""
+    return np.frombuffer(packed, dtype=">i8").astype(np.int64) + _PG_EPOCH_US
+
+
+def peak_daily(times_us: NDArray[np.int64], counts: NDArray[np.int64]) -> int:
+    """The most executions on one UTC date (hour units never straddle a date)."""
+    if not times_us.size:
+        return 0
+    _, day_index = np.unique(times_us // _US_PER_DAY, return_inverse=True)
+    return int(np.bincount(day_index, weights=counts).max())

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import numpy as np
 
-from .data import EXEC_COLUMNS, add_node, copy_executions, generate, uniform_times
+from .data import EXEC_COLUMNS, add_node, assert_same, copy_executions, generate, uniform_times
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, tzinfo=UTC)
 
@@ -57,7 +57,8 @@ async def test_rollups_follow_inserts_updates_deletes(
             )  # fmt: skip
         await copy_executions(conn, rows[320:])
         rolled, raw = await both(client)
-        assert rolled == raw and rolled["usage_metrics"]["total_executions"] > 0
+        assert_same(rolled, raw)
+        assert rolled["usage_metrics"]["total_executions"] > 0
 
         # a replayed batch with ON CONFLICT DO UPDATE, changing outcomes and moving rows between hours
         await conn.execute(
@@ -72,12 +73,12 @@ async def test_rollups_follow_inserts_updates_deletes(
             AS_OF - timedelta(days=3),
         )
         rolled, raw = await both(client)
-        assert rolled == raw
+        assert_same(rolled, raw)
         # a plain UPDATE moving executions to another version, and a DELETE
         await conn.execute("UPDATE pattern_executions SET node_id = $1 WHERE user_id = 'u1'", v2)
         await conn.execute("DELETE FROM pattern_executions WHERE session_id = 's3'")
         rolled, raw = await both(client)
-        assert rolled == raw
+        assert_same(rolled, raw)
         assert set(rolled["distribution"]["by_version"]) == {"1.0.0", "2.0.0"}
         count = await conn.fetchval("SELECT count(*) FROM pattern_executions")
         assert await rollup_total(conn) == count
@@ -85,7 +86,8 @@ async def test_rollups_follow_inserts_updates_deletes(
         await conn.execute("DELETE FROM pattern_lineage_nodes WHERE id = $1", v2)
         assert await rollup_total(conn) == await conn.fetchval("SELECT count(*) FROM pattern_executions")
         rolled, raw = await both(client)
-        assert rolled == raw and "2.0.0" not in rolled["distribution"]["by_version"]
+        assert_same(rolled, raw)
+        assert "2.0.0" not in rolled["distribution"]["by_version"]
         await conn.execute("TRUNCATE pattern_executions")
         assert await rollup_total(conn) == 0
 
@@ -110,5 +112,5 @@ async def test_concurrent_writers_to_the_same_hour(client: httpx.AsyncClient, db
 
     await asyncio.gather(*(writer(b) for b in batches))
     rolled, raw = await both(client)
-    assert rolled == raw
+    assert_same(rolled, raw)
     assert rolled["usage_metrics"]["total_executions"] == 300
