@@ -149,7 +149,7 @@ async def measure(
                 },
             )
         ).json()["data"]
-        raw_samples = max(5, samples // 30)
+        raw_samples = max(5, samples // 60)
         raw = await timed(
             "POST analytics/compute quarterly, raw", raw_samples, analytics("quarterly", use_rollups=False)
         )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from traceability.lineage_api.analytics.compute import compute_analytics
 from traceability.lineage_api.analytics.models import AnalyticsRequest, AnalyticsResponse
@@ -16,9 +17,11 @@ from traceability.lineage_api.errors import processing_time_ms
 router = APIRouter(tags=["analytics"])
 
 
-async def _respond(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> AnalyticsResponse:
+async def _respond(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> Response:
+    """The body serialized by pydantic directly (FastAPI would validate the model a second time)."""
     result = await compute_analytics(conn, req)
-    return result.model_copy(update={"processing_time_ms": processing_time_ms(request)})
+    result.processing_time_ms = processing_time_ms(request)
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -26,7 +29,7 @@ async def _respond(req: AnalyticsRequest, conn: ConnectionDep, request: Request)
     response_model=AnalyticsResponse,
     summary="Usage, success, performance, trend and distribution of one pattern in a time window",
 )
-async def compute(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> AnalyticsResponse:
+async def compute(req: AnalyticsRequest, conn: ConnectionDep, request: Request) -> Response:
     return await _respond(req, conn, request)
 
 
@@ -41,7 +44,7 @@ async def get_analytics(
     include_distribution: bool = False,
     time_window_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
     as_of: datetime | None = None,
-) -> AnalyticsResponse:
+) -> Response:
     req = AnalyticsRequest(
         pattern_id=pattern_id,
         time_window_type=time_window,
