@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
 from traceability.lineage_api.pool import PoolHolder
@@ -22,7 +22,8 @@ class DeriverStatus:
     executions_processed: int = 0
     last_run_at: float | None = None  # epoch seconds
     last_error: str | None = None
-    errors: int = field(default=0)
+    errors: int = 0
+    spans_skipped: int = 0  # tool spans that could not be derived (recorded with their error)
 
 
 class DeriverService:
@@ -57,6 +58,7 @@ class DeriverService:
                     pool = await self._holder.get()
                     result = await deriver.run(pool, max_batches=1)
                     self.status.executions_processed += result.executions
+                    self.status.spans_skipped += result.failed
                     self.status.last_run_at = time.time()
                     self.status.last_error = None
                     backoff = self._settings.deriver_interval_s

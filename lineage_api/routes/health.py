@@ -34,6 +34,7 @@ async def health(request: Request, holder: PoolHolderDep) -> JSONResponse:
         deriver_status |= {
             "running": s.running,
             "executions_processed": s.executions_processed,
+            "spans_skipped": s.spans_skipped,
             "last_run_at": datetime.fromtimestamp(s.last_run_at, UTC).isoformat() if s.last_run_at else None,
             "last_error": s.last_error,
         }

@@ -112,7 +112,13 @@ async def test_api_server_derives_patterns_from_stored_spans(live_api: str, db_d
         ]
         health = (await client.get("/health")).json()
         assert health["components"]["pattern_deriver"]["enabled"] is True
-        assert health["components"]["pattern_deriver"]["executions_processed"] == 1
+        deriver = health["components"]["pattern_deriver"]
+        assert (deriver["executions_processed"], deriver["spans_skipped"], deriver["last_error"]) == (
+            1,
+            0,
+            None,
+        )
+        assert deriver["running"] is True and deriver["last_run_at"] is not None
 
 
 def derive_cli(db_dsn: str, *extra: str) -> subprocess.CompletedProcess[str]:
