@@ -9,5 +9,6 @@ from bench.soak.__main__ import main
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_soak_one_minute_loses_nothing_and_answers_no_5xx() -> None:
     assert main(["--duration", "60"]) == 0

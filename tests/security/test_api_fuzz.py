@@ -65,6 +65,7 @@ def test_api_fuzzed_from_its_openapi_no_5xx(db_dsn: str, tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_api_fuzz_long(db_dsn: str, tmp_path: Path) -> None:
     with running_api(db_dsn, tmp_path / "api.log") as api:
         _fuzz_api(api, EXAMPLES * 20)
