@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from traceability.lineage_api.analytics.trend import TrendType
-from traceability.lineage_api.analytics.windows import WindowType
+from traceability.lineage_api.analytics.windows import AsOf, WindowType
 
 
 class AnalyticsRequest(BaseModel):
@@ -19,7 +19,7 @@ class AnalyticsRequest(BaseModel):
     time_window_days: int | None = Field(
         default=None, ge=1, le=3650, description="custom window length in days (sets the type to daily)"
     )
-    as_of: datetime | None = Field(default=None, description="end of the window (default: now); naive = UTC")
+    as_of: AsOf | None = Field(default=None, description="end of the window (default: now); naive = UTC")
     use_rollups: bool = Field(
         default=True, description="false recomputes from the raw executions (slow; same numbers)"
     )

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import AfterValidator
 
 WindowType = Literal["hourly", "daily", "weekly", "monthly", "quarterly", "yearly"]
 
@@ -102,6 +103,24 @@ def aware_utc(t: datetime | None) -> datetime:
     if t is None:
         return datetime.now(UTC)
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+AS_OF_MIN = datetime(1980, 1, 1, tzinfo=UTC)
+AS_OF_MAX = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _check_as_of(value: datetime) -> datetime:
+    """Reject window ends whose window cannot be represented (a 422 naming the range, not a 500)."""
+    try:
+        aware = aware_utc(value)
+    except OverflowError:
+        aware = AS_OF_MIN - timedelta(days=1)
+    if not AS_OF_MIN <= aware < AS_OF_MAX:
+        raise ValueError(f"as_of must be between {AS_OF_MIN:%Y-%m-%d} and {AS_OF_MAX:%Y-%m-%d}")
+    return value
+
+
+AsOf = Annotated[datetime, AfterValidator(_check_as_of)]
 
 
 def resolve_window(window_type: str, time_window_days: int | None, as_of: datetime | None) -> Window:

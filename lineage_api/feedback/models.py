@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from traceability.lineage_api.analytics.windows import AsOf
+
 FeedbackType = Literal["performance", "quality", "usage", "all"]
 ContinuousTest = Literal["welch", "mann_whitney"]
 ProportionTest = Literal["fisher", "two_proportion"]
@@ -30,7 +32,7 @@ class FeedbackSettings(BaseModel):
     proportion_test: ProportionTest = Field(
         default="fisher", description="for success rates: Fisher's exact test or the two-proportion z-test"
     )
-    as_of: datetime | None = Field(default=None, description="end of the window (default: now); naive = UTC")
+    as_of: AsOf | None = Field(default=None, description="end of the window (default: now); naive = UTC")
 
 
 class FeedbackAnalyzeRequest(FeedbackSettings):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from fastapi.responses import Response
 
 from traceability.lineage_api.analytics.compute import compute_analytics
 from traceability.lineage_api.analytics.models import AnalyticsRequest, AnalyticsResponse
-from traceability.lineage_api.analytics.windows import WindowType
+from traceability.lineage_api.analytics.windows import AsOf, WindowType
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.errors import processing_time_ms
 
@@ -43,7 +42,7 @@ async def get_analytics(
     include_trends: bool = True,
     include_distribution: bool = False,
     time_window_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
-    as_of: datetime | None = None,
+    as_of: AsOf | None = None,
 ) -> Response:
     req = AnalyticsRequest(
         pattern_id=pattern_id,

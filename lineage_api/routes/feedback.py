@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from traceability.lineage_api.analytics.windows import AsOf
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.errors import processing_time_ms
 from traceability.lineage_api.feedback.analyze import analyze, apply_improvements
@@ -64,7 +64,7 @@ async def apply_route(
     significance_level: Annotated[float, Query(ge=0.001, le=0.1)] = 0.05,
     continuous_test: ContinuousTest = "welch",
     proportion_test: ProportionTest = "fisher",
-    as_of: datetime | None = None,
+    as_of: AsOf | None = None,
 ) -> Envelope[ApplyResult]:
     settings = FeedbackSettings(
         feedback_type=feedback_type,

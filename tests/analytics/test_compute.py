@@ -197,6 +197,18 @@ async def test_bad_window_type_is_422(client: httpx.AsyncClient) -> None:
     assert "hourly" in resp.json()["error"] and "yearly" in resp.json()["error"]
 
 
+async def test_unrepresentable_as_of_is_422_not_500(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis: a year-1 window end overflowed date arithmetic into a 500."""
+    for method, path, kwargs in (
+        ("POST", "/analytics/compute", {"json": {"pattern_id": "p", "as_of": "0001-01-01T00:00:00"}}),
+        ("GET", "/analytics/p", {"params": {"as_of": "0001-01-01T00:00:00+05:00"}}),
+        ("POST", "/feedback/analyze", {"json": {"pattern_id": "p", "as_of": "9999-12-31T23:59:59"}}),
+    ):
+        resp = await client.request(method, path, **kwargs)
+        assert resp.status_code == 422, (path, resp.text)
+        assert "as_of must be between 1980-01-01 and 9000-01-01" in resp.json()["error"]
+
+
 async def test_get_wrapper_equals_post(client: httpx.AsyncClient, db_pool: asyncpg.Pool) -> None:
     rng = np.random.default_rng(13)
     async with db_pool.acquire() as conn:
