@@ -224,7 +224,8 @@ def decode_json(body: bytes) -> DecodedBatch:
     return decode_json_object(payload)
 
 
-def _attr_kv(key: str, value: Any) -> KeyValue:
+def attribute_kv(key: str, value: Any) -> KeyValue:
+    """An OTLP attribute (KeyValue) for a Python value; lists become arrays."""
     kv = KeyValue(key=key)
     _set_any(kv.value, value)
     return kv
@@ -257,7 +258,7 @@ def records_to_request(spans: list[SpanRecord]) -> ExportTraceServiceRequest:
         groups.setdefault(key, []).append(span)
     for members in groups.values():
         rs = request.resource_spans.add()
-        rs.resource.attributes.extend(_attr_kv(k, v) for k, v in members[0].resource.items())
+        rs.resource.attributes.extend(attribute_kv(k, v) for k, v in members[0].resource.items())
         ss = rs.scope_spans.add()
         ss.scope.name = members[0].scope_name
         for record in members:
@@ -271,12 +272,12 @@ def records_to_request(spans: list[SpanRecord]) -> ExportTraceServiceRequest:
             span.end_time_unix_nano = record.end_time_unix_nano
             span.status.code = STATUS_CODES.index(record.status_code)
             span.status.message = record.status_message
-            span.attributes.extend(_attr_kv(k, v) for k, v in record.attributes.items())
+            span.attributes.extend(attribute_kv(k, v) for k, v in record.attributes.items())
             for event in record.events:
                 ev = span.events.add()
                 ev.name = event.name
                 ev.time_unix_nano = event.time_unix_nano
-                ev.attributes.extend(_attr_kv(k, v) for k, v in event.attributes.items())
+                ev.attributes.extend(attribute_kv(k, v) for k, v in event.attributes.items())
     return request
 
 

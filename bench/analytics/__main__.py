@@ -22,21 +22,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import numpy as np
 
-from bench.lineage.__main__ import progress, report, scratch_database, start_api, timed
+from bench.common import bench_database
+from bench.lineage.__main__ import progress, report, start_api, timed
 from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres
 
 HOT = "bench-hot"
 OTHER_PATTERNS = 1000
@@ -180,19 +178,11 @@ def main() -> int:
     if not 0 < args.hot <= args.rows:
         parser.error("--hot must be between 1 and --rows")
 
-    pg: EmbeddedPostgres | None = None
-    drop: Callable[[], Awaitable[None]] | None = None
-    admin = database.resolve_dsn()
-    if admin:
-        dsn, drop = asyncio.run(scratch_database(admin))
-        where = "a scratch database on TRACEABILITY_DB_URL"
-    else:
-        root = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
-        root.chmod(0o755)
-        pg = EmbeddedPostgres(cluster_dir=root / "pg")
-        pg.start()
-        dsn = pg.dsn
-        where = "an embedded PostgreSQL cluster"
+    with bench_database("analytics") as (dsn, where):
+        return run(args, dsn, where)
+
+
+def run(args: argparse.Namespace, dsn: str, where: str) -> int:
     print(
         f"bench/analytics: {args.rows:,} executions ({args.hot:,} of one pattern) over {DAYS} days, "
         f"{args.samples} samples per measurement, on {where}",
@@ -211,10 +201,6 @@ def main() -> int:
         if api is not None:
             api.terminate()
             api.wait(timeout=10)
-        if drop is not None:
-            asyncio.run(drop())
-        if pg is not None:
-            pg.destroy()
 
 
 if __name__ == "__main__":

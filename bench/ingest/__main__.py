@@ -30,28 +30,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
 from traceability.exporter.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
-from traceability.exporter.otlp_decode import decode_request
+from traceability.exporter.otlp_decode import attribute_kv, decode_request
 from traceability.instrumentation import semconv as sc
 
 T0 = 1_767_225_600_000_000_000
-
-
-def _kv(key: str, value: object) -> KeyValue:
-    kv = KeyValue(key=key)
-    if isinstance(value, bool):
-        kv.value.bool_value = value
-    elif isinstance(value, int):
-        kv.value.int_value = value
-    elif isinstance(value, float):
-        kv.value.double_value = value
-    else:
-        kv.value.string_value = str(value)
-    return kv
 
 
 def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
@@ -63,7 +49,7 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
     for start in range(0, total, batch):
         request = ExportTraceServiceRequest()
         rs = request.resource_spans.add()
-        rs.resource.attributes.append(_kv(sc.SERVICE_NAME, "claude-code-hooks"))
+        rs.resource.attributes.append(attribute_kv(sc.SERVICE_NAME, "claude-code-hooks"))
         ss = rs.scope_spans.add()
         ss.scope.name = sc.INSTRUMENTATION_SCOPE
         for i in range(start, min(start + batch, total)):
@@ -76,8 +62,8 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
                 root.start_time_unix_nano, root.end_time_unix_nano = T0, T0 + 10**9
                 root.attributes.extend(
                     [
-                        _kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN),
-                        _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
+                        attribute_kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN),
+                        attribute_kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
                     ]
                 )
             span_no += 1
@@ -91,16 +77,16 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
             span.start_time_unix_nano, span.end_time_unix_nano = T0 + i * 1000, T0 + i * 1000 + 5 * 10**6
             span.attributes.extend(
                 [
-                    _kv(sc.SPAN_TYPE, sc.SPAN_TYPE_HOOK),
-                    _kv(sc.HOOK_TYPE, "PreToolUse"),
-                    _kv(sc.HOOK_NAME, "quality-enforcer"),
-                    _kv(sc.EXECUTION_ORDER, i % 20 + 1),
-                    _kv(sc.GEN_AI_TOOL_NAME, "Bash"),
-                    _kv(sc.GEN_AI_TOOL_CALL_ID, f"toolu_{i:08d}"),
-                    _kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
-                    _kv(sc.INPUT_DATA, payload),
-                    _kv(sc.QUALITY_RESULTS, quality),
-                    _kv(sc.QUALITY_SCORE, 0.85),
+                    attribute_kv(sc.SPAN_TYPE, sc.SPAN_TYPE_HOOK),
+                    attribute_kv(sc.HOOK_TYPE, "PreToolUse"),
+                    attribute_kv(sc.HOOK_NAME, "quality-enforcer"),
+                    attribute_kv(sc.EXECUTION_ORDER, i % 20 + 1),
+                    attribute_kv(sc.GEN_AI_TOOL_NAME, "Bash"),
+                    attribute_kv(sc.GEN_AI_TOOL_CALL_ID, f"toolu_{i:08d}"),
+                    attribute_kv(sc.SESSION_ID, "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"),
+                    attribute_kv(sc.INPUT_DATA, payload),
+                    attribute_kv(sc.QUALITY_RESULTS, quality),
+                    attribute_kv(sc.QUALITY_SCORE, 0.85),
                 ]
             )
         requests.append(request.SerializeToString())

@@ -25,18 +25,17 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
 
+from bench.common import bench_database
 from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
+from traceability.exporter.embedded_pg import free_port
 from traceability.lineage_api.app import API_PREFIX
 from traceability.lineage_api.store import lineage as store
 
@@ -273,28 +272,6 @@ async def http_measurements(base: str, samples: int) -> list[tuple]:
     ]
 
 
-async def scratch_database(admin_dsn: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    name = f"bench_lineage_{os.getpid()}"
-    conn = await asyncpg.connect(database.asyncpg_dsn(admin_dsn))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(admin_dsn)
-    dsn = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-    async def drop() -> None:
-        c = await asyncpg.connect(database.asyncpg_dsn(admin_dsn))
-        try:
-            await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await c.close()
-
-    return dsn, drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -303,19 +280,11 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=2000)
     args = parser.parse_args()
 
-    pg: EmbeddedPostgres | None = None
-    drop: Callable[[], Awaitable[None]] | None = None
-    admin = database.resolve_dsn()
-    if admin:
-        dsn, drop = asyncio.run(scratch_database(admin))
-        where = "a scratch database on TRACEABILITY_DB_URL"
-    else:
-        root = Path(tempfile.mkdtemp(prefix="bench-lineage-"))
-        root.chmod(0o755)
-        pg = EmbeddedPostgres(cluster_dir=root / "pg")
-        pg.start()
-        dsn = pg.dsn
-        where = "an embedded PostgreSQL cluster"
+    with bench_database("lineage") as (dsn, where):
+        return run(args, dsn, where)
+
+
+def run(args: argparse.Namespace, dsn: str, where: str) -> int:
     print(
         f"bench/lineage: {args.nodes:,} nodes, {args.samples} samples per measurement, on {where}", flush=True
     )
@@ -334,10 +303,6 @@ def main() -> int:
         if api is not None:
             api.terminate()
             api.wait(timeout=10)
-        if drop is not None:
-            asyncio.run(drop())
-        if pg is not None:
-            pg.destroy()
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from traceability.exporter.otlp_decode import attribute_kv
 from traceability.instrumentation import semconv as sc
 
 MS = 1_000_000
@@ -39,19 +39,6 @@ def turn_ids(run: int, turn: int) -> TurnIds:
 
 def child_span_hex(turn: int, index: int) -> str:
     return f"{(turn % (1 << 40)) + 1:010x}{index + 1:06x}"
-
-
-def _kv(key: str, value: str | int | float | bool) -> KeyValue:
-    kv = KeyValue(key=key)
-    if isinstance(value, bool):
-        kv.value.bool_value = value
-    elif isinstance(value, int):
-        kv.value.int_value = value
-    elif isinstance(value, float):
-        kv.value.double_value = value
-    else:
-        kv.value.string_value = value
-    return kv
 
 
 def hook_attributes(turn: int, index: int) -> dict[str, str | int | float | bool]:
@@ -81,7 +68,9 @@ def add_turn(
     ids = turn_ids(run, turn)
     if not request.resource_spans:
         rs = request.resource_spans.add()
-        rs.resource.attributes.extend([_kv(sc.SERVICE_NAME, "soak"), _kv(sc.SERVICE_VERSION, "1")])
+        rs.resource.attributes.extend(
+            [attribute_kv(sc.SERVICE_NAME, "soak"), attribute_kv(sc.SERVICE_VERSION, "1")]
+        )
         rs.scope_spans.add().scope.name = sc.INSTRUMENTATION_SCOPE
     spans = request.resource_spans[0].scope_spans[0].spans
     root = Span(
@@ -94,10 +83,10 @@ def add_turn(
     )
     root.attributes.extend(
         [
-            _kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN),
-            _kv(sc.SESSION_ID, f"session-{turn % 11}"),
-            _kv(sc.SOURCE, "soak"),
-            _kv(sc.PROMPT_TEXT, f"turn {turn} of run {run}"),
+            attribute_kv(sc.SPAN_TYPE, sc.SPAN_TYPE_TURN),
+            attribute_kv(sc.SESSION_ID, f"session-{turn % 11}"),
+            attribute_kv(sc.SOURCE, "soak"),
+            attribute_kv(sc.PROMPT_TEXT, f"turn {turn} of run {run}"),
         ]
     )
     spans.append(root)
@@ -111,7 +100,7 @@ def add_turn(
             start_time_unix_nano=start + (i + 1) * MS,
             end_time_unix_nano=start + (i + 1) * MS + MS // 2,
         )
-        child.attributes.extend(_kv(k, v) for k, v in hook_attributes(turn, i).items())
+        child.attributes.extend(attribute_kv(k, v) for k, v in hook_attributes(turn, i).items())
         spans.append(child)
     return hooks + 1
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from traceability.lineage_api.analytics.queries import read_snapshot
 from traceability.lineage_api.dependencies import ConnectionDep
@@ -37,24 +37,19 @@ def _filter(
     return ExecutionFilter(correlation_id, session_id, hook, tool, status, agent_name, since, until)
 
 
+FilterDep = Annotated[ExecutionFilter, Depends(_filter)]
+
+
 @router.get(
     "/executions/logs", response_model=Envelope[dict[str, Any]], summary="Hook executions, newest first"
 )
 async def logs(
     conn: ConnectionDep,
     request: Request,
-    correlation_id: uuid.UUID | None = None,
-    session_id: str | None = None,
-    hook: str | None = None,
-    tool: str | None = None,
-    status: str | None = None,
-    agent_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    flt: FilterDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Envelope[dict[str, Any]]:
-    flt = _filter(correlation_id, session_id, hook, tool, status, agent_name, since, until)
     async with read_snapshot(conn):
         rows, total = await fetch_logs(conn, flt, limit, offset)
     next_offset = offset + len(rows) if offset + len(rows) < total else None
@@ -70,16 +65,8 @@ async def logs(
 async def summary(
     conn: ConnectionDep,
     request: Request,
-    correlation_id: uuid.UUID | None = None,
-    session_id: str | None = None,
-    hook: str | None = None,
-    tool: str | None = None,
-    status: str | None = None,
-    agent_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    flt: FilterDep,
 ) -> Envelope[dict[str, Any]]:
-    flt = _filter(correlation_id, session_id, hook, tool, status, agent_name, since, until)
     async with read_snapshot(conn):
         row = await fetch_summary(conn, flt)
     executions = row["executions"]
