@@ -65,14 +65,24 @@ def _jsonb_safe(text: str) -> bool:
     return True
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# Reused (stateless) codecs: json.dumps/loads with non-default options build a new one per call,
+# which costs more than the encoding itself on the ingest path.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_not_json)  # NaN / Infinity are not JSON (RFC 8259)
+
+
 def dumps(value: Any) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
     if value is None:
         return None
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+    text = _ENCODER.encode(value)
     if _jsonb_safe(text) and "NaN" not in text and "Infinity" not in text:
         return text
-    return json.dumps(clean_json(value), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(clean_json(value))
 
 
 def _json_attr_text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
@@ -84,18 +94,14 @@ def _json_attr_text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        try:  # NaN / Infinity are not JSON (RFC 8259): such text is kept as a string, not nulled
-            parsed = json.loads(raw, parse_constant=_not_json)
+        try:  # NaN / Infinity are not JSON: such text is kept as a string, not nulled
+            parsed = _STRICT_DECODER.decode(raw)
         except ValueError:
             return dumps(raw)
         if _jsonb_safe(raw):
             return raw
         return dumps(parsed)
     return dumps(raw)
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
 
 
 def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
@@ -215,8 +221,21 @@ def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
     ]
 
 
-def _resource(span: SpanRecord) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in span.resource.items()}
+_resource_json_cache: dict[int, tuple[Mapping[str, AttrValue], str | None]] = {}
+
+
+def _resource_json(span: SpanRecord) -> str | None:
+    """The resource as JSON text. Spans of one request share one resource mapping, so its JSON is
+    computed once per mapping (keyed by identity, kept alive by the cache entry itself)."""
+    key = id(span.resource)
+    hit = _resource_json_cache.get(key)
+    if hit is not None and hit[0] is span.resource:
+        return hit[1]
+    if len(_resource_json_cache) > 256:
+        _resource_json_cache.clear()
+    text = dumps({k: list(v) if isinstance(v, tuple) else v for k, v in span.resource.items()})
+    _resource_json_cache[key] = (span.resource, text)
+    return text
 
 
 def is_root(span: SpanRecord) -> bool:
@@ -319,7 +338,7 @@ def trace_row(span: SpanRecord) -> TraceRow:
             span.status_code,
             clean_text(span.status_message) or None,
             dumps(_all_attributes(span)),
-            dumps(_resource(span)),
+            _resource_json(span),
         )
     )
 
@@ -402,7 +421,7 @@ def hook_row(span: SpanRecord) -> HookRow:
             _text(span.resource, sc.SERVICE_NAME),
             dumps(_all_attributes(span)),
             dumps(_events(span)),
-            dumps(_resource(span)),
+            _resource_json(span),
         )
     )
 
