@@ -18,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--spool-dir", help="spool directory (default: TRACEABILITY_SPOOL_DIR or ~/.local/state/...)"
     )
     parser.add_argument("--db-url", help="database URL (default: TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes serving the port, each also draining the spool (default 1; one per core for throughput)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -29,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = CollectorSettings.resolve(
-            db_url=args.db_url, spool_dir=args.spool_dir, host=args.host, port=args.port
+            db_url=args.db_url, spool_dir=args.spool_dir, host=args.host, port=args.port, workers=args.workers
         )
     except ValueError as exc:
         print(f"traceability collector: {exc}", file=sys.stderr)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -47,21 +50,47 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
     return app
 
 
+def worker_app() -> Starlette:
+    """App factory run in each worker process of a multi-worker collector.
+
+    The settings come from the environment the supervisor exported; the worker asks the kernel to
+    stop it when the supervisor dies, so a killed collector leaves no worker holding the port.
+    """
+    _exit_with_parent()
+    return create_collector_app(CollectorSettings.resolve())
+
+
+def _exit_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the supervisor died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve(settings: CollectorSettings, log_level: str = "info") -> None:
-    """Run the collector until SIGINT/SIGTERM."""
+    """Run the collector until SIGINT/SIGTERM, in ``settings.workers`` processes."""
     import uvicorn
 
     log.info(
-        "collector: OTLP/HTTP on http://%s:%d/v1/traces, spool %s",
+        "collector: OTLP/HTTP on http://%s:%d/v1/traces, spool %s, %d worker(s)",
         settings.host,
         settings.port,
         settings.spool_dir,
+        settings.workers,
     )
-    uvicorn.run(
-        create_collector_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers == 1:
+        uvicorn.run(create_collector_app(settings), **common)
+        return
+    os.environ.update(settings.as_env())
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=settings.workers, **common)

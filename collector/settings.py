@@ -21,6 +21,8 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class CollectorSettings:
+    """Resolved settings; ``as_env`` hands them to worker processes, which ``resolve()`` again."""
+
     db_url: str
     spool_dir: str
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))
@@ -33,6 +35,7 @@ class CollectorSettings:
     drain_interval_s: float = 0.25
     drain_batch_spans: int = 5000
     retry_after_s: int = 1
+    workers: int = 1  # processes serving the port (each also drains the spool); one per core for throughput
 
     @classmethod
     def resolve(
@@ -42,6 +45,7 @@ class CollectorSettings:
         spool_dir: str | None = None,
         host: str | None = None,
         port: int | None = None,
+        workers: int | None = None,
     ) -> CollectorSettings:
         dsn = resolve_dsn(db_url)
         if not dsn:
@@ -55,4 +59,16 @@ class CollectorSettings:
             port=port if port is not None else _env_int("TRACEABILITY_COLLECTOR_PORT", DEFAULT_PORT),
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
+            workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
         )
+
+    def as_env(self) -> dict[str, str]:
+        return {
+            "TRACEABILITY_DB_URL": self.db_url,
+            "TRACEABILITY_SPOOL_DIR": self.spool_dir,
+            "TRACEABILITY_COLLECTOR_HOST": self.host,
+            "TRACEABILITY_COLLECTOR_PORT": str(self.port),
+            "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
+            "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
+        }

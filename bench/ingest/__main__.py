@@ -1,15 +1,15 @@
 """bench/ingest: spans/s from OTLP protobuf over HTTP to committed rows, against raw COPY.
 
-    .venv/bin/python -m bench.ingest [--spans 40000] [--batch 1000] [--rounds 3] [--concurrency 4]
+    .venv/bin/python -m bench.ingest [--spans 40000] [--batch 1000] [--rounds 3] [--concurrency 8] [--workers N]
 
 Both sides run in the same process tree on the same fresh PostgreSQL cluster (default durability:
 fsync and synchronous_commit on), rounds interleaved, medians reported:
 
 - baseline: asyncpg ``copy_records_to_table`` of the very same hook_executions rows (already
   mapped, their traces already present), one transaction per batch;
-- ours: the real collector (``traceability collector`` subprocess) fed OTLP/HTTP protobuf
-  requests by ``concurrency`` clients; timed from the first request to the last 200, and a 200
-  means committed.
+- ours: the real collector (``traceability collector --workers N`` subprocess, one worker per core
+  by default) fed OTLP/HTTP protobuf requests by ``concurrency`` clients; timed from the first
+  request to the last 200, and a 200 means committed.
 
 Target: ours >= 0.5x the raw COPY rate.
 """
@@ -169,14 +169,19 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="collector processes (default: one per core)"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     root.chmod(0o755)
     pg = EmbeddedPostgres(cluster_dir=root / "pg")  # default durability
     print(
-        f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds", flush=True
+        f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds, "
+        f"collector with {args.workers} worker(s), {args.concurrency} concurrent clients",
+        flush=True,
     )
     pg.start()
     collector: subprocess.Popen[bytes] | None = None
@@ -186,7 +191,7 @@ def main() -> int:
         env = {**os.environ, "LOG_LEVEL": "WARNING"}
         collector = subprocess.Popen(
             [sys.executable, "-m", "traceability.cli.main", "collector", "--port", str(port),
-             "--spool-dir", str(root / "spool"), "--db-url", pg.dsn],
+             "--spool-dir", str(root / "spool"), "--db-url", pg.dsn, "--workers", str(args.workers)],
             env=env, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"

@@ -46,7 +46,11 @@ def wait_until(
 
 
 def start_collector(
-    dsn: str, spool_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None
+    dsn: str,
+    spool_dir: Path,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Collector:
     port = free_port()
     env = {**os.environ, "LOG_LEVEL": "INFO", **(extra_env or {})}
@@ -54,7 +58,7 @@ def start_collector(
     log_file = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "traceability.cli.main", "collector", "--port", str(port),
-         "--spool-dir", str(spool_dir), "--db-url", dsn],
+         "--spool-dir", str(spool_dir), "--db-url", dsn, *extra_args],
         stdout=log_file, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     collector = Collector(f"http://127.0.0.1:{port}", spool_dir, process, log_path)
