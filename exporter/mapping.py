@@ -185,26 +185,29 @@ def _exception(span: SpanRecord) -> Mapping[str, AttrValue]:
     return {}
 
 
-# JSON-valued attributes that have a jsonb column of their own; ``attributes`` keeps the rest.
-_OWN_COLUMN_ATTRIBUTES = frozenset(
+# Attributes stored in a column of their own; the ``attributes`` jsonb keeps every other one, so
+# each value is stored once (and the ingest path encodes less JSON).
+_TRACE_COLUMN_ATTRIBUTES = frozenset(
     {
-        sc.INPUT_DATA,
-        sc.OUTPUT_DATA,
-        sc.MODIFICATIONS,
-        sc.METADATA,
-        sc.QUALITY_RESULTS,
-        sc.RAG_RESULTS,
-        sc.CONTEXT,
+        sc.SPAN_TYPE, sc.ROOT_ID, sc.PARENT_ID, sc.SESSION_ID, sc.USER_ID, sc.SOURCE, sc.PROMPT_TEXT,
+        sc.PROMPT_ID, sc.TRACE_STATUS, sc.SUCCESS, sc.ERROR_TYPE, sc.CONTEXT, sc.TAGS,
     }
-)
+)  # fmt: skip
+_HOOK_COLUMN_ATTRIBUTES = frozenset(
+    {
+        sc.SPAN_TYPE, sc.HOOK_TYPE, sc.HOOK_NAME, sc.EXECUTION_ORDER, sc.GEN_AI_TOOL_NAME, sc.CODE_FILE_PATH,
+        sc.STATUS, sc.SUCCESS, sc.INPUT_DATA, sc.OUTPUT_DATA, sc.MODIFICATIONS, sc.METADATA,
+        sc.QUALITY_PERFORMED, sc.QUALITY_RESULTS, sc.QUALITY_SCORE, sc.RAG_PERFORMED, sc.RAG_RESULTS,
+        sc.ERROR_MESSAGE, sc.ERROR_TYPE, sc.ERROR_STACK, sc.SESSION_ID, sc.PROMPT_ID, sc.GEN_AI_TOOL_CALL_ID,
+        sc.GEN_AI_AGENT_ID, sc.DURATION_MS,
+    }
+)  # fmt: skip
 
 
-def _all_attributes(span: SpanRecord) -> dict[str, Any]:
-    """Every attribute not already stored in a jsonb column of its own."""
+def _other_attributes(span: SpanRecord, in_columns: frozenset[str]) -> dict[str, Any]:
+    """The span's attributes that no column holds."""
     return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in span.attributes.items()
-        if k not in _OWN_COLUMN_ATTRIBUTES
+        k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items() if k not in in_columns
     }
 
 
@@ -337,7 +340,7 @@ def trace_row(span: SpanRecord) -> TraceRow:
             clean_text(span.name),
             span.status_code,
             clean_text(span.status_message) or None,
-            dumps(_all_attributes(span)),
+            dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES)),
             _resource_json(span),
         )
     )
@@ -419,7 +422,7 @@ def hook_row(span: SpanRecord) -> HookRow:
             _float(attrs, sc.QUALITY_SCORE),
             success,
             _text(span.resource, sc.SERVICE_NAME),
-            dumps(_all_attributes(span)),
+            dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES)),
             dumps(_events(span)),
             _resource_json(span),
         )

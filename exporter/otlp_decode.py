@@ -80,7 +80,12 @@ def _jsonable(value: AttrValue) -> Any:
 
 
 def _attributes(kvs: Any) -> dict[str, AttrValue]:
-    return {kv.key: _any_value(kv.value) for kv in kvs}
+    out: dict[str, AttrValue] = {}
+    for kv in kvs:
+        value = kv.value
+        # strings are most attributes: read them without the generic dispatch (ingest hot path)
+        out[kv.key] = value.string_value if value.WhichOneof("value") == "string_value" else _any_value(value)
+    return out
 
 
 def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str) -> SpanRecord:

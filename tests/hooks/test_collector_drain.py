@@ -91,7 +91,8 @@ async def test_recorded_session_drained_gives_the_expected_rows(
     assert subagent["parent_span_id"] == tools["toolu_01UyNmiq2fWehP4Jooar3YS7"]["span_id"]
     assert subagent["hook_name"] == "invoke_agent general-purpose"
 
-    assert turn["attributes"]["prompt.id"] == prompt
+    assert turn["prompt_id"] == prompt  # a column of its own, so not repeated in attributes
+    assert "prompt.id" not in turn["attributes"]
     assert not list(hook.spool.glob("rejected/*"))
 
     # the same spool files drained again (at-least-once delivery) change nothing
