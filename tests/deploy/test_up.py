@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -199,6 +200,8 @@ def home(tmp_path: Path) -> Iterator[Path]:
     cluster = cluster_dir_for(home / ".local" / "share" / "traceability")
     if (cluster / "postmaster.pid").exists():
         EmbeddedPostgres(cluster_dir=cluster, port=1).stop("immediate")
+    if not cluster.is_relative_to(tmp_path):  # as root the cluster lives under /var/lib: remove it too
+        shutil.rmtree(cluster.parent, ignore_errors=True)
 
 
 def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
