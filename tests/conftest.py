@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ def pg_server() -> Iterator[PgServer]:
     yield server
     if server.embedded is not None:
         server.embedded.destroy()
+    shutil.rmtree(tmp_root, ignore_errors=True)
 
 
 _db_counter = itertools.count()
