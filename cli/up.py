@@ -405,6 +405,10 @@ def _signals_raise_shutdown() -> Iterator[None]:
     """SIGINT/SIGTERM raise Shutdown (the handlers are restored on exit)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        # One stop: a second Ctrl-C/SIGTERM must not interrupt the cleanup the first one starts
+        # (it used to escape and leave PostgreSQL running).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         raise Shutdown(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -92,13 +92,16 @@ def _start_up(home: Path, tag: str) -> Running:
     return running
 
 
-def _stop_and_check_nothing_left(running: Running, cluster_dir: Path) -> None:
+def _stop_and_check_nothing_left(
+    running: Running, cluster_dir: Path, signals: tuple[signal.Signals, ...] = (signal.SIGTERM,)
+) -> None:
     up = psutil.Process(running.proc.pid)
     tree = up.children(recursive=True)
     postmaster = int((cluster_dir / "postmaster.pid").read_text().split()[0])
     watched = [*tree, psutil.Process(postmaster)]
     assert len(tree) >= 2, f"expected the collector and the API under `up`, found {tree}"
-    running.proc.send_signal(signal.SIGTERM)
+    for sig in signals:  # more than one: an impatient user, or `make` and a supervisor both signalling
+        running.proc.send_signal(sig)
     assert running.proc.wait(timeout=60) == 0, running.text()
     _gone, alive = psutil.wait_procs(watched, timeout=30)
     alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
@@ -249,6 +252,17 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}")
     assert sorted(h["span_id"] for h in trace_again["data"]["hook_executions"]) == spans_before
     _stop_and_check_nothing_left(again, cluster_dir)
+
+
+def test_a_second_signal_during_shutdown_still_stops_everything(home: Path) -> None:
+    from traceability.exporter.embedded_pg import cluster_dir_for
+
+    running = _start_up(home, "double")
+    _stop_and_check_nothing_left(
+        running,
+        cluster_dir_for(home / ".local" / "share" / "traceability"),
+        signals=(signal.SIGTERM, signal.SIGINT),
+    )
 
 
 def test_second_up_on_the_same_data_dir_is_refused(home: Path) -> None:
