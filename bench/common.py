@@ -1,19 +1,28 @@
-"""What several benchmarks share: where their database comes from."""
+"""What several benchmarks share: a progress bar, and where their database comes from."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres
+
+
+def progress(label: str, done: int, total: int) -> None:
+    """A one-line progress bar on stderr, finished with a newline at ``total``."""
+    filled = 30 * done // max(total, 1)
+    sys.stderr.write(f"\r  {label:<34} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 async def _admin(admin_dsn: str, sql: str) -> None:
@@ -35,12 +44,8 @@ def bench_database(label: str) -> Iterator[tuple[str, str]]:
     if admin:
         name = f"bench_{label}_{os.getpid()}"
         asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
-        parts = urlsplit(admin)
         try:
-            yield (
-                urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, "")),
-                ("a scratch database on TRACEABILITY_DB_URL"),
-            )
+            yield database.with_database(admin, name), "a scratch database on TRACEABILITY_DB_URL"
         finally:
             asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return

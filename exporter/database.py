@@ -45,6 +45,12 @@ def sqlalchemy_url(dsn: str) -> str:
     return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, parts.query, parts.fragment))
 
 
+def with_database(dsn: str, name: str) -> str:
+    """The same server URL, pointing at database ``name``."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
 def redact_dsn(dsn: str) -> str:
     """The URL with its password replaced, for logs and messages."""
     parts = urlsplit(dsn)

@@ -36,10 +36,7 @@ class PgServer:
     embedded: EmbeddedPostgres | None = None
 
     def dsn_for(self, dbname: str) -> str:
-        from urllib.parse import urlsplit, urlunsplit
-
-        parts = urlsplit(self.admin_dsn)
-        return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
+        return database.with_database(self.admin_dsn, dbname)
 
     def admin(self) -> asyncpg.Connection:
         return asyncpg.connect(database.asyncpg_dsn(self.admin_dsn))  # type: ignore[return-value]

@@ -32,8 +32,8 @@ import asyncpg
 import httpx
 import numpy as np
 
-from bench.common import bench_database
-from bench.lineage.__main__ import progress, report, start_api, timed
+from bench.common import bench_database, progress
+from bench.lineage.__main__ import report, start_api, timed
 from traceability.exporter import database
 
 HOT = "bench-hot"

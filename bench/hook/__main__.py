@@ -26,6 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.common import progress
 from traceability.hooks.install import entry_script
 
 SEQUENCE = (
@@ -48,14 +49,6 @@ def main() -> int:
     print(load(sys.argv[1]))
     return undefined_name
 '''
-
-
-def _progress(done: int, total: int, label: str) -> None:
-    filled = int(30 * done / total)
-    sys.stderr.write(f"\r{label:<22} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def _sessions(events: list[dict[str, object]]) -> list[bytes]:
@@ -127,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 hook.append(_time(hook_cmd, stdin, env))
                 baseline.append(_time(baseline_cmd, stdin, env))
             if i % 10 == 9 or i == args.runs - 1:
-                _progress(i + 1, args.runs, "telemetry-only hook")
+                progress("telemetry-only hook", i + 1, args.runs)
 
         write = {
             "session_id": str(uuid.uuid4()), "prompt_id": str(uuid.uuid4()), "cwd": str(root),
@@ -145,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             config.write_text(enforced_cfg)
             _time(hook_cmd, stdin, env)
             enforced.append(_time(hook_cmd, stdin, env))
-            _progress(i + 1, args.enforcer_runs, "quality enforcer")
+            progress("quality enforcer", i + 1, args.enforcer_runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -31,6 +31,7 @@ import asyncpg
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from bench.common import progress
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
 from traceability.exporter.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
@@ -91,15 +92,6 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
             )
         requests.append(request.SerializeToString())
     return requests
-
-
-def progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r  {label:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 async def reset(dsn: str) -> None:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
-from bench.common import bench_database
+from bench.common import bench_database, progress
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import free_port
 from traceability.lineage_api.app import API_PREFIX
@@ -42,15 +42,6 @@ from traceability.lineage_api.store import lineage as store
 LINEAGE_SIZE = 20
 CHAIN = 12  # versions 0..11 form a chain; 12..19 branch off versions 0..7
 COPY_CHUNK = 50_000
-
-
-def progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r  {label:<34} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def percentile(values: list[float], p: float) -> float:

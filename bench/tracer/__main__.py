@@ -28,6 +28,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from bench.common import progress
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.export_target import ObservedExporter
 from traceability.instrumentation.spool_exporter import SpoolSpanExporter
@@ -38,14 +39,6 @@ QUALITY = {"violations_found": 3, "corrections_applied": 2, "quality_score": 0.8
 RAG = {"matches": 5, "confidence": 0.92, "top_pattern": "async_db_writer_v2"}
 SESSION = "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"
 CALLS = ("start_trace", "track_hook_execution", "complete_trace")
-
-
-def _progress(done: int, total: int, label: str) -> None:
-    filled = int(30 * done / total)
-    sys.stderr.write(f"\r{label:<10} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 class Timer:
@@ -86,7 +79,7 @@ async def run_ours(turns: int, spool: str) -> dict[str, float]:
         await tracer.complete_trace(corr, success=True)
         timer.add("complete_trace", t)
         if i % 100 == 99 or i == turns - 1:
-            _progress(i + 1, turns, "ours")
+            progress("ours", i + 1, turns)
     await tracer.shutdown()
     return timer.result(turns, (await tracer.health_check()).exported_spans)
 
@@ -130,7 +123,7 @@ def run_baseline(turns: int, spool: str) -> dict[str, float]:
         root.end(end_time=time.time_ns())
         timer.add("complete_trace", t)
         if i % 100 == 99 or i == turns - 1:
-            _progress(i + 1, turns, "baseline")
+            progress("baseline", i + 1, turns)
     provider.shutdown()
     return timer.result(turns, observed.exported_spans)
 

@@ -7,19 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import PgServer
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from traceability.exporter.embedded_pg import free_port
 
 
 def _doctor(
@@ -37,9 +31,9 @@ def _doctor(
             "doctor",
             "--json",
             "--collector-url",
-            f"http://127.0.0.1:{_free_port()}",
+            f"http://127.0.0.1:{free_port()}",
             "--api-url",
-            f"http://127.0.0.1:{_free_port()}",
+            f"http://127.0.0.1:{free_port()}",
             "--project-dir",
             str(home),
             *args,
@@ -118,7 +112,7 @@ def test_unreachable_database_and_unwritable_spool(tmp_path: Path) -> None:
     code, findings = _doctor(
         tmp_path,
         "--db-url",
-        f"postgresql://nobody@127.0.0.1:{_free_port()}/x",
+        f"postgresql://nobody@127.0.0.1:{free_port()}/x",
         "--spool-dir",
         str(blocker / "spool"),
     )

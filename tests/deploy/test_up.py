@@ -10,7 +10,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,15 +25,10 @@ import pytest
 
 from tests.conftest import FIXTURES_DIR
 from traceability.cli import local_stack
+from traceability.exporter.embedded_pg import free_port
 
 SESSION = FIXTURES_DIR / "sequences" / "v2.1.270_s01_S01_startup_tools.jsonl"
 START_TIMEOUT_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -60,7 +54,7 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 
 def _start_up(home: Path, tag: str) -> Running:
-    api_port, collector_port = _free_port(), _free_port()
+    api_port, collector_port = free_port(), free_port()
     env = _clean_env(home)
     output = home / f"up-{tag}.out"
     with output.open("wb") as out:
