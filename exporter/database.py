@@ -131,15 +131,30 @@ class LazyPool:
     """A pool created on first use, so a service can start while PostgreSQL is still down.
 
     Calling it returns the pool; a failed creation raises (OSError and friends, which writers
-    treat as retryable) and is attempted again on the next call. jsonb is exchanged as JSON text.
+    treat as retryable) and is attempted again on the next call. By default jsonb is exchanged
+    as JSON text (what the span writer has ready for COPY); ``json_codecs`` gives Python objects.
     """
 
-    def __init__(self, dsn: str, *, min_size: int = POOL_MIN_SIZE, max_size: int = POOL_MAX_SIZE) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = POOL_MIN_SIZE,
+        max_size: int = POOL_MAX_SIZE,
+        json_codecs: bool = False,
+        timeout_s: float = 10.0,
+    ) -> None:
         self._dsn = dsn
-        self._min_size = min_size
-        self._max_size = max_size
+        self._options: dict[str, Any] = {
+            "min_size": min_size, "max_size": max_size, "json_codecs": json_codecs, "timeout": timeout_s
+        }  # fmt: skip
         self._pool: asyncpg.Pool | None = None
         self._lock: asyncio.Lock | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool | None:
+        """The pool when it exists (it is not created here)."""
+        return self._pool
 
     async def __call__(self) -> asyncpg.Pool:
         if self._pool is not None:
@@ -148,9 +163,7 @@ class LazyPool:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self._pool is None:
-                self._pool = await create_pool(
-                    self._dsn, min_size=self._min_size, max_size=self._max_size, json_codecs=False, timeout=10
-                )
+                self._pool = await create_pool(self._dsn, **self._options)
         return self._pool
 
     async def close(self) -> None:

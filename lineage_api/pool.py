@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import asyncpg
 
-from traceability.exporter.database import create_pool, redact_dsn
+from traceability.exporter.database import LazyPool, redact_dsn
 from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
 from traceability.lineage_api.settings import Settings
 
@@ -19,32 +18,29 @@ class PoolHolder:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._pool: asyncpg.Pool | None = None
-        self._lock = asyncio.Lock()
+        self._lazy = LazyPool(
+            settings.db_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            json_codecs=True,
+            timeout_s=settings.pool_timeout_s,
+        )
         self.last_error: str | None = None
 
     @property
     def pool(self) -> asyncpg.Pool | None:
-        return self._pool
+        return self._lazy.pool
 
     async def get(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        async with self._lock:
-            if self._pool is None:
-                s = self._settings
-                try:
-                    self._pool = await create_pool(
-                        s.db_url, min_size=s.pool_min_size, max_size=s.pool_max_size, timeout=s.pool_timeout_s
-                    )
-                except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresError) as exc:
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    raise DatabaseUnavailable(
-                        f"database unavailable at {redact_dsn(s.db_url)}: {self.last_error}"
-                    ) from exc
-                self.last_error = None
-        assert self._pool is not None
-        return self._pool
+        try:
+            pool = await self._lazy()
+        except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresError) as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise DatabaseUnavailable(
+                f"database unavailable at {redact_dsn(self._settings.db_url)}: {self.last_error}"
+            ) from exc
+        self.last_error = None
+        return pool
 
     async def try_open(self) -> bool:
         """Open the pool now if possible (at startup); a failure is logged, not raised."""
@@ -56,6 +52,4 @@ class PoolHolder:
         return True
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._lazy.close()
