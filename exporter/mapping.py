@@ -224,21 +224,9 @@ def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
     ]
 
 
-_resource_json_cache: dict[int, tuple[Mapping[str, AttrValue], str | None]] = {}
-
-
-def _resource_json(span: SpanRecord) -> str | None:
-    """The resource as JSON text. Spans of one request share one resource mapping, so its JSON is
-    computed once per mapping (keyed by identity, kept alive by the cache entry itself)."""
-    key = id(span.resource)
-    hit = _resource_json_cache.get(key)
-    if hit is not None and hit[0] is span.resource:
-        return hit[1]
-    if len(_resource_json_cache) > 256:
-        _resource_json_cache.clear()
-    text = dumps({k: list(v) if isinstance(v, tuple) else v for k, v in span.resource.items()})
-    _resource_json_cache[key] = (span.resource, text)
-    return text
+def resource_json(resource: Mapping[str, AttrValue]) -> str | None:
+    """The resource attributes as JSON text."""
+    return dumps({k: list(v) if isinstance(v, tuple) else v for k, v in resource.items()})
 
 
 def is_root(span: SpanRecord) -> bool:
@@ -302,7 +290,8 @@ HOOK_JSON_COLUMNS = frozenset(
 )  # fmt: skip
 
 
-def trace_row(span: SpanRecord) -> TraceRow:
+def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
+    """``resource``: the resource's JSON when the caller already has it (spans of a request share one)."""
     attrs = span.attributes
     trace_id = trace_uuid(span.trace_id)
     exc = _exception(span)
@@ -341,7 +330,7 @@ def trace_row(span: SpanRecord) -> TraceRow:
             span.status_code,
             clean_text(span.status_message) or None,
             dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES)),
-            _resource_json(span),
+            resource if resource is not None else resource_json(span.resource),
         )
     )
 
@@ -365,7 +354,8 @@ _RAG_SCALARS = {
 }
 
 
-def hook_row(span: SpanRecord) -> HookRow:
+def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
+    """``resource``: the resource's JSON when the caller already has it (spans of a request share one)."""
     attrs = span.attributes
     exc = _exception(span)
     span_type = _text(attrs, sc.SPAN_TYPE)
@@ -424,7 +414,7 @@ def hook_row(span: SpanRecord) -> HookRow:
             _text(span.resource, sc.SERVICE_NAME),
             dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES)),
             dumps(_events(span)),
-            _resource_json(span),
+            resource if resource is not None else resource_json(span.resource),
         )
     )
 
@@ -461,12 +451,16 @@ def map_spans(spans: Iterable[SpanRecord]) -> MappedBatch:
     roots: dict[uuid.UUID, TraceRow] = {}
     hooks: dict[uuid.UUID, HookRow] = {}
     first_child: dict[str, SpanRecord] = {}
+    resources: dict[int, str | None] = {}  # by identity: the spans of one request share one mapping
     for span in spans:
+        key = id(span.resource)
+        if key not in resources:
+            resources[key] = resource_json(span.resource)
         if is_root(span):
-            row = trace_row(span)
+            row = trace_row(span, resources[key])
             roots[row.id] = row
         else:
-            hrow = hook_row(span)
+            hrow = hook_row(span, resources[key])
             hooks[hrow.values[0]] = hrow
             first_child.setdefault(span.trace_id, span)
     placeholders = [
