@@ -1,9 +1,11 @@
 """OTLP/HTTP trace receiver: ``POST /v1/traces`` (protobuf or JSON, optionally gzip), ``GET /healthz``.
 
 Status codes follow the OTLP/HTTP specification: 200 (with ``partial_success`` when some spans
-were rejected), 400 for undecodable data, 413 over the size limit (answered before the body is
-read whole), 415 for an unknown content type or encoding, 429/503 with ``Retry-After`` when the
-collector is full or cannot store anything. The response Content-Type equals the request's.
+were rejected), 400 for undecodable data, 413 over the size limit (from the declared length before
+anything else, or as soon as a streamed body passes it), 415 for an unknown content type or
+encoding, 429/503 with ``Retry-After`` when the collector is full or cannot store anything. The
+response Content-Type equals the request's. Size, ``Host`` and in-flight budget are enforced by
+``serving.guard.RequestGuard`` around every route, connection timeouts by ``serving.protocol``.
 
 200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down.
 """
@@ -25,6 +27,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.settings import CollectorSettings
@@ -39,6 +42,9 @@ from traceability.exporter.otlp_decode import (
 )
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
 from traceability.instrumentation.spool import write_spool_file
+from traceability.serving.budget import InflightBudget
+from traceability.serving.guard import RequestGuard, reservation_of
+from traceability.serving.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +65,6 @@ class ReceiverStats:
     spans_accepted: int = 0
     spans_rejected: int = 0
     spans_queued_on_disk: int = 0
-    inflight_bytes: int = 0
 
 
 def _media_type(request: Request) -> str:
@@ -70,6 +75,14 @@ def _encode(message: Message, media_type: str) -> bytes:
     if media_type == JSON:
         return json_format.MessageToJson(message, indent=None).encode("utf-8")
     return message.SerializeToString()
+
+
+def _render_error(scope: Scope, status: int, message: str) -> tuple[bytes, bytes]:
+    """The guard's answers, as an OTLP ``Status`` in the request's encoding."""
+    media_type = _media_type(Request(scope))
+    media_type = media_type if media_type in (PROTOBUF, JSON) else JSON
+    code = RESOURCE_EXHAUSTED if status == 429 else INVALID_ARGUMENT
+    return _encode(Status(code=code, message=message), media_type), media_type.encode()
 
 
 def _status_response(
@@ -93,20 +106,7 @@ class OtlpReceiver:
         self.writer = writer
         self.drainer = drainer
         self.stats = ReceiverStats()
-
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _TooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge(f"request body is over the {limit} byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        self.budget = InflightBudget(settings.max_inflight_bytes)
 
     def _decompress(self, body: bytes, encoding: str) -> bytes:
         if encoding in ("", "identity"):
@@ -138,26 +138,14 @@ class OtlpReceiver:
             return _status_response(
                 INVALID_ARGUMENT, f"unsupported Content-Encoding {encoding!r}", media_type, 415
             )
-        declared = request.headers.get("content-length", "")
-        reserve = int(declared) if declared.isdigit() else self.settings.max_body_bytes
-        if self.stats.inflight_bytes + reserve > self.settings.max_inflight_bytes:
-            return _status_response(
-                RESOURCE_EXHAUSTED,
-                "collector is at capacity; retry later",
-                media_type,
-                429,
-                self.settings.retry_after_s,
-            )
-        self.stats.inflight_bytes += reserve
-        try:
-            return await self._process(request, media_type, encoding)
-        finally:
-            self.stats.inflight_bytes -= reserve
+        return await self._process(request, media_type, encoding)
 
     async def _process(self, request: Request, media_type: str, encoding: str) -> Response:
         try:
-            body = self._decompress(await self._read_body(request), encoding)
-            if self.stats.inflight_bytes + len(body) > self.settings.max_inflight_bytes:
+            compressed = await request.body()  # the guard counts it against the limit and the budget
+            body = self._decompress(compressed, encoding)
+            reservation = reservation_of(request.scope)
+            if body is not compressed and reservation is not None and not reservation.grow(len(body)):
                 return _status_response(
                     RESOURCE_EXHAUSTED,
                     "collector is at capacity; retry later",
@@ -213,15 +201,29 @@ class OtlpReceiver:
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
-                "receiver": vars(self.stats),
+                "receiver": {**vars(self.stats), "inflight_bytes": self.budget.used},
                 "drainer": vars(drain),
             }
         )
 
 
 def create_receiver_app(receiver: OtlpReceiver, lifespan: object = None) -> Starlette:
+    settings = receiver.settings
+    hosts = HostPolicy.build(
+        settings.host,
+        token_set=settings.access.token is not None,
+        allowed_hosts=settings.limits.allowed_hosts,
+    )
+    guard = Middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        hosts=hosts,
+        render=_render_error,
+        budget=receiver.budget,
+        retry_after_s=settings.retry_after_s,
+    )
     return Starlette(
-        middleware=[Middleware(BearerAuthMiddleware, policy=receiver.settings.access)],
+        middleware=[guard, Middleware(BearerAuthMiddleware, policy=settings.access)],
         routes=[
             Route("/v1/traces", receiver.handle_traces, methods=["POST"]),
             Route("/healthz", receiver.healthz, methods=["GET"]),

@@ -17,6 +17,7 @@ from traceability.collector.receiver import OtlpReceiver, create_receiver_app
 from traceability.collector.settings import CollectorSettings
 from traceability.exporter.database import LazyPool
 from traceability.exporter.writer import RetryPolicy, SpanWriter
+from traceability.serving.protocol import server_options
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def serve(settings: CollectorSettings, log_level: str = "info") -> None:
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        **server_options(settings.limits),
     }
     if settings.workers == 1:
         uvicorn.run(create_collector_app(settings), **common)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
 from traceability.instrumentation.spool import resolve_spool_dir
+from traceability.serving.limits import ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -30,12 +31,15 @@ class CollectorSettings:
     port: int = DEFAULT_PORT
     max_body_bytes: int = 16 * MiB  # compressed request body
     max_decompressed_bytes: int = 64 * MiB
-    max_inflight_bytes: int = 64 * MiB  # request bodies (decompressed) being processed at once; above: 429
+    max_inflight_bytes: int = (
+        64 * MiB
+    )  # request bytes (as received, then decompressed) held at once; above: 429
     db_write_timeout_s: float = 2.0  # then the batch is queued on disk and 200 is answered
     drain_interval_s: float = 0.25
     drain_batch_spans: int = 5000
     retry_after_s: int = 1
     workers: int = 1  # processes serving the port (each also drains the spool); one per core for throughput
+    limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
 
     @classmethod
     def resolve(
@@ -60,6 +64,7 @@ class CollectorSettings:
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
             workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
+            limits=ServerLimits.resolve(),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -71,4 +76,5 @@ class CollectorSettings:
             "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
             "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
+            **self.limits.as_env(),
         }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
+from traceability.serving.limits import ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8053
@@ -56,6 +57,7 @@ class Settings:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
     cors_origins: tuple[str, ...] = ()  # CORS closed unless origins are listed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
+    limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
 
     @classmethod
     def resolve(
@@ -90,4 +92,5 @@ class Settings:
                 o.strip() for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",") if o.strip()
             ),
             max_body_bytes=_env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
+            limits=ServerLimits.resolve(),
         )
