@@ -27,7 +27,9 @@ async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(api_settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX) as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+        ) as c,
     ):
         yield c
 

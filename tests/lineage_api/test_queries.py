@@ -409,7 +409,9 @@ async def test_database_down_gives_503_with_a_message() -> None:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX) as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+        ) as c,
     ):
         r = await c.get("/health")
         assert r.status_code == 503

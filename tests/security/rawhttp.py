@@ -3,6 +3,7 @@ byte by byte, which HTTP libraries will not do."""
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import time
@@ -60,9 +61,7 @@ def trickle_until_closed(
             if closed_by_server(sock, received):
                 still_open.remove(sock)
                 continue
-            try:
+            with contextlib.suppress(BlockingIOError, ConnectionResetError, BrokenPipeError):
                 sock.send(byte)
-            except (BlockingIOError, ConnectionResetError, BrokenPipeError):
-                pass
         time.sleep(every_s)
     return still_open, received

@@ -43,8 +43,14 @@ def test_headers_and_bodies_at_one_byte_per_second_are_cut(db_dsn: str, tmp_path
             still_open, received = trickle_until_closed(slow_headers + slow_bodies, give_up_s=20)
             assert still_open == []
             answers = list(received.values())
-            assert sum(b"408 Request Timeout" in a and b"request headers not received" in a for a in answers) == 20
-            assert sum(b"408 Request Timeout" in a and b"request body arrives slower" in a for a in answers) == 20
+            assert (
+                sum(b"408 Request Timeout" in a and b"request headers not received" in a for a in answers)
+                == 20
+            )
+            assert (
+                sum(b"408 Request Timeout" in a and b"request body arrives slower" in a for a in answers)
+                == 20
+            )
             assert _post_ok(collector.traces_url) == 200
             assert collector.health()["receiver"]["inflight_bytes"] == 0  # type: ignore[index]
         finally:
@@ -101,9 +107,13 @@ def test_senders_that_stall_after_most_of_a_body_release_the_budget(db_dsn: str,
     with running_collector(db_dsn, tmp_path, extra_env=env) as collector:
         stalled = list(_senders(collector.traces_url, 4, MiB, MiB - 4096))
         try:
-            wait_until(lambda: _post_ok(collector.traces_url) == 200, timeout=20, what="the budget to be free")
+            wait_until(
+                lambda: _post_ok(collector.traces_url) == 200, timeout=20, what="the budget to be free"
+            )
             received: dict[int, bytes] = {}
-            wait_until(lambda: all(closed_by_server(s, received) for s in stalled), timeout=20, what="stalls cut")
+            wait_until(
+                lambda: all(closed_by_server(s, received) for s in stalled), timeout=20, what="stalls cut"
+            )
             assert all(b"408 Request Timeout" in a for a in received.values()), received
             assert collector.health()["receiver"]["inflight_bytes"] == 0  # type: ignore[index]
         finally:
