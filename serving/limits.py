@@ -49,7 +49,7 @@ class ServerLimits:
             object.__setattr__(self, "max_connections", _default_max_connections())
 
     @classmethod
-    def resolve(cls, allowed_hosts: tuple[str, ...] | None = None) -> ServerLimits:
+    def resolve(cls) -> ServerLimits:
         """From the environment; a bad value is logged and its default used."""
         values: dict[str, object] = {}
         for f in fields(cls):
@@ -68,11 +68,10 @@ class ServerLimits:
                 log.warning("%s=%r is not a non-negative number; using the default %s", name, raw, f.default)
                 continue
             values[f.name] = value
-        if allowed_hosts is None:
-            allowed_hosts = tuple(
-                h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()
-            )
-        return cls(allowed_hosts=allowed_hosts, **values)  # type: ignore[arg-type]
+        hosts = tuple(
+            h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()
+        )
+        return cls(allowed_hosts=hosts, **values)  # type: ignore[arg-type]
 
     def as_env(self) -> dict[str, str]:
         """The environment that makes :meth:`resolve` rebuild these limits (for worker processes)."""

@@ -244,4 +244,4 @@ class GuardedProtocolFactory:
 
 def server_options(limits: ServerLimits) -> dict[str, Any]:
     """uvicorn keyword arguments that serve with these limits."""
-    return {"http": GuardedProtocolFactory(limits), "h11_max_incomplete_event_size": limits.max_header_bytes}
+    return {"http": GuardedProtocolFactory(limits)}

@@ -52,3 +52,26 @@ def test_with_a_token_any_host_is_served(db_dsn: str, tmp_path: Path) -> None:
     env = {"TRACEABILITY_API_TOKEN": TOKEN}
     with running_collector(db_dsn, tmp_path, extra_env=env) as collector:
         assert _status(collector.url + "/healthz", "collector.example:4318")[0] == 200
+
+
+def test_limits_from_the_environment_bad_values_logged_and_defaulted(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from traceability.serving.limits import ServerLimits
+
+    monkeypatch.setenv("TRACEABILITY_HEADER_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("TRACEABILITY_MAX_CONNECTIONS", "lots")
+    monkeypatch.setenv("TRACEABILITY_LINGER_IDLE_S", "-1")
+    monkeypatch.setenv("TRACEABILITY_ALLOWED_HOSTS", " Traceability.Internal , ,box.lan")
+    limits = ServerLimits.resolve()
+    assert limits.header_timeout_s == 2.5
+    assert limits.max_connections == ServerLimits().max_connections
+    assert limits.linger_idle_s == ServerLimits.linger_idle_s
+    assert limits.allowed_hosts == ("traceability.internal", "box.lan")
+    assert (
+        "TRACEABILITY_MAX_CONNECTIONS='lots'" in caplog.text
+        and "TRACEABILITY_LINGER_IDLE_S='-1'" in caplog.text
+    )
+    for name, value in limits.as_env().items():
+        monkeypatch.setenv(name, value)
+    assert ServerLimits.resolve() == limits
