@@ -118,3 +118,18 @@ def test_senders_that_stall_after_most_of_a_body_release_the_budget(db_dsn: str,
             assert collector.health()["receiver"]["inflight_bytes"] == 0  # type: ignore[index]
         finally:
             _close_all(stalled)
+
+
+def test_headers_over_the_size_cap_get_431_and_close(db_dsn: str, tmp_path: Path) -> None:
+    with running_collector(db_dsn, tmp_path) as collector:
+        sock = connect(collector.url)
+        try:
+            send_all(sock, b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * (200 * 1024))
+            received: dict[int, bytes] = {}
+            wait_until(lambda: closed_by_server(sock, received), timeout=20, what="oversized headers cut")
+            answer = b"".join(received.values())
+            assert b"431 Request Header Fields Too Large" in answer
+            assert b"request headers are over the 65536 byte limit" in answer
+        finally:
+            sock.close()
+        assert _post_ok(collector.traces_url) == 200
