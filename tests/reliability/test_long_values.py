@@ -98,6 +98,9 @@ def test_equal_long_values_stay_equal_and_different_ones_stay_different(db_dsn: 
         for trace, value in ((0xB100, long), (0xB200, long), (0xB300, other)):
             payload = turn_payload(trace, hooks=1)
             plant(payload, "hook", sc.SESSION_ID, {"stringValue": value})
-            assert httpx.post(collector.traces_url, content=body(payload), headers=JSON_HEADERS).status_code == 200
+            assert (
+                httpx.post(collector.traces_url, content=body(payload), headers=JSON_HEADERS).status_code
+                == 200
+            )
     rows = fetch(db_dsn, "SELECT session_id, count(*) AS n FROM hook_executions GROUP BY 1 ORDER BY 2")
     assert sorted(int(r["n"]) for r in rows) == [1, 2]
