@@ -11,15 +11,18 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from tests.collector.harness import running_collector, wait_until
 from tests.collector.test_otlp_http import fetch
+from tests.lineage_api.spans import ScriptedSession
 from tests.reliability.ingest_payloads import body, incompressible, plant, turn_payload
 from traceability.exporter.limits import INDEXED_TEXT_MAX_BYTES
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.spool import write_spool_file
+from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -104,3 +107,21 @@ def test_equal_long_values_stay_equal_and_different_ones_stay_different(db_dsn: 
             )
     rows = fetch(db_dsn, "SELECT session_id, count(*) AS n FROM hook_executions GROUP BY 1 ORDER BY 2")
     assert sorted(int(r["n"]) for r in rows) == [1, 2]
+
+
+async def test_long_ids_and_paths_are_derived_into_patterns(db_pool: asyncpg.Pool, db_dsn: str) -> None:
+    """Derivation copies file_path, session and user ids into indexed columns of its own tables."""
+    long_dir = "/repo/" + incompressible(3000, seed=4)
+    session = ScriptedSession(session_id=incompressible(3000, seed=5), user_id=incompressible(3000, seed=6))
+    session.turn()
+    session.tool("Write", long_dir + "/area.py", "def area(r):\n    return 3.14159 * r * r\n")
+    session.tool("Write", "/repo/short.py", "def short():\n    return 1\n")
+    await session.flush(db_dsn)
+    result = await PatternDeriver(settle_s=0).run(db_pool)
+    assert (result.executions, result.failed) == (2, 0)
+    async with db_pool.acquire() as conn:
+        paths = [r["file_path"] for r in await conn.fetch("SELECT file_path FROM pattern_executions")]
+        assert len(paths) == 2 and max(len(p.encode()) for p in paths) <= INDEXED_TEXT_MAX_BYTES
+        assert any(p.endswith("/area.py") for p in paths)  # the shortened path keeps its file name
+        keys = await conn.fetchval("SELECT count(*) FROM pattern_execution_keys")
+        assert keys == 2  # one session, one user
