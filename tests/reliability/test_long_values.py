@@ -51,7 +51,7 @@ def _check_stored(dsn: str, trace: int, table: str, column: str, key: str, long:
     id_column = "id" if table == "execution_traces" else "trace_id"
     rows = fetch(
         dsn,
-        f"SELECT {column} AS v, attributes->>$2 AS whole FROM {table}"  # noqa: S608 - test constants
+        f"SELECT {column} AS v, attributes->>$2 AS whole FROM {table}"  # test constants
         f" WHERE {id_column} = $1 AND attributes ? $2",
         uuid.UUID(int=trace),
         key,
