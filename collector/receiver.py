@@ -194,16 +194,21 @@ class OtlpReceiver:
             return WriteResult(stored=len(batch.spans))
 
     async def healthz(self, request: Request) -> JSONResponse:
+        """200 while spans are stored or queued (``status`` ok or degraded); 503 when the drainer
+        is dead, failing or stalled, with ``problems`` saying what is wrong."""
         drain = self.drainer.stats
+        status, problems = self.drainer.health()
         return JSONResponse(
             {
-                "status": "ok",
+                "status": status,
+                "problems": problems,
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
                 "receiver": {**vars(self.stats), "inflight_bytes": self.budget.used},
                 "drainer": vars(drain),
-            }
+            },
+            status_code=503 if status == "unhealthy" else 200,
         )
 
 

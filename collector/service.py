@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -31,18 +30,17 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
         SpanWriter(pool, RetryPolicy(deadline_s=30.0)),
         batch_spans=settings.drain_batch_spans,
         interval_s=settings.drain_interval_s,
+        stall_after_s=settings.drain_stall_s,
     )
     receiver = OtlpReceiver(settings, receiver_writer, drainer)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(drainer.run(), name="spool-drainer")
+        drainer.start()
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await drainer.stop()
             await pool.close()
 
     app = create_receiver_app(receiver, lifespan)

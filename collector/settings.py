@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -14,10 +15,27 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 MiB = 1024 * 1024
 
+log = logging.getLogger(__name__)
+
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment; a bad value is logged, the default used."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError("must be a positive number")
+    except ValueError as exc:
+        log.warning("%s=%r is not a positive number of seconds (%s); using %s", name, value, exc, default)
+        return default
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,7 @@ class CollectorSettings:
     db_write_timeout_s: float = 2.0  # then the batch is queued on disk and 200 is answered
     drain_interval_s: float = 0.25
     drain_batch_spans: int = 5000
+    drain_stall_s: float = 120.0  # pending files and no drain batch finished for this long: unhealthy
     retry_after_s: int = 1
     workers: int = 1  # processes serving the port (each also drains the spool); one per core for throughput
     limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
@@ -63,6 +82,7 @@ class CollectorSettings:
             port=port if port is not None else _env_int("TRACEABILITY_COLLECTOR_PORT", DEFAULT_PORT),
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
+            drain_stall_s=_env_seconds("TRACEABILITY_DRAIN_STALL_S", 120.0),
             workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
             limits=ServerLimits.resolve(),
         )
@@ -75,6 +95,7 @@ class CollectorSettings:
             "TRACEABILITY_COLLECTOR_PORT": str(self.port),
             "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
+            "TRACEABILITY_DRAIN_STALL_S": str(self.drain_stall_s),
             "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
             **self.limits.as_env(),
         }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from traceability.exporter.limits import resolve_max_span_stored_bytes
 from traceability.exporter.mapping import (
     HOOK_COLUMNS,
     HOOK_JSON_COLUMNS,
@@ -48,6 +49,14 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
+)
+# Errors caused by the rows themselves: the batch is split until the span at fault is found and
+# rejected alone. program_limit_exceeded is an index entry or row over PostgreSQL's limits.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+    ValueError,
 )
 
 
@@ -111,9 +120,15 @@ PoolGetter = Callable[[], Awaitable[asyncpg.Pool]]
 class SpanWriter:
     """Writes SpanRecords to PostgreSQL. ``pool`` is a pool or a coroutine that returns one."""
 
-    def __init__(self, pool: asyncpg.Pool | PoolGetter, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool | PoolGetter,
+        retry: RetryPolicy | None = None,
+        max_span_bytes: int | None = None,
+    ) -> None:
         self._pool = pool
         self.retry = retry or RetryPolicy()
+        self.max_span_bytes = resolve_max_span_stored_bytes(max_span_bytes)
 
     async def _get_pool(self) -> asyncpg.Pool:
         if isinstance(self._pool, asyncpg.Pool):
@@ -128,10 +143,11 @@ class SpanWriter:
         return result
 
     async def _write_splitting(self, spans: list[SpanRecord], result: WriteResult) -> None:
+        batch = map_spans(spans, self.max_span_bytes)
         try:
-            result.inserted_hook_rows += await self._write_with_retry(map_spans(spans))
-            result.stored += len(spans)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError) as exc:
+            if batch.roots or batch.placeholders or batch.hooks:
+                result.inserted_hook_rows += await self._write_with_retry(batch)
+        except DATA_ERRORS as exc:
             if len(spans) == 1:
                 result.rejected.append((spans[0], f"{type(exc).__name__}: {exc}"))
                 log.warning("span %s rejected by the database: %s", spans[0].span_id, exc)
@@ -139,6 +155,12 @@ class SpanWriter:
             middle = len(spans) // 2
             await self._write_splitting(spans[:middle], result)
             await self._write_splitting(spans[middle:], result)
+            return
+        result.stored += len(spans) - len(batch.rejected)
+        if batch.rejected:
+            result.rejected.extend(batch.rejected)
+            for span, reason in batch.rejected:
+                log.warning("span %s rejected: %s", span.span_id, reason)
 
     async def _write_with_retry(self, batch: MappedBatch) -> int:
         loop = asyncio.get_running_loop()
