@@ -12,6 +12,7 @@ from traceability.lineage_api.analytics.models import AnalyticsRequest, Analytic
 from traceability.lineage_api.analytics.windows import AsOf, WindowType
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
 from traceability.lineage_api.errors import processing_time_ms
+from traceability.lineage_api.names import resolve_pattern_ref
 
 router = APIRouter(tags=["analytics"])
 
@@ -20,6 +21,7 @@ async def _respond(
     req: AnalyticsRequest, conn: ConnectionDep, settings: SettingsDep, request: Request
 ) -> Response:
     """The body serialized by pydantic directly (FastAPI would validate the model a second time)."""
+    req = req.model_copy(update={"pattern_id": await resolve_pattern_ref(conn, req.pattern_id)})
     result = await compute_analytics(conn, req, default_min_sample_size=settings.analytics_min_sample_size)
     result.processing_time_ms = processing_time_ms(request)
     return Response(result.model_dump_json(), media_type="application/json")
