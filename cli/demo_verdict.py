@@ -50,6 +50,11 @@ def analyze(api_base: str, pattern_id: str, as_of: datetime) -> dict[str, Any] |
     return (answer or {}).get("data")
 
 
+def _sample(metrics: dict[str, Any]) -> str:
+    mean = metrics.get("avg_execution_time_ms")
+    return f"{metrics['executions']} executions, mean " + (f"{mean:.0f} ms" if mean is not None else "-")
+
+
 def describe(output: dict[str, Any], api_base: str) -> list[str]:
     """The verdict in words: one line per test, then the winner and how to apply it."""
     base, improved = output.get("baseline_metrics"), output.get("improved_metrics")
@@ -58,9 +63,7 @@ def describe(output: dict[str, Any], api_base: str) -> list[str]:
     pattern_id = output["pattern_id"]
     lines = [
         f"feedback loop on {demo_experiment.FUNCTION} ({pattern_id}): version {base['pattern_version']} "
-        f"({base['executions']} executions, mean {base['avg_execution_time_ms']:.0f} ms) against "
-        f"{improved['pattern_version']} ({improved['executions']} executions, mean "
-        f"{improved['avg_execution_time_ms']:.0f} ms)"
+        f"({_sample(base)}) against {improved['pattern_version']} ({_sample(improved)})"
     ]
     for v in output.get("validation_results", []):
         p = f"p = {v['p_value']:.3g}" if v["p_value"] is not None else "not run"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from traceability.cli.lineage import api_base, api_get
+from traceability.instrumentation.semconv import SPAN_NAME_TURN
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 def _short(text: str | None, width: int) -> str:
@@ -74,7 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'started (UTC)':19}  {'trace id':32}  {'status':11} {'tools':>5}  {'session':8}  prompt")
     for t in data["traces"]:
-        kind = "(session events)" if t["span_name"] != "claude_code.turn" else _short(t["prompt"], 60)
+        kind = "(session events)" if t["span_name"] != SPAN_NAME_TURN else _short(t["prompt"], 60)
         print(
             f"{_when(t['started_at']):19}  {t['jaeger_trace_id']:32}  {t['status']:11} {t['tool_calls']:>5}  "
             f"{(t['session_id'] or '-')[:8]:8}  {kind or '(prompt not captured)'}"
