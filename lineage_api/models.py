@@ -147,6 +147,7 @@ class Ancestor(BaseModel):
 
 class AncestryData(BaseModel):
     pattern_id: str
+    pattern_name: str
     pattern_node_id: UUID
     pattern_version: str
     lineage_id: UUID | None
@@ -173,6 +174,7 @@ class Descendant(BaseModel):
 
 class DescendantsData(BaseModel):
     pattern_id: str
+    pattern_name: str
     pattern_node_id: UUID
     pattern_version: str
     lineage_id: UUID | None

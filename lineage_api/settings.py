@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -20,6 +21,12 @@ DERIVER_INTERVAL_ENV = "TRACEABILITY_DERIVER_INTERVAL_S"
 CORS_ORIGINS_ENV = "TRACEABILITY_CORS_ORIGINS"  # comma-separated origins allowed by CORS; none by default
 MAX_BODY_ENV = "TRACEABILITY_API_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# Executions an analytics trend class and growth figure need (below: insufficient_data); the
+# feedback loop's min_sample_size has the same default.
+ANALYTICS_MIN_SAMPLE_ENV = "TRACEABILITY_ANALYTICS_MIN_SAMPLE"
+DEFAULT_ANALYTICS_MIN_SAMPLE = 30
+
+log = logging.getLogger(__name__)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -30,6 +37,21 @@ def _env_int(name: str, default: int) -> int:
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default
+
+
+def _env_positive_int(name: str, default: int) -> int:
+    """A positive integer from the environment; a bad value is logged and the default used."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        parsed = int(value)
+    except ValueError:
+        parsed = 0
+    if parsed < 1:
+        log.warning("%s=%r is not a positive integer; using %d", name, value, default)
+        return default
+    return parsed
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -58,6 +80,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # CORS closed unless origins are listed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
     limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
+    analytics_min_sample_size: int = DEFAULT_ANALYTICS_MIN_SAMPLE  # for trend classes and growth
 
     @classmethod
     def resolve(
@@ -69,6 +92,7 @@ class Settings:
         jaeger_ui_url: str | None = None,
         run_deriver: bool | None = None,
         deriver_interval_s: float | None = None,
+        analytics_min_sample_size: int | None = None,
     ) -> Settings:
         dsn = resolve_dsn(db_url)
         if not dsn:
@@ -93,4 +117,9 @@ class Settings:
             ),
             max_body_bytes=_env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
             limits=ServerLimits.resolve(),
+            analytics_min_sample_size=(
+                analytics_min_sample_size
+                if analytics_min_sample_size is not None
+                else _env_positive_int(ANALYTICS_MIN_SAMPLE_ENV, DEFAULT_ANALYTICS_MIN_SAMPLE)
+            ),
         )

@@ -8,13 +8,11 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,24 +179,6 @@ def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
                 return last
         time.sleep(0.3)
     pytest.fail(f"{url} did not give the expected answer in {timeout} s; last: {last}")
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    home = tmp_path / "home"
-    home.mkdir()
-    # We may be root: PostgreSQL then runs as `postgres`, which must be able to reach the data dir.
-    for p in (tmp_path, home):
-        p.chmod(0o755)
-    yield home
-    # a failed test must not leave a cluster running
-    from traceability.exporter.embedded_pg import EmbeddedPostgres, cluster_dir_for
-
-    cluster = cluster_dir_for(home / ".local" / "share" / "traceability")
-    if (cluster / "postmaster.pid").exists():
-        EmbeddedPostgres(cluster_dir=cluster, port=1).stop("immediate")
-    if not cluster.is_relative_to(tmp_path):  # as root the cluster lives under /var/lib: remove it too
-        shutil.rmtree(cluster.parent, ignore_errors=True)
 
 
 def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
