@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from traceability.exporter.access import BearerAuthMiddleware
 from traceability.lineage_api.settings import Settings
+from traceability.lineage_api.ui.auth import LOGIN_PATH, STATIC_PREFIX
 
 
 class BodyLimitMiddleware:
@@ -65,7 +66,11 @@ async def _send_413(send: Send, message: str) -> None:
 def install_guards(app: FastAPI, settings: Settings, health_path: str) -> None:
     """Add the guards; ``health_path`` stays open so orchestrators can probe without the token."""
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    policy = dataclasses.replace(settings.access, open_paths=settings.access.open_paths | {health_path})
+    policy = dataclasses.replace(
+        settings.access,
+        open_paths=settings.access.open_paths | {health_path, LOGIN_PATH},
+        open_prefixes=(*settings.access.open_prefixes, STATIC_PREFIX),
+    )
     app.add_middleware(BearerAuthMiddleware, policy=policy)
     if settings.cors_origins:
         app.add_middleware(

@@ -46,6 +46,7 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     jaeger_ui_url: str = DEFAULT_JAEGER_UI_URL
+    jaeger_configured: bool = False  # a Jaeger UI was named (argument or JAEGER_UI_URL): links point at it
     run_deriver: bool = True  # derive patterns from stored spans in the background
     deriver_interval_s: float = 1.0  # idle wait between deriver polls
     deriver_batch_size: int = 500  # hook executions read per deriver step
@@ -56,6 +57,10 @@ class Settings:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
     cors_origins: tuple[str, ...] = ()  # CORS closed unless origins are listed
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
+
+    def jaeger_trace_url(self, trace_hex: str) -> str | None:
+        """The trace in the configured Jaeger UI; None when no Jaeger was configured."""
+        return f"{self.jaeger_ui_url}/trace/{trace_hex}" if self.jaeger_configured else None
 
     @classmethod
     def resolve(
@@ -79,6 +84,7 @@ class Settings:
             jaeger_ui_url=(
                 jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV) or DEFAULT_JAEGER_UI_URL
             ).rstrip("/"),
+            jaeger_configured=bool(jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV)),
             run_deriver=run_deriver if run_deriver is not None else _env_bool(DERIVER_ENV, True),
             deriver_interval_s=(
                 deriver_interval_s

@@ -1,0 +1,188 @@
+"""Sessions and turns as the web UI reads them: the session list, one session's turns, one turn's spans.
+
+A session is every ``execution_traces`` row sharing a ``session_id`` (the turns, and the session
+root that holds events outside any turn), whichever Claude Code process sent them. The project is
+the last path component of the turn's ``cwd``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What the session list is narrowed to; ``None`` means no restriction."""
+
+    project: str | None = None
+    status: str | None = None  # ok | failed (a failed/abandoned turn or a failed/blocked tool)
+    since: datetime | None = None
+    until: datetime | None = None
+    tool: str | None = None
+    file_path: str | None = None  # substring of a file path a tool touched
+    text: str | None = None  # substring of a file path, a tool input or a captured prompt
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE), $8 limit, $9 offset
+_SESSIONS_SQL = r"""
+WITH matched AS (
+    SELECT t.session_id, max(t.started_at) AS last_started, min(t.started_at) AS first_started,
+           max(coalesce(t.completed_at, t.started_at)) AS last_completed
+    FROM execution_traces t
+    WHERE ($3::timestamptz IS NULL OR t.started_at >= $3)
+      AND ($4::timestamptz IS NULL OR t.started_at < $4)
+    GROUP BY t.session_id
+    HAVING ($1::text IS NULL OR bool_or(regexp_replace(t.context->>'cwd', '^.*/', '') = $1))
+       AND ($2::text IS NULL
+            OR ($2 = 'failed') = (bool_or(t.status IN ('failed', 'abandoned') OR t.success = false)
+                                  OR EXISTS (SELECT 1 FROM hook_executions h
+                                             WHERE h.session_id = t.session_id::text AND h.span_type = 'tool'
+                                               AND h.status IN ('failed', 'blocked'))))
+       AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                        WHERE h.session_id = t.session_id::text AND h.tool_name = $5))
+       AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                        WHERE h.session_id = t.session_id::text AND h.file_path ILIKE $6))
+       AND ($7::text IS NULL
+            OR bool_or(t.prompt_text ILIKE $7)
+            OR EXISTS (SELECT 1 FROM hook_executions h
+                       WHERE h.session_id = t.session_id::text AND h.span_type = 'tool'
+                         AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
+)
+SELECT m.session_id, m.first_started, m.last_completed, count(*) OVER () AS total,
+       s.turns, s.failed_turns, s.project, s.cwd, s.model,
+       h.tool_calls, h.failed_tools, h.blocked_tools
+FROM matched m
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE t.span_name = 'claude_code.turn') AS turns,
+           count(*) FILTER (WHERE t.span_name = 'claude_code.turn'
+                            AND (t.status IN ('failed', 'abandoned') OR t.success = false)) AS failed_turns,
+           (array_agg(regexp_replace(t.context->>'cwd', '^.*/', '') ORDER BY t.started_at DESC)
+              FILTER (WHERE t.context ? 'cwd'))[1] AS project,
+           (array_agg(t.context->>'cwd' ORDER BY t.started_at DESC) FILTER (WHERE t.context ? 'cwd'))[1] AS cwd,
+           (array_agg(t.context->>'model' ORDER BY t.started_at DESC) FILTER (WHERE t.context ? 'model'))[1]
+               AS model
+    FROM execution_traces t WHERE t.session_id = m.session_id
+) s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS tool_calls,
+           count(*) FILTER (WHERE x.status = 'failed') AS failed_tools,
+           count(*) FILTER (WHERE x.status = 'blocked') AS blocked_tools
+    FROM hook_executions x WHERE x.session_id = m.session_id::text AND x.span_type = 'tool'
+) h
+ORDER BY m.last_started DESC, m.session_id
+LIMIT $8 OFFSET $9
+"""
+
+
+async def list_sessions(
+    conn: asyncpg.Connection, filters: SessionFilter, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """Sessions matching ``filters``, newest activity first, and how many match in all."""
+    args = (
+        filters.project,
+        filters.status,
+        filters.since,
+        filters.until,
+        filters.tool,
+        _like(filters.file_path) if filters.file_path else None,
+        _like(filters.text) if filters.text else None,
+    )
+    rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset)
+    if rows or offset == 0:
+        return rows, int(rows[0]["total"]) if rows else 0
+    first = await conn.fetch(_SESSIONS_SQL, *args, 1, 0)
+    return [], int(first[0]["total"]) if first else 0
+
+
+async def projects(conn: asyncpg.Connection) -> list[str]:
+    """Every project name seen, for the filter's choices."""
+    rows = await conn.fetch(
+        r"""SELECT DISTINCT regexp_replace(context->>'cwd', '^.*/', '') AS project
+            FROM execution_traces WHERE context ? 'cwd' ORDER BY 1"""
+    )
+    return [r["project"] for r in rows if r["project"]]
+
+
+async def tool_names(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT tool_name FROM hook_executions WHERE span_type = 'tool' AND tool_name IS NOT NULL ORDER BY 1"
+    )
+    return [r["tool_name"] for r in rows]
+
+
+async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Every trace row of the session in time order, with per-turn tool counts."""
+    return await conn.fetch(
+        """
+        SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
+               t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
+               t.error_message, t.resource,
+               count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
+               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
+               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
+               count(h.id) AS spans,
+               array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
+        FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
+        WHERE t.session_id = $1
+        GROUP BY t.id
+        ORDER BY t.started_at, t.id
+        """,
+        session_id,
+    )
+
+
+async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM execution_traces WHERE correlation_id = $1", correlation_id)
+
+
+async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT * FROM hook_executions WHERE trace_id = $1
+           ORDER BY started_at, execution_order, span_id""",
+        trace_row_id,
+    )
+
+
+async def span(conn: asyncpg.Connection, trace_row_id: uuid.UUID, span_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM hook_executions WHERE trace_id = $1 AND span_id = $2", trace_row_id, span_id
+    )
+
+
+async def previous_content(
+    conn: asyncpg.Connection, file_path: str, before: datetime, code_attribute: str
+) -> str | None:
+    """The code last written to ``file_path`` before ``before`` (for a Write's diff), if recorded."""
+    value = await conn.fetchval(
+        """SELECT attributes->>$3 FROM hook_executions
+           WHERE file_path = $1 AND span_type = 'tool' AND started_at < $2 AND attributes ? $3
+             AND tool_name = 'Write'
+           ORDER BY started_at DESC LIMIT 1""",
+        file_path,
+        before,
+        code_attribute,
+    )
+    return str(value) if value is not None else None
+
+
+async def span_executions(conn: asyncpg.Connection, hook_execution_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The pattern versions a tool use produced or applied."""
+    return await conn.fetch(
+        """SELECT x.pattern_id, x.node_id, n.pattern_name, n.pattern_version, x.success, x.blocked
+           FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
+           WHERE x.hook_execution_id = $1 ORDER BY n.pattern_name""",
+        hook_execution_id,
+    )
+
+
+def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
+    return dict(record) if record is not None else None
