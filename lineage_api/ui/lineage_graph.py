@@ -11,7 +11,7 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 170.0, 44.0, 60.0, 18.0, 12.0
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 170.0, 44.0, 120.0, 22.0, 12.0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ as text). Query parameters are parsed here so that a malformed one is a 400 page
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,20 +287,30 @@ async def patterns_page(request: Request, conn: ConnectionDep) -> Response:
     return _render(request, "patterns.html", context)
 
 
+def _every_day(rows: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """One entry per UTC day of [start, end): days without executions count 0 and have no rates."""
+    by_day = {r["day"].date(): r for r in rows}
+    day, last = start.astimezone(UTC).date(), (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    out = []
+    while day <= last:
+        out.append(by_day.get(day) or {"day": datetime(day.year, day.month, day.day), "executions": 0})
+        day += timedelta(days=1)
+    return out
+
+
 def _pattern_charts(days: list[dict[str, Any]]) -> list[charts.Chart]:
     labels = [d["day"].strftime("%m-%d") for d in days]
+
+    def column(name: str) -> list[float | None]:
+        return [d.get(name) for d in days]
+
     return [
-        charts.line_chart("Executions per day", labels, [("executions", [d["executions"] for d in days])]),
+        charts.line_chart("Executions per day", labels, [("executions", column("executions"))]),
+        charts.line_chart("Success rate", labels, [("success rate", column("success_rate"))], unit="%", y_max=1.0),
         charts.line_chart(
-            "Success rate", labels, [("success rate", [d["success_rate"] for d in days])], unit="%", y_max=1.0
+            "Latency", labels, [("p50", column("p50")), ("p95", column("p95")), ("p99", column("p99"))], unit="ms"
         ),
-        charts.line_chart(
-            "Latency",
-            labels,
-            [("p50", [d["p50"] for d in days]), ("p95", [d["p95"] for d in days]), ("p99", [d["p99"] for d in days])],
-            unit="ms",
-        ),
-        charts.line_chart("Quality score", labels, [("quality", [d["quality"] for d in days])], y_max=1.0),
+        charts.line_chart("Quality score", labels, [("quality", column("quality"))], y_max=1.0),
     ]
 
 
@@ -317,7 +327,8 @@ async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep) -
         conn, AnalyticsRequest(pattern_id=pattern_id, time_window_type=window, as_of=as_of)
     )
     start = analytics.time_window.start
-    days = [dict(d) for d in await patterns_view.daily(conn, pattern_id, start, analytics.time_window.end)]
+    end = analytics.time_window.end
+    days = _every_day([dict(d) for d in await patterns_view.daily(conn, pattern_id, start, end)], start, end)
     nodes, edges = await patterns_view.graph(conn, pattern_id)
     graph = lineage_graph.layout(
         [
@@ -386,9 +397,12 @@ def _safe_next(target: str | None) -> str:
 
 @router.post(auth.LOGIN_PATH)
 async def login(request: Request, settings: SettingsDep) -> Response:
-    form = await request.form()
-    token = str(form.get("token") or "")
-    target = _safe_next(str(form.get("next") or "/"))
+    body = await request.body()
+    if len(body) > 8192:
+        raise PageError(400, "the sign-in form is larger than 8 KiB")
+    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    token = (form.get("token") or [""])[0]
+    target = _safe_next((form.get("next") or ["/"])[0])
     expected = settings.access.token
     if expected is None:
         return RedirectResponse(target, status_code=303)
