@@ -24,6 +24,8 @@ from traceability.lineage_api.deriver.pipeline import PatternDeriver
 V1 = "def total(items):\n    return sum(items)\n"
 V2 = "def total(items, start=0):\n    return start + sum(items)\n"
 HOSTILE_PROMPT = 'Fix it <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2">'
+T0_NS = 1_795_262_400_000_000_000  # 2026-11-21 12:00 UTC: the hook's "now" for the first event
+SECOND_NS = 1_000_000_000
 HOSTILE_OUTPUT = '<img src=x onerror="window.__pwned = 3"> FAILED test_total'
 
 
@@ -89,9 +91,13 @@ async def seed_session(db_dsn: str, db_pool: asyncpg.Pool, tmp_path: Path) -> Se
     hook = HookEnv(tmp_path / "hook")
     hook.root.mkdir()
     hook.config.write_text("traceability:\n  capture_prompts: true\n")
+    now = T0_NS
     for index, events in enumerate(turns):
         seeded.target.write_text(V1 if index == 0 else V2)
-        hook.replay(events)
+        for event in events:  # each hook run gets its own fixed "now", 3 s apart
+            now += 3 * SECOND_NS
+            hook.extra["TRACEABILITY_HOOK_NOW_NS"] = str(now)
+            hook.replay([event])
     pool = LazyPool(db_dsn, min_size=1, max_size=2)
     drainer = SpoolDrainer(str(hook.spool), SpanWriter(pool))
     try:
