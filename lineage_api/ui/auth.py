@@ -80,7 +80,9 @@ class UiSessionMiddleware:
             query = scope.get("query_string", b"").decode("latin-1")
             target = path + ("?" + query if query else "")
             location = f"{LOGIN_PATH}?next={quote(target, safe='')}"
-            await send({"type": "http.response.start", "status": 303, "headers": [(b"location", location.encode())]})
+            await send(
+                {"type": "http.response.start", "status": 303, "headers": [(b"location", location.encode())]}
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         await self.app(scope, receive, send)

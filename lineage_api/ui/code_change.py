@@ -64,7 +64,11 @@ def code_changes(tool_name: str | None, tool_input: Any, previous: str | None) -
         if not isinstance(edits, list):
             return []
         return [
-            _diff(_text(e.get("old_string")), _text(e.get("new_string")), f"{path} (edit {i + 1} of {len(edits)})")
+            _diff(
+                _text(e.get("old_string")),
+                _text(e.get("new_string")),
+                f"{path} (edit {i + 1} of {len(edits)})",
+            )
             for i, e in enumerate(edits)
             if isinstance(e, dict)
         ]

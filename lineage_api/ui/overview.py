@@ -104,7 +104,11 @@ async def panels(conn: asyncpg.Connection, *, now: datetime, days: int) -> list[
         columns, rows = await grafana_sql.run_query(conn, query, rng)
         if query.panel_type == "stat":
             value = rows[0][0] if rows and rows[0] else None
-            out.append(Panel(query.panel_id, query.title, "stat", tuple(columns), (), None, _figure(query.title, value)))
+            out.append(
+                Panel(
+                    query.panel_id, query.title, "stat", tuple(columns), (), None, _figure(query.title, value)
+                )
+            )
         elif query.panel_type == "timeseries":
             chart = _time_series(query.title, columns, rows, _unit(query.title))
             out.append(Panel(query.panel_id, query.title, "chart", tuple(columns), (), chart, None))

@@ -8,10 +8,10 @@ as text). Query parameters are parsed here so that a malformed one is a 400 page
 from __future__ import annotations
 
 import uuid
-from urllib.parse import parse_qs, quote
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -306,9 +306,14 @@ def _pattern_charts(days: list[dict[str, Any]]) -> list[charts.Chart]:
 
     return [
         charts.line_chart("Executions per day", labels, [("executions", column("executions"))]),
-        charts.line_chart("Success rate", labels, [("success rate", column("success_rate"))], unit="%", y_max=1.0),
         charts.line_chart(
-            "Latency", labels, [("p50", column("p50")), ("p95", column("p95")), ("p99", column("p99"))], unit="ms"
+            "Success rate", labels, [("success rate", column("success_rate"))], unit="%", y_max=1.0
+        ),
+        charts.line_chart(
+            "Latency",
+            labels,
+            [("p50", column("p50")), ("p95", column("p95")), ("p99", column("p99"))],
+            unit="ms",
         ),
         charts.line_chart("Quality score", labels, [("quality", column("quality"))], y_max=1.0),
     ]
@@ -333,15 +338,24 @@ async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep) -
     graph = lineage_graph.layout(
         [
             lineage_graph.GraphNode(
-                str(n["id"]), n["pattern_id"], n["pattern_name"], n["pattern_version"], n["status"],
+                str(n["id"]),
+                n["pattern_id"],
+                n["pattern_name"],
+                n["pattern_version"],
+                n["status"],
                 n["pattern_id"] == pattern_id,
             )
             for n in nodes
         ],
-        [lineage_graph.GraphEdge(str(e["source_node_id"]), str(e["target_node_id"]), e["edge_type"]) for e in edges],
+        [
+            lineage_graph.GraphEdge(str(e["source_node_id"]), str(e["target_node_id"]), e["edge_type"])
+            for e in edges
+        ],
     )
     try:
-        feedback = await analyze(conn, FeedbackAnalyzeRequest(pattern_id=pattern_id, auto_apply=False, as_of=as_of))
+        feedback = await analyze(
+            conn, FeedbackAnalyzeRequest(pattern_id=pattern_id, auto_apply=False, as_of=as_of)
+        )
     except ApiError as exc:
         feedback = None
         feedback_error = exc.message

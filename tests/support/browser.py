@@ -30,7 +30,11 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = os.environ.get("TRACEABILITY_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("TRACEABILITY_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not path:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("no chromium for the browser tests (make test installs Debian's chromium as root)")

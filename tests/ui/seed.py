@@ -60,12 +60,39 @@ def _events(tmp_path: Path) -> tuple[list[list[dict[str, Any]]], Seeded]:
     edit_in = {"file_path": str(target), "old_string": V1, "new_string": V2}
     first = [
         {**base(0), "hook_event_name": "UserPromptSubmit", "prompt": "write cart.py"},
-        {**base(0), "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_input": write_in, "tool_use_id": "toolu_ui_w1"},
-        {**base(0), "hook_event_name": "PostToolUse", "tool_name": "Write", "tool_input": write_in, "tool_use_id": "toolu_ui_w1",
-         "tool_response": {"type": "create", "filePath": str(target), "content": V1}, "duration_ms": 9},
-        {**base(0), "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": bash_in, "tool_use_id": "toolu_ui_b1"},
-        {**base(0), "hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "tool_input": bash_in,
-         "tool_use_id": "toolu_ui_b1", "error": HOSTILE_OUTPUT, "is_interrupt": False, "duration_ms": 412},
+        {
+            **base(0),
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Write",
+            "tool_input": write_in,
+            "tool_use_id": "toolu_ui_w1",
+        },
+        {
+            **base(0),
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Write",
+            "tool_input": write_in,
+            "tool_use_id": "toolu_ui_w1",
+            "tool_response": {"type": "create", "filePath": str(target), "content": V1},
+            "duration_ms": 9,
+        },
+        {
+            **base(0),
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": bash_in,
+            "tool_use_id": "toolu_ui_b1",
+        },
+        {
+            **base(0),
+            "hook_event_name": "PostToolUseFailure",
+            "tool_name": "Bash",
+            "tool_input": bash_in,
+            "tool_use_id": "toolu_ui_b1",
+            "error": HOSTILE_OUTPUT,
+            "is_interrupt": False,
+            "duration_ms": 412,
+        },
         {**base(0), "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "done"},
     ]
     second = [

@@ -28,7 +28,9 @@ async def protected(db_dsn: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
         yield c
 
 
-async def test_pages_ask_for_the_token_and_show_nothing_without_it(protected: httpx.AsyncClient, seeded: Seeded) -> None:
+async def test_pages_ask_for_the_token_and_show_nothing_without_it(
+    protected: httpx.AsyncClient, seeded: Seeded
+) -> None:
     for path in ("/", f"/sessions/{seeded.session_id}", f"/turns/{seeded.turn_ids[0]}", "/patterns", "/overview",
                  f"/turns/{seeded.turn_ids[0]}/waterfall", "/sessions/rows"):  # fmt: skip
         r = await protected.get(path)
@@ -68,4 +70,6 @@ async def test_a_cross_site_form_post_gets_no_write_from_the_cookie(
     r = await protected.post("/patterns/anything/apply", headers={"origin": "https://evil.example"})
     assert r.status_code == 401
     same = await protected.post("/patterns/anything/apply", headers={"origin": BASE})
-    assert same.status_code == 404 and "anything" in same.text, same.text[:300]  # reached the handler: unknown pattern
+    assert same.status_code == 404 and "anything" in same.text, same.text[
+        :300
+    ]  # reached the handler: unknown pattern

@@ -19,7 +19,9 @@ from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.writer import SpanWriter
 
-AS_OF = "2026-11-25T00:00:00+00:00"  # the seeded session (2026-11-21) is inside the monthly window ending here
+AS_OF = (
+    "2026-11-25T00:00:00+00:00"  # the seeded session (2026-11-21) is inside the monthly window ending here
+)
 
 
 @pytest.fixture
@@ -30,7 +32,9 @@ def server(db_dsn: str) -> Iterator[str]:
 
 async def _pattern_id(base: str) -> str:
     async with httpx.AsyncClient() as c:
-        data = (await c.get(base + "/api/pattern-traceability/patterns", params={"name": "total"})).json()["data"]
+        data = (await c.get(base + "/api/pattern-traceability/patterns", params={"name": "total"})).json()[
+            "data"
+        ]
     return str(data["patterns"][0]["pattern_id"])
 
 
@@ -61,16 +65,24 @@ async def test_waterfall_is_the_stored_spans_and_a_write_shows_its_diff(
     )
     async with browser_page() as (page, _):
         await page.goto(f"{server}/turns/{seeded.turn_ids[0]}")
-        shown = await page.eval_on_selector_all(".wf-row", "rows => rows.map(r => [r.dataset.span, r.dataset.parent])")
+        shown = await page.eval_on_selector_all(
+            ".wf-row", "rows => rows.map(r => [r.dataset.span, r.dataset.parent])"
+        )
         ids = {r["span_id"] for r in rows}
         assert sorted(s for s, _ in shown) == sorted(ids)
         assert {s: p for s, p in shown} == {
             r["span_id"]: (r["parent_span_id"] if r["parent_span_id"] in ids else "") for r in rows
         }
-        write = next(r["span_id"] for r in rows if r["tool_use_id"] == seeded.write_tool_use_id and r["span_type"] == "tool")
+        write = next(
+            r["span_id"]
+            for r in rows
+            if r["tool_use_id"] == seeded.write_tool_use_id and r["span_type"] == "tool"
+        )
         await page.click(f"#span-{write} .wf-name a")
         await page.wait_for_selector(f'.span-details[data-span="{write}"] table.diff')
-        added = await page.eval_on_selector_all(".span-details tr.d-add .d-text", "cells => cells.map(c => c.textContent)")
+        added = await page.eval_on_selector_all(
+            ".span-details tr.d-add .d-text", "cells => cells.map(c => c.textContent)"
+        )
         assert added == V1.splitlines()
         assert await page.get_attribute(f"#span-{write}", "aria-selected") == "true"
 
@@ -104,7 +116,8 @@ async def test_hostile_text_is_shown_as_text_and_runs_nothing(
     server: str, seeded: Seeded, db_pool: asyncpg.Pool
 ) -> None:
     failed = await db_pool.fetchval(
-        "SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'", seeded.failed_tool_use_id
+        "SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'",
+        seeded.failed_tool_use_id,
     )
     async with browser_page() as (page, watch):
         await page.goto(f"{server}/turns/{seeded.turn_ids[1]}")
@@ -122,7 +135,9 @@ async def test_lineage_graph_and_charts_match_the_store_and_the_analytics_api(
     server: str, seeded: Seeded, db_pool: asyncpg.Pool
 ) -> None:
     pattern = await _pattern_id(server)
-    versions = await db_pool.fetch("SELECT id, pattern_version FROM pattern_lineage_nodes WHERE pattern_id = $1", pattern)
+    versions = await db_pool.fetch(
+        "SELECT id, pattern_version FROM pattern_lineage_nodes WHERE pattern_id = $1", pattern
+    )
     edges = await db_pool.fetch(
         "SELECT e.source_node_id, e.target_node_id, e.edge_type FROM pattern_lineage_edges e "
         "JOIN pattern_lineage_nodes n ON n.id = e.target_node_id WHERE n.pattern_id = $1",
@@ -139,7 +154,9 @@ async def test_lineage_graph_and_charts_match_the_store_and_the_analytics_api(
         drawn = await page.eval_on_selector_all(
             "svg.lineage .edge", "es => es.map(e => [e.dataset.source, e.dataset.target, e.dataset.type])"
         )
-        assert sorted(map(tuple, drawn)) == sorted((str(e["source_node_id"]), str(e["target_node_id"]), e["edge_type"]) for e in edges)
+        assert sorted(map(tuple, drawn)) == sorted(
+            (str(e["source_node_id"]), str(e["target_node_id"]), e["edge_type"]) for e in edges
+        )
         figures = dict(await page.eval_on_selector_all(
             "#analytics-figures [data-metric]", "fs => fs.map(f => [f.dataset.metric, f.dataset.raw ?? f.textContent])"
         ))  # fmt: skip
@@ -158,9 +175,17 @@ async def test_lineage_graph_and_charts_match_the_store_and_the_analytics_api(
 
 async def test_reads_protected_show_no_data_until_signed_in(db_dsn: str, seeded: Seeded) -> None:
     token = "browser-test-token-91c2"
-    with running_api(db_dsn, TRACEABILITY_DERIVER="0", TRACEABILITY_API_TOKEN=token, TRACEABILITY_AUTH_READS="1") as base:
+    with running_api(
+        db_dsn, TRACEABILITY_DERIVER="0", TRACEABILITY_API_TOKEN=token, TRACEABILITY_AUTH_READS="1"
+    ) as base:
         async with browser_page() as (page, watch):
-            for path in ("/", f"/sessions/{seeded.session_id}", f"/turns/{seeded.turn_ids[0]}", "/patterns", "/overview"):
+            for path in (
+                "/",
+                f"/sessions/{seeded.session_id}",
+                f"/turns/{seeded.turn_ids[0]}",
+                "/patterns",
+                "/overview",
+            ):
                 await page.goto(base + path)
                 assert page.url.startswith(base + "/login"), path
                 content = await page.content()  # the sign-in form only: no file, no turn of the session
@@ -214,7 +239,13 @@ async def test_a_new_session_and_a_growing_turn_appear_without_a_reload(
         assert before >= 1 and await page.get_attribute("#waterfall", "data-live") is not None
         hook.replay(tool(2))
         await drain()
-        await page.wait_for_function(f"document.querySelectorAll('.wf-row').length > {before}", timeout=10_000)
-        hook.replay([{**base, "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "ok"}])
+        await page.wait_for_function(
+            f"document.querySelectorAll('.wf-row').length > {before}", timeout=10_000
+        )
+        hook.replay(
+            [{**base, "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "ok"}]
+        )
         await drain()
-        await page.wait_for_function("document.querySelector('#waterfall').dataset.live === undefined", timeout=10_000)
+        await page.wait_for_function(
+            "document.querySelector('#waterfall').dataset.live === undefined", timeout=10_000
+        )

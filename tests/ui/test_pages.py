@@ -20,9 +20,14 @@ def span_ids(page: str) -> list[str]:
 async def test_sessions_list_shows_the_session_with_its_counts(ui: httpx.AsyncClient, seeded: Seeded) -> None:
     r = await ui.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    row = re.search(rf'<tr>\s*<td><a href="/sessions/{seeded.session_id}">shop</a></td>(.*?)</tr>', r.text, re.S)
+    row = re.search(
+        rf'<tr>\s*<td><a href="/sessions/{seeded.session_id}">shop</a></td>(.*?)</tr>', r.text, re.S
+    )
     assert row, "the seeded session is listed under its project"
-    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    cells = [
+        html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    ]
     # started, duration, turns, tool calls, failed, blocked, model, session
     assert cells[2:6] == ["2", "3", "1", "0"]
 
@@ -65,19 +70,30 @@ async def test_turn_waterfall_has_exactly_the_stored_spans_nested_as_stored(
     stored_parent = {row["span_id"]: row["parent_span_id"] for row in rows}
     for span, parent in re.findall(r'data-span="([0-9a-f]+)"\s+data-parent="([0-9a-f]*)"', r.text):
         expected = stored_parent[span] if stored_parent[span] in stored_parent else ""
-        assert parent == expected, f"span {span} is drawn under {parent!r}, stored under {stored_parent[span]!r}"
-    assert shown.index(next(s for s, p in stored_parent.items() if p in stored_parent)) > 0  # a child after its parent
+        assert parent == expected, (
+            f"span {span} is drawn under {parent!r}, stored under {stored_parent[span]!r}"
+        )
+    assert (
+        shown.index(next(s for s, p in stored_parent.items() if p in stored_parent)) > 0
+    )  # a child after its parent
 
 
 async def test_span_details_show_the_code_change_and_the_pattern_versions(
     ui: httpx.AsyncClient, seeded: Seeded, db_pool: asyncpg.Pool
 ) -> None:
-    edit = await db_pool.fetchrow("SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'", seeded.edit_tool_use_id)
+    edit = await db_pool.fetchrow(
+        "SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'",
+        seeded.edit_tool_use_id,
+    )
     assert edit is not None
     r = await ui.get(f"/turns/{seeded.turn_ids[1]}/spans/{edit['span_id']}")
     assert r.status_code == 200
-    removed = [html.unescape(t) for t in re.findall(r'<tr class="d-del">.*?<td class="d-text">(.*?)</td>', r.text)]
-    added = [html.unescape(t) for t in re.findall(r'<tr class="d-add">.*?<td class="d-text">(.*?)</td>', r.text)]
+    removed = [
+        html.unescape(t) for t in re.findall(r'<tr class="d-del">.*?<td class="d-text">(.*?)</td>', r.text)
+    ]
+    added = [
+        html.unescape(t) for t in re.findall(r'<tr class="d-add">.*?<td class="d-text">(.*?)</td>', r.text)
+    ]
     assert removed == V1.splitlines() and added == V2.splitlines()
     versions = await db_pool.fetch(
         "SELECT n.pattern_id, n.pattern_version FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id "
@@ -89,17 +105,24 @@ async def test_span_details_show_the_code_change_and_the_pattern_versions(
         assert f'href="/patterns/{v["pattern_id"]}"' in r.text and f"v{v['pattern_version']}" in r.text
 
 
-async def test_hostile_prompt_and_output_are_escaped(ui: httpx.AsyncClient, seeded: Seeded, db_pool: asyncpg.Pool) -> None:
+async def test_hostile_prompt_and_output_are_escaped(
+    ui: httpx.AsyncClient, seeded: Seeded, db_pool: asyncpg.Pool
+) -> None:
     r = await ui.get(f"/turns/{seeded.turn_ids[1]}")
     assert "<script>window.__pwned" not in r.text and str(escape(HOSTILE_PROMPT)) in r.text
-    failed = await db_pool.fetchrow("SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'", seeded.failed_tool_use_id)
+    failed = await db_pool.fetchrow(
+        "SELECT span_id FROM hook_executions WHERE tool_use_id = $1 AND span_type = 'tool'",
+        seeded.failed_tool_use_id,
+    )
     assert failed is not None
     details = await ui.get(f"/turns/{seeded.turn_ids[0]}/spans/{failed['span_id']}")
-    assert '<img src=x onerror' not in details.text and "&lt;img src=x onerror" in details.text
+    assert "<img src=x onerror" not in details.text and "&lt;img src=x onerror" in details.text
     assert HOSTILE_OUTPUT.split(">")[1].strip() in details.text
 
 
-async def test_unknown_ids_are_404_pages_and_bad_parameters_400_pages(ui: httpx.AsyncClient, seeded: Seeded) -> None:
+async def test_unknown_ids_are_404_pages_and_bad_parameters_400_pages(
+    ui: httpx.AsyncClient, seeded: Seeded
+) -> None:
     cases = {
         f"/sessions/{uuid.uuid4()}": 404,
         "/sessions/not-a-uuid": 404,
@@ -128,7 +151,9 @@ async def test_api_errors_stay_json(ui: httpx.AsyncClient) -> None:
     assert r.status_code == 404 and r.json()["success"] is False
 
 
-async def test_traces_api_links_to_the_ui_and_to_no_unconfigured_jaeger(ui: httpx.AsyncClient, seeded: Seeded) -> None:
+async def test_traces_api_links_to_the_ui_and_to_no_unconfigured_jaeger(
+    ui: httpx.AsyncClient, seeded: Seeded
+) -> None:
     r = await ui.get(f"/api/pattern-traceability/traces/{uuid.UUID(seeded.turn_ids[0])}")
     data = r.json()["data"]
     assert data["ui_url"] == f"/turns/{seeded.turn_ids[0]}" and data["jaeger_url"] is None
@@ -142,4 +167,7 @@ async def test_pages_reference_nothing_outside_this_server(ui: httpx.AsyncClient
         r = await ui.get(path)
         assert r.status_code == 200, path
         refs = re.findall(r'(?:src|href)="([^"]+)"', r.text)
-        assert refs and all(ref.startswith(("/", "?", "#")) for ref in refs), (path, [x for x in refs if not x.startswith(("/", "?", "#"))])
+        assert refs and all(ref.startswith(("/", "?", "#")) for ref in refs), (
+            path,
+            [x for x in refs if not x.startswith(("/", "?", "#"))],
+        )
