@@ -32,61 +32,55 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE), $8 limit, $9 offset
-_SESSIONS_SQL = r"""
-WITH matched AS (
-    SELECT t.session_id, max(t.started_at) AS last_started, min(t.started_at) AS first_started,
-           max(coalesce(t.completed_at, t.started_at)) AS last_completed
-    FROM execution_traces t
-    WHERE ($3::timestamptz IS NULL OR t.started_at >= $3)
-      AND ($4::timestamptz IS NULL OR t.started_at < $4)
-    GROUP BY t.session_id
-    HAVING ($1::text IS NULL OR bool_or(regexp_replace(t.context->>'cwd', '^.*/', '') = $1))
-       AND ($2::text IS NULL
-            OR ($2 = 'failed') = (bool_or(t.status IN ('failed', 'abandoned') OR t.success = false)
-                                  OR EXISTS (SELECT 1 FROM hook_executions h
-                                             WHERE h.session_id = t.session_id::text AND h.span_type = 'tool'
-                                               AND h.status IN ('failed', 'blocked'))))
-       AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
-                                        WHERE h.session_id = t.session_id::text AND h.tool_name = $5))
-       AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
-                                        WHERE h.session_id = t.session_id::text AND h.file_path ILIKE $6))
-       AND ($7::text IS NULL
-            OR bool_or(t.prompt_text ILIKE $7)
-            OR EXISTS (SELECT 1 FROM hook_executions h
-                       WHERE h.session_id = t.session_id::text AND h.span_type = 'tool'
-                         AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
-)
-SELECT m.session_id, m.first_started, m.last_completed, count(*) OVER () AS total,
-       s.turns, s.failed_turns, s.project, s.cwd, s.model,
-       h.tool_calls, h.failed_tools, h.blocked_tools
-FROM matched m
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE t.span_name = 'claude_code.turn') AS turns,
-           count(*) FILTER (WHERE t.span_name = 'claude_code.turn'
-                            AND (t.status IN ('failed', 'abandoned') OR t.success = false)) AS failed_turns,
-           (array_agg(regexp_replace(t.context->>'cwd', '^.*/', '') ORDER BY t.started_at DESC)
-              FILTER (WHERE t.context ? 'cwd'))[1] AS project,
-           (array_agg(t.context->>'cwd' ORDER BY t.started_at DESC) FILTER (WHERE t.context ? 'cwd'))[1] AS cwd,
-           (array_agg(t.context->>'model' ORDER BY t.started_at DESC) FILTER (WHERE t.context ? 'model'))[1]
-               AS model
-    FROM execution_traces t WHERE t.session_id = m.session_id
+COUNT_CAP = 1000  # a filtered list counts its matches up to this many ("1000+")
+
+# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE)
+_MATCH = r"""
+    FROM trace_sessions s
+    WHERE ($1::text IS NULL OR s.project = $1)
+      AND ($3::timestamptz IS NULL OR s.last_started >= $3)
+      AND ($4::timestamptz IS NULL OR s.first_started < $4)
+      AND ($2::text IS NULL
+           OR ($2 = 'failed') = (s.failed_turns > 0
+                                 OR EXISTS (SELECT 1 FROM hook_executions h
+                                            WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
+                                              AND h.status IN ('failed', 'blocked'))))
+      AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                       WHERE h.session_id = s.session_id::text AND h.tool_name = $5))
+      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                       WHERE h.session_id = s.session_id::text AND h.file_path ILIKE $6))
+      AND ($7::text IS NULL
+           OR EXISTS (SELECT 1 FROM execution_traces t WHERE t.session_id = s.session_id AND t.prompt_text ILIKE $7)
+           OR EXISTS (SELECT 1 FROM hook_executions h
+                      WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
+                        AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
+"""
+
+# Built from constant pieces only (the filter is shared by the page query and the count): no user text.
+_SESSIONS_SQL = (
+    "SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd,"
+    " s.model, h.tool_calls, h.failed_tools, h.blocked_tools FROM (SELECT s.*"
+    + _MATCH
+    + r"""
+    ORDER BY s.last_started DESC, s.session_id
+    LIMIT $8 OFFSET $9
 ) s
 CROSS JOIN LATERAL (
     SELECT count(*) AS tool_calls,
            count(*) FILTER (WHERE x.status = 'failed') AS failed_tools,
            count(*) FILTER (WHERE x.status = 'blocked') AS blocked_tools
-    FROM hook_executions x WHERE x.session_id = m.session_id::text AND x.span_type = 'tool'
+    FROM hook_executions x WHERE x.session_id = s.session_id::text AND x.span_type = 'tool'
 ) h
-ORDER BY m.last_started DESC, m.session_id
-LIMIT $8 OFFSET $9
+ORDER BY s.last_started DESC, s.session_id
 """
+)
+_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 " + _MATCH + " LIMIT $8) matched"  # noqa: S608
 
 
 async def list_sessions(
     conn: asyncpg.Connection, filters: SessionFilter, *, limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
-    """Sessions matching ``filters``, newest activity first, and how many match in all."""
+) -> tuple[list[asyncpg.Record], int, bool]:
+    """Sessions matching ``filters``, newest activity first; how many match; whether that count is capped."""
     args = (
         filters.project,
         filters.status,
@@ -97,26 +91,20 @@ async def list_sessions(
         _like(filters.text) if filters.text else None,
     )
     rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset)
-    if rows or offset == 0:
-        return rows, int(rows[0]["total"]) if rows else 0
-    first = await conn.fetch(_SESSIONS_SQL, *args, 1, 0)
-    return [], int(first[0]["total"]) if first else 0
+    if filters == SessionFilter():
+        total = int(await conn.fetchval("SELECT count(*) FROM trace_sessions"))
+        return rows, total, False
+    cap = max(COUNT_CAP, offset + limit + 1)
+    total = int(await conn.fetchval(_COUNT_SQL, *args, cap))
+    return rows, total, total >= cap
 
 
 async def projects(conn: asyncpg.Connection) -> list[str]:
     """Every project name seen, for the filter's choices."""
     rows = await conn.fetch(
-        r"""SELECT DISTINCT regexp_replace(context->>'cwd', '^.*/', '') AS project
-            FROM execution_traces WHERE context ? 'cwd' ORDER BY 1"""
+        "SELECT DISTINCT project FROM trace_sessions WHERE project IS NOT NULL ORDER BY 1"
     )
     return [r["project"] for r in rows if r["project"]]
-
-
-async def tool_names(conn: asyncpg.Connection) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT DISTINCT tool_name FROM hook_executions WHERE span_type = 'tool' AND tool_name IS NOT NULL ORDER BY 1"
-    )
-    return [r["tool_name"] for r in rows]
 
 
 async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -145,8 +133,11 @@ async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.R
 
 
 async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The waterfall's columns of every span of a trace (details are read per span)."""
     return await conn.fetch(
-        """SELECT * FROM hook_executions WHERE trace_id = $1
+        """SELECT span_id, parent_span_id, span_name, hook_name, span_type, status, success, started_at,
+                  duration_ms
+           FROM hook_executions WHERE trace_id = $1
            ORDER BY started_at, execution_order, span_id""",
         trace_row_id,
     )

@@ -35,7 +35,9 @@ TEMPLATES.env.filters["pretty"] = views.pretty_json
 TEMPLATES.env.globals["status_label"] = lambda s: views.STATUS_LABELS.get(s, s)
 
 PAGE_SIZE = 50
-CODE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+# suggestions for the tool filter (any name can be typed): Claude Code's built-in tools
+KNOWN_TOOLS = ("Agent", "Bash", "Edit", "Glob", "Grep", "MultiEdit", "NotebookEdit", "Read", "Task", "TodoWrite",
+               "WebFetch", "WebSearch", "Write")  # fmt: skip
 WINDOWS = {"weekly": 7, "monthly": 30, "quarterly": 90}
 
 router = APIRouter(include_in_schema=False)
@@ -121,11 +123,14 @@ def _session_filter(request: Request) -> browse.SessionFilter:
 async def _sessions_context(request: Request, conn: ConnectionDep) -> dict[str, Any]:
     filters = _session_filter(request)
     page = _int_param(request, "page", 1, 1, 1_000_000)
-    rows, total = await browse.list_sessions(conn, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows, total, capped = await browse.list_sessions(
+        conn, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return {
         "sessions": [dict(r) for r in rows],
         "total": total,
+        "capped": capped,
         "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)),
         "filters": filters,
@@ -137,7 +142,7 @@ async def _sessions_context(request: Request, conn: ConnectionDep) -> dict[str, 
 async def sessions_page(request: Request, conn: ConnectionDep) -> Response:
     context = await _sessions_context(request, conn)
     context["projects"] = await browse.projects(conn)
-    context["tools"] = await browse.tool_names(conn)
+    context["tools"] = KNOWN_TOOLS
     return _render(request, "sessions.html", context)
 
 
