@@ -56,15 +56,13 @@ _MATCH = r"""
                         AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
 """
 
-# Built from constant pieces only (the filter is shared by the page query and the count): no user text.
-_SESSIONS_SQL = (
-    "SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd,"
-    " s.model, h.tool_calls, h.failed_tools, h.blocked_tools FROM (SELECT s.*"
-    + _MATCH
-    + r"""
-    ORDER BY s.last_started DESC, s.session_id
-    LIMIT $8 OFFSET $9
-) s
+# The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
+_SESSIONS_SQL = r"""
+SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd, s.model,
+       h.tool_calls, h.failed_tools, h.blocked_tools
+FROM (SELECT s.* {match}
+      ORDER BY s.last_started DESC, s.session_id
+      LIMIT $8 OFFSET $9) s
 CROSS JOIN LATERAL (
     SELECT count(*) AS tool_calls,
            count(*) FILTER (WHERE x.status = 'failed') AS failed_tools,
@@ -72,9 +70,8 @@ CROSS JOIN LATERAL (
     FROM hook_executions x WHERE x.session_id = s.session_id::text AND x.span_type = 'tool'
 ) h
 ORDER BY s.last_started DESC, s.session_id
-"""
-)
-_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 " + _MATCH + " LIMIT $8) matched"  # noqa: S608
+""".replace("{match}", _MATCH)
+_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 {match} LIMIT $8) matched".replace("{match}", _MATCH)
 
 
 async def list_sessions(
