@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: up test lint typecheck postgres deploy-tools bench clean
+.PHONY: up test lint typecheck postgres deploy-tools browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -38,6 +38,16 @@ deploy-tools:
 		echo "install docker-compose (Debian: apt-get install --no-install-recommends docker-compose)" >&2; exit 1; \
 	fi
 
+# Debian's Chromium for the UI's browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "install chromium (Debian: apt-get install --no-install-recommends chromium)" >&2; exit 1; \
+	fi
+
 up: postgres
 	$(BIN)/traceability up
 
@@ -48,7 +58,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: postgres deploy-tools lint typecheck
+test: postgres deploy-tools browser lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: postgres

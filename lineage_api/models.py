@@ -265,7 +265,10 @@ class PatternList(BaseModel):
 class TraceData(BaseModel):
     correlation_id: UUID
     jaeger_trace_id: str
-    jaeger_url: str
+    jaeger_url: str | None = Field(
+        description="the trace in Jaeger's UI; null unless a Jaeger UI is configured"
+    )
+    ui_url: str = Field(description="the turn's waterfall in this service's web UI (a path on this host)")
     trace: dict[str, Any]
     hook_executions: list[dict[str, Any]]
     total_hook_executions: int

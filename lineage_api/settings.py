@@ -69,6 +69,7 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     jaeger_ui_url: str = DEFAULT_JAEGER_UI_URL
+    jaeger_configured: bool = False  # a Jaeger UI was named (argument or JAEGER_UI_URL): links point at it
     run_deriver: bool = True  # derive patterns from stored spans in the background
     deriver_interval_s: float = 1.0  # idle wait between deriver polls
     deriver_batch_size: int = 500  # hook executions read per deriver step
@@ -81,6 +82,10 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
     limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
     analytics_min_sample_size: int = DEFAULT_ANALYTICS_MIN_SAMPLE  # for trend classes and growth
+
+    def jaeger_trace_url(self, trace_hex: str) -> str | None:
+        """The trace in the configured Jaeger UI; None when no Jaeger was configured."""
+        return f"{self.jaeger_ui_url}/trace/{trace_hex}" if self.jaeger_configured else None
 
     @classmethod
     def resolve(
@@ -105,6 +110,7 @@ class Settings:
             jaeger_ui_url=(
                 jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV) or DEFAULT_JAEGER_UI_URL
             ).rstrip("/"),
+            jaeger_configured=bool(jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV)),
             run_deriver=run_deriver if run_deriver is not None else _env_bool(DERIVER_ENV, True),
             deriver_interval_s=(
                 deriver_interval_s

@@ -141,7 +141,8 @@ async def trace(
     data = TraceData(
         correlation_id=correlation_id,
         jaeger_trace_id=jaeger_id,
-        jaeger_url=f"{settings.jaeger_ui_url}/trace/{jaeger_id}",
+        jaeger_url=settings.jaeger_trace_url(jaeger_id),
+        ui_url=f"/turns/{jaeger_id}",
         trace=_jsonable(found["trace"]),
         hook_executions=[_jsonable(h) for h in found["hooks"]],
         total_hook_executions=len(found["hooks"]),

@@ -370,6 +370,7 @@ async def test_trace_with_hook_executions_and_jaeger_link(
     assert data["correlation_id"] == str(uuid.UUID(trace_hex))
     assert data["jaeger_trace_id"] == trace_hex
     assert data["jaeger_url"] == f"http://jaeger.test:16686/trace/{trace_hex}"
+    assert data["ui_url"] == f"/turns/{trace_hex}"
     assert data["trace"]["session_id"] == s.session_id and data["trace"]["user_id"] == s.user_id
     assert data["trace"]["otel_trace_id"] == trace_hex
     assert data["total_hook_executions"] == 3
