@@ -331,7 +331,7 @@ async def test_min_sample_is_a_server_setting(db_dsn: str, db_pool: asyncpg.Pool
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
             ) as c,
         ):
             trend = (await compute(c, pattern_id="pat"))["trend_analysis"]
