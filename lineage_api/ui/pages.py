@@ -24,6 +24,7 @@ from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
 from traceability.lineage_api.errors import ApiError
 from traceability.lineage_api.feedback.analyze import analyze, apply_improvements
 from traceability.lineage_api.feedback.models import FeedbackAnalyzeRequest, FeedbackSettings
+from traceability.lineage_api.names import resolve_pattern_ref
 from traceability.lineage_api.store import browse, patterns_view
 from traceability.lineage_api.store import catalog as catalog_store
 from traceability.lineage_api.ui import auth, charts, code_change, lineage_graph, overview, views, waterfall
@@ -325,7 +326,14 @@ def _pattern_charts(days: list[dict[str, Any]]) -> list[charts.Chart]:
 
 
 @router.get("/patterns/{pattern_id}", response_class=HTMLResponse)
-async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep) -> Response:
+async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep, settings: SettingsDep) -> Response:
+    """A pattern by id, or by its exact name (an ambiguous name is a page listing the candidates)."""
+    try:
+        resolved = await resolve_pattern_ref(conn, pattern_id)
+    except ApiError as exc:
+        raise PageError(exc.status_code if exc.status_code < 500 else 400, exc.message) from None
+    if resolved != pattern_id:
+        return RedirectResponse(f"/patterns/{quote(resolved, safe='')}", status_code=303)
     window = _param(request, "window") or "monthly"
     if window not in WINDOWS:
         raise PageError(400, "'window' must be weekly, monthly or quarterly")
@@ -334,7 +342,9 @@ async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep) -
     if not versions:
         raise PageError(404, f"no pattern {pattern_id!r}")
     analytics = await compute_analytics(
-        conn, AnalyticsRequest(pattern_id=pattern_id, time_window_type=window, as_of=as_of)
+        conn,
+        AnalyticsRequest(pattern_id=pattern_id, time_window_type=window, as_of=as_of),
+        default_min_sample_size=settings.analytics_min_sample_size,
     )
     start = analytics.time_window.start
     end = analytics.time_window.end

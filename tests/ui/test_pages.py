@@ -171,3 +171,10 @@ async def test_pages_reference_nothing_outside_this_server(ui: httpx.AsyncClient
             path,
             [x for x in refs if not x.startswith(("/", "?", "#"))],
         )
+
+
+async def test_a_pattern_name_opens_its_page(ui: httpx.AsyncClient, seeded: Seeded) -> None:
+    pattern = (await ui.get("/api/pattern-traceability/patterns", params={"name": "total"})).json()["data"]
+    [only] = pattern["patterns"]
+    r = await ui.get("/patterns/total")
+    assert r.status_code == 303 and r.headers["location"] == f"/patterns/{only['pattern_id']}"
