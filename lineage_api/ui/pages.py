@@ -326,7 +326,9 @@ def _pattern_charts(days: list[dict[str, Any]]) -> list[charts.Chart]:
 
 
 @router.get("/patterns/{pattern_id}", response_class=HTMLResponse)
-async def pattern_page(pattern_id: str, request: Request, conn: ConnectionDep, settings: SettingsDep) -> Response:
+async def pattern_page(
+    pattern_id: str, request: Request, conn: ConnectionDep, settings: SettingsDep
+) -> Response:
     """A pattern by id, or by its exact name (an ambiguous name is a page listing the candidates)."""
     try:
         resolved = await resolve_pattern_ref(conn, pattern_id)
