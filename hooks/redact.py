@@ -8,8 +8,9 @@ Rules, in the order they are tried (one combined pattern per pass, hooks/regex_c
    package; hooks/rules_gen.py) plus the shapes below that it lacks or matches too narrowly;
 2. context: a secret-named variable, key, header or command-line flag followed by a value (``.env``,
    shell, ``.npmrc``, YAML, JSON, code literals, ``Authorization: Bearer``, ``mysql -p'...'``);
-3. entropy: any value in assignment position (after ``=`` or ``:``) that is a long random-looking
-   token (Shannon entropy near the maximum for its length; base64 that decodes to text is data).
+3. entropy: any value in assignment position (after ``=`` or ``:``), and any token of the shape
+   ``prefix_<32+ characters>``, that is long and random-looking (Shannon entropy near the maximum for
+   its length; base64 that decodes to text is data).
 
 Bounded cost: ``redact`` scans at most ``SCAN_CHARS`` characters and drops the rest (marked), so no
 caller can store an unscanned tail; callers that keep less cut first (``redact_cut``).
@@ -60,7 +61,7 @@ _SHAPES = (
 )
 # a secret-named variable, key, header or flag, and its value (the last matched group is the secret)
 _CONTEXT = (
-    r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|bot|digest|negotiate|sso-key|apikey)?\s*([A-Za-z0-9\-._~+/=:]{8,})",
+    r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:[a-z][\w-]{0,15}\s+)?([A-Za-z0-9\-._~+/=:]{8,})",
     r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{12,}=*)",
     r"(?i)\b(?:x-)?(?:api-?key|auth-?token|access-?token|private-token|vault-token|goog-api-key)\s*:\s*([^\s\"']{8,})",
     rf"(?<![\w$])(?:export\s+)?{_UPPER_NAME}=(\"[^\"\n]+\"|'[^'\n]+'|[^\s\"'&;|)]+)",
@@ -70,9 +71,12 @@ _CONTEXT = (
     rf"(?<![\w-])-p{_QUOTED}",
     r"\b(?:mysql|mysqldump|mysqladmin|mariadb|mysqlsh)\b[^\n;&|]*?\s-p([^\s'\"]+)",
     r"\bsshpass\s+-p\s*(\S+)",
+    r"(?i)(?<![\w-])--(?:[\w-]*-)?(?:password|passwd|token|secret|api-?key|auth-?token|access-?token)(?:=|\s+)(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'-][^\s\"']*))",
     r"(?<![\w-])(?:-u|--user)\s+[\"']?[^\s:'\"]+:([^\s'\"@]+)",
 )
-# pass 2: a long token right after an assignment; kept only when it passes _looks_random
+# kept only when the token passes _looks_random: a long token right after an assignment, and the
+# shape of most newer provider tokens, a short lowercase prefix and a long random part (dop_v1_...)
+_PREFIXED = r"\b[a-z][a-z0-9]{1,9}[_-](?:[a-z0-9]{1,4}[_-])?([A-Za-z0-9]{32,})(?![A-Za-z0-9_-])"
 _ENTROPY = r"(?:[:=]|=>)[ \t]*[\"'`]?([A-Za-z0-9+/_\-.~]{20,}={0,2})(?![A-Za-z0-9+/_\-.~=(\[])"
 
 _compiled: list[tuple[re.Pattern[str], int]] | None = None
@@ -83,6 +87,7 @@ def _rules() -> list[tuple[str, int]]:
     rules = [(s, _HAND) for s in _SHAPES]
     rules += [(("(?i)" if icase else "") + s, _GENERATED) for _, s, icase in secret_rules.RULES]
     rules += [(s, _HAND) for s in _CONTEXT]
+    rules.append((_PREFIXED, _RANDOM))
     rules.append((_ENTROPY, _RANDOM))
     return rules
 
