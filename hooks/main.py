@@ -141,10 +141,10 @@ def main(started_ns: int | None = None) -> int:
             settings = load_settings()
             if not settings.enabled:
                 return 0
-            degraded.arm(settings.deadline_s)
-            raw = fs.read_fd(0, MAX_STDIN_BYTES + 1)
+            raw = fs.read_fd(0, MAX_STDIN_BYTES + 1)  # bounded by the cap (~50 ms for 64 MiB)
             if len(raw) > MAX_STDIN_BYTES:
                 raise degraded.PayloadTooLarge(raw[: degraded.HEAD_BYTES])
+            degraded.arm(settings.deadline_s)
             output = handle(raw, settings, started, offset)
         finally:
             degraded.disarm()

@@ -3,7 +3,7 @@
 Conversation text (prompts, assistant messages, compaction summaries) is kept only when prompt
 capture is on; everything else is kept with long strings cut and secrets redacted, keys included.
 
-Caps, so that a hook's time does not grow with the payload (docs/hooks.md, "Large payloads"): a string
+Caps, so that a hook's time does not grow with the payload (README, "Large payloads"): a string
 is cut to its limit *before* it is redacted, scanning ``redact.CUT_MARGIN`` characters past the cut
 so that a secret straddling it still matches whole (the margin itself is then dropped, so no
 unscanned tail is ever kept); a dict keeps at most ``MAX_ITEMS`` keys and a list ``MAX_ITEMS`` items;

@@ -30,8 +30,8 @@ def _key() -> str:
 
 
 def _compile_args(source: str) -> tuple[Any, ...]:
-    """What ``re.compile(source)`` passes to ``_sre.compile`` (captured by wrapping it once)."""
-    import re
+    """What ``re`` passes to ``_sre.compile`` for ``source`` (captured by wrapping it once; through
+    ``re._compiler`` itself, since ``re.compile`` may answer from its in-process cache)."""
     from re import _compiler  # type: ignore[attr-defined]
 
     captured: list[tuple[Any, ...]] = []
@@ -48,7 +48,7 @@ def _compile_args(source: str) -> tuple[Any, ...]:
 
     _compiler._sre = _Capture()
     try:
-        re.compile(source, re.NOFLAG)
+        _compiler.compile(source, 0)
     finally:
         _compiler._sre = real
     pattern, flags, code, groups, groupindex, indexgroup = captured[-1]
