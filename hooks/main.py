@@ -2,7 +2,8 @@
 
 Both entry points end here: ``hooks/fast_entry.py`` (what ``traceability hooks install`` writes:
 the venv's interpreter by absolute path, ``-I -S``) and the ``traceability hook`` console command.
-The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time`` and this package; the
+The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time``, ``_signal``, ``_sre`` and
+``marshal`` (the redaction patterns come compiled from hooks/regex_cache.py) and this package; the
 quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
 
 A hook never breaks the user's session: any internal error is logged to the seed's log file and the

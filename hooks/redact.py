@@ -141,26 +141,40 @@ _GENERATED_GUARDS: dict[str, tuple[str, ...]] = {
     "Telegram Bot Token": (":",),
     "Twilio API Key": ("ac", "sk"),
 }
+# the shortest text some rules with weak guards (one common character) can match: skipped below it
+_GENERATED_MIN = {
+    "Discord Bot Token": 59,
+    "Telegram Bot Token": 44,
+    "Twilio API Key": 34,
+    "Mailchimp Access Key": 36,
+}
 
 MIN_SECRET_CHARS = 8  # shorter text holds no secret any rule could tell from ordinary text
 
-_Rule = tuple["re.Pattern[str]", "Callable[[re.Match[str]], str]", "frozenset[str] | None"]
+_Rule = tuple["re.Pattern[str]", "Callable[[re.Match[str]], str]", "frozenset[str] | None", int]
 _compiled: list[_Rule] | None = None
 _guard_words: tuple[str, ...] = ()  # every guard's words, each looked for once per text
 _secret_name: re.Pattern[str] | None = None
 _HAND, _GENERATED, _RANDOM = 0, 1, 2  # how a rule's match maps to the secret (see _secret_span)
 
 
-def _rules() -> list[tuple[str, int, tuple[str, ...] | None]]:
-    """(pattern, how its match maps to the secret, guard) for every rule, in the order applied."""
-    rules = [(s, _HAND, guard) for s, guard in _SHAPES]
+def _rules() -> list[tuple[str, int, tuple[str, ...] | None, int]]:
+    """(pattern, how its match maps to the secret, guard, shortest text it can match) for every
+    rule, in the order applied."""
+    short = MIN_SECRET_CHARS
+    rules = [(s, _HAND, guard, short) for s, guard in _SHAPES]
     rules += [
-        (("(?i)" if icase else "") + s, _GENERATED, _GENERATED_GUARDS.get(kind))
+        (
+            ("(?i)" if icase else "") + s,
+            _GENERATED,
+            _GENERATED_GUARDS.get(kind),
+            _GENERATED_MIN.get(kind, short),
+        )
         for kind, s, icase in secret_rules.RULES
     ]
-    rules += [(s, _HAND, guard) for s, guard in _CONTEXT]
-    rules.append((_PREFIXED, _RANDOM, ("_", "-")))
-    rules.append((_ENTROPY, _RANDOM, ("=", ":")))
+    rules += [(s, _HAND, guard, short) for s, guard in _CONTEXT]
+    rules.append((_PREFIXED, _RANDOM, ("_", "-"), 35))  # a 2-letter prefix, "_", 32 characters
+    rules.append((_ENTROPY, _RANDOM, ("=", ":"), 21))  # "=" and 20 characters
     return rules
 
 
@@ -171,15 +185,20 @@ def _patterns() -> list[_Rule]:
     global _compiled, _secret_name, _guard_words
     if _compiled is None:
         rules = _rules()
-        sources = (*(source for source, _, _ in rules), f"(?i){_NAME}")
+        sources = (*(source for source, _, _, _ in rules), f"(?i){_NAME}")
         *patterns, _secret_name = regex_cache.compile_all("redact-rules", sources)
         replace = {mode: _replacer(mode) for mode in (_HAND, _GENERATED, _RANDOM)}
         _compiled = [
-            (pattern, replace[mode], None if guard is None else frozenset(guard))
-            for pattern, (_, mode, guard) in zip(patterns, rules, strict=True)
+            (pattern, replace[mode], None if guard is None else frozenset(guard), shortest)
+            for pattern, (_, mode, guard, shortest) in zip(patterns, rules, strict=True)
         ]
-        _guard_words = tuple({word for _, _, guard in rules for word in guard or ()})
+        _guard_words = tuple({word for _, _, guard, _ in rules for word in guard or ()})
     return _compiled
+
+
+def warm() -> None:
+    """Compile the rules now (and fill the on-disk cache), e.g. at install time."""
+    _patterns()
 
 
 def _replacer(mode: int) -> Callable[[re.Match[str]], str]:
@@ -254,8 +273,8 @@ def redact(text: str) -> str:
     rules = _patterns()
     low = text.lower()
     present = {word for word in _guard_words if word in low}
-    for pattern, replace, guard in rules:
-        if guard is None or not guard.isdisjoint(present):
+    for pattern, replace, guard, shortest in rules:
+        if len(text) >= shortest and (guard is None or not guard.isdisjoint(present)):
             text = pattern.sub(replace, text)
     return text + f"…[{dropped} chars not scanned]" if dropped > 0 else text
 

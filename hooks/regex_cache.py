@@ -4,7 +4,8 @@ Importing ``re`` and compiling the combined redaction patterns costs a hook proc
 result of compilation is a list of integers that ``_sre`` (built into the interpreter) turns into a
 pattern object directly. The first run captures what ``re`` hands to ``_sre.compile`` and writes it,
 marshalled, to ``__pycache__`` beside this module (where Python caches this module's bytecode, with
-the same write access); later runs load it in well under a millisecond. The file is keyed by the
+the same write access), else to the user's state directory (an install the user cannot write to);
+later runs load it in well under a millisecond. ``traceability hooks install`` fills it. The file is keyed by the
 interpreter version, ``_sre.MAGIC`` and the pattern sources themselves: any change recompiles. A
 cache that is missing, stale, unreadable or unwritable only costs the compilation.
 """
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 _CACHE_DIR = fs.join(__file__.rpartition("/")[0] or ".", "__pycache__")
+
+
+def _cache_dirs() -> tuple[str, str]:
+    return _CACHE_DIR, fs.join(fs.state_home(), "traceability", "cache")
 
 
 def _key() -> str:
@@ -59,18 +64,22 @@ def _compile_args(source: str) -> tuple[Any, ...]:
 
 def compile_all(name: str, sources: tuple[str, ...]) -> list[re.Pattern[str]]:
     """``sources`` compiled, from the cache file ``name`` when it holds exactly these sources."""
-    path = fs.join(_CACHE_DIR, f"{name}.{sys.implementation.cache_tag}.marshal")
+    file_name = f"{name}.{sys.implementation.cache_tag}.marshal"
     key = _key()
-    try:
-        cached = marshal.loads(fs.read_bytes(path, 16 << 20))
-        if cached[0] == key and tuple(a[0] for a in cached[1]) == sources:
-            return [_sre.compile(*args) for args in cached[1]]
-    except (OSError, ValueError, EOFError, TypeError, IndexError, RuntimeError):
-        pass
+    for directory in _cache_dirs():
+        try:
+            cached = marshal.loads(fs.read_bytes(fs.join(directory, file_name), 16 << 20))
+            if cached[0] == key and tuple(a[0] for a in cached[1]) == sources:
+                return [_sre.compile(*args) for args in cached[1]]
+        except (OSError, ValueError, EOFError, TypeError, IndexError, RuntimeError):
+            pass
     args_list = [_compile_args(source) for source in sources]
-    try:
-        fs.makedirs(_CACHE_DIR)
-        fs.write_atomic(path, marshal.dumps((key, args_list)), mode=0o644)
-    except (OSError, ValueError):
-        pass  # no cache: the next run compiles again
+    data = marshal.dumps((key, args_list))
+    for directory in _cache_dirs():
+        try:
+            fs.makedirs(directory, 0o755)
+            fs.write_atomic(fs.join(directory, file_name), data, mode=0o644)
+            break
+        except (OSError, ValueError):
+            continue  # not writable: the next place, else no cache (the next run compiles again)
     return [_sre.compile(*args) for args in args_list]

@@ -44,10 +44,11 @@ def test_with_a_warm_cache_the_hook_redacts_without_importing_re() -> None:
 def test_a_missing_or_corrupt_cache_recompiles_and_rewrites_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(regex_cache, "_CACHE_DIR", str(tmp_path))
+    first, second = tmp_path / "pycache", tmp_path / "state"
+    monkeypatch.setattr(regex_cache, "_cache_dirs", lambda: (str(first), str(second)))
     sources = (r"ghp_[A-Za-z0-9]{36}", r"(?i)(?P<name>secret)=(\w+)")
     cold = regex_cache.compile_all("t", sources)
-    [cache] = tmp_path.iterdir()
+    [cache] = first.iterdir()
     warm = regex_cache.compile_all("t", sources)
     cache.write_bytes(b"\x00garbage")
     again = regex_cache.compile_all("t", sources)
@@ -58,6 +59,17 @@ def test_a_missing_or_corrupt_cache_recompiles_and_rewrites_it(
     assert cache.read_bytes() != b"\x00garbage"
     changed = regex_cache.compile_all("t", (sources[0],))  # other sources: not the cached ones
     assert changed[0].pattern == sources[0] and len(changed) == 1
+
+
+def test_an_unwritable_package_cache_falls_back_to_the_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked, second = tmp_path / "pycache", tmp_path / "state"
+    blocked.write_text("a file where the directory would be")
+    monkeypatch.setattr(regex_cache, "_cache_dirs", lambda: (str(blocked), str(second)))
+    regex_cache.compile_all("t", (r"ab+c",))
+    assert [p.name.split(".")[0] for p in second.iterdir()] == ["t"]
+    assert regex_cache.compile_all("t", (r"ab+c",))[0].sub("X", "abbbc") == "X"
 
 
 def test_redact_scans_a_bounded_prefix_and_never_returns_the_rest() -> None:
@@ -100,5 +112,7 @@ def test_guards_only_skip_rules_that_could_not_have_matched(monkeypatch: pytest.
     guarded = [redact.redact(t) for t in texts]
     assert any(g != t for g, t in zip(guarded, texts, strict=True))
     rules = redact._patterns()
-    monkeypatch.setattr(redact, "_compiled", [(pattern, replace, None) for pattern, replace, _ in rules])
+    monkeypatch.setattr(
+        redact, "_compiled", [(pattern, replace, None, 0) for pattern, replace, _, _ in rules]
+    )
     assert [redact.redact(t) for t in texts] == guarded
