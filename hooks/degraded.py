@@ -54,12 +54,15 @@ def fields_of(head: bytes) -> dict[str, str]:
     found: dict[str, str] = {}
     for name in _FIELDS:
         at = text.find(f'"{name}"')
-        start = text.find('"', text.find(":", at) + 1) if at >= 0 else -1
+        colon = text.find(":", at + len(name) + 2) if at >= 0 else -1
+        start = text.find('"', colon + 1) if colon >= 0 else -1
         end = text.find('"', start + 1) if start >= 0 else -1
-        if 0 <= start < end and end - start <= 512:
+        while end > 0 and text[end - 1] == "\\":  # an escaped quote inside the value
+            end = text.find('"', end + 1)
+        if 0 <= start < end and end - start <= 512 and not text[at + len(name) + 2 : start].strip(" \t\r\n:"):
             try:
                 value = otlp_json.loads(text[start : end + 1])
-            except ValueError:
+            except (ValueError, SystemError):  # _json's scanner raises SystemError on some bad input
                 continue
             if isinstance(value, str):
                 found[name] = value
