@@ -62,6 +62,21 @@ def _compile_args(source: str) -> tuple[Any, ...]:
     return pattern, int(flags), ints, int(groups), dict(groupindex), tuple(indexgroup)
 
 
+def _pack(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The code list as machine words (marshal then copies bytes instead of building ints)."""
+    pattern, flags, code, groups, groupindex, indexgroup = args
+    words = memoryview(bytearray(len(code) * _sre.CODESIZE)).cast("I" if _sre.CODESIZE == 4 else "H")
+    for i, op in enumerate(code):
+        words[i] = op
+    return pattern, flags, words.tobytes(), groups, groupindex, indexgroup
+
+
+def _unpack(packed: tuple[Any, ...]) -> tuple[Any, ...]:
+    pattern, flags, words, groups, groupindex, indexgroup = packed
+    code = memoryview(words).cast("I" if _sre.CODESIZE == 4 else "H").tolist()
+    return pattern, flags, code, groups, groupindex, indexgroup
+
+
 def compile_all(name: str, sources: tuple[str, ...]) -> list[re.Pattern[str]]:
     """``sources`` compiled, from the cache file ``name`` when it holds exactly these sources."""
     file_name = f"{name}.{sys.implementation.cache_tag}.marshal"
@@ -70,11 +85,11 @@ def compile_all(name: str, sources: tuple[str, ...]) -> list[re.Pattern[str]]:
         try:
             cached = marshal.loads(fs.read_bytes(fs.join(directory, file_name), 16 << 20))
             if cached[0] == key and tuple(a[0] for a in cached[1]) == sources:
-                return [_sre.compile(*args) for args in cached[1]]
+                return [_sre.compile(*_unpack(packed)) for packed in cached[1]]
         except (OSError, ValueError, EOFError, TypeError, IndexError, RuntimeError):
             pass
     args_list = [_compile_args(source) for source in sources]
-    data = marshal.dumps((key, args_list))
+    data = marshal.dumps((key, [_pack(args) for args in args_list]))
     for directory in _cache_dirs():
         try:
             fs.makedirs(directory, 0o755)
