@@ -154,6 +154,9 @@ def install(
         return Change(path, False, None, 0, 0)
     data["hooks"] = hooks
     backup = _write(path, data, original)
+    from traceability.hooks.redact import warm
+
+    warm()  # the first hook run then finds the redaction patterns compiled (hooks/regex_cache.py)
     return Change(path, True, backup, len(events), removed)
 
 
