@@ -27,13 +27,28 @@ from traceability.lineage_api.feedback.models import FeedbackAnalyzeRequest, Fee
 from traceability.lineage_api.names import resolve_pattern_ref
 from traceability.lineage_api.store import browse, patterns_view
 from traceability.lineage_api.store import catalog as catalog_store
-from traceability.lineage_api.ui import auth, charts, code_change, lineage_graph, overview, views, waterfall
+from traceability.lineage_api.ui import (
+    auth,
+    charts,
+    code_change,
+    lineage_graph,
+    overview,
+    views,
+    waterfall,
+    waterfall_html,
+)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["duration"] = views.duration_text
 TEMPLATES.env.filters["when"] = views.when
 TEMPLATES.env.filters["pretty"] = views.pretty_json
-TEMPLATES.env.globals["status_label"] = lambda s: views.STATUS_LABELS.get(s, s)
+
+
+def _status_label(status: str) -> str:
+    return views.STATUS_LABELS.get(status, status)
+
+
+TEMPLATES.env.globals["status_label"] = _status_label
 
 PAGE_SIZE = 50
 # suggestions for the tool filter (any name can be typed): Claude Code's built-in tools
@@ -207,6 +222,7 @@ async def _turn_context(request: Request, conn: ConnectionDep, trace_id: str) ->
         "root": root,
         "root_status": views.status_of(root),
         "bars": bars,
+        "rows_html": waterfall_html.rows_html(bars, _status_label, views.duration_text),
         "ticks": axis.ticks(),
         "axis_ms": axis.total_ms,
         "trace_hex": key.hex,

@@ -112,3 +112,14 @@ def test_chart_points_scale_linearly_and_keep_their_values() -> None:
     assert (
         charts.line_chart("empty", [], []).empty and charts.line_chart("none", ["a"], [("s", [None])]).empty
     )
+
+
+def test_waterfall_rows_escape_every_stored_value() -> None:
+    from traceability.lineage_api.ui import waterfall_html
+
+    hostile = '<img src=x onerror="alert(1)">'
+    spans = [waterfall.SpanIn('a"><script>', None, hostile, "tool<", 'x" onclick="y', T0, 5.0)]
+    bars = waterfall.layout(spans, waterfall.axis_for(T0, None, spans))
+    html = str(waterfall_html.rows_html(bars, lambda s: s, lambda ms: f"{ms} ms"))
+    assert "<img" not in html and "<script>" not in html and 'onclick="y' not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
