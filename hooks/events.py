@@ -182,6 +182,8 @@ class EventSpans:
         attrs.update(extra)
         if sc.INPUT_DATA not in attrs and tool.get("input"):
             attrs[sc.INPUT_DATA] = tool["input"]
+        if sc.CODE_CONTENT not in attrs and isinstance(tool.get("code"), dict):
+            attrs.update(tool["code"])
         metadata = {"permission_requested": True} if tool.get("permission") else None
         if metadata:
             attrs[sc.METADATA] = self._json(metadata)
@@ -383,13 +385,16 @@ class EventSpans:
             tool["file"] = path
         if tool_input is not None:
             tool["input"] = self._json(tool_input, STATE_INPUT_CHARS)
+        code = self._code_attrs(self.tool_name, tool_input, None, applied=False)
+        if code:  # what it tries to write: on its span whatever the outcome (failed, blocked, ...)
+            tool["code"] = code
         if self.tool_name in AGENT_TOOLS and isinstance(tool_input, dict):
             tool["subagent_type"] = _str(tool_input.get("subagent_type"))
         turn["tool_uses"] = int(turn.get("tool_uses", 0)) + 1
         return tool
 
     def _code_attrs(self, tool_name: str, tool_input: Any, response: Any, applied: bool) -> dict[str, Any]:
-        if tool_name not in ("Write", "Edit", "MultiEdit"):
+        if tool_name not in payload.CODE_TOOLS:
             return {}
         code = payload.resulting_code(tool_name, tool_input, response, applied, self.settings.max_code_bytes)
         if code is None:

@@ -206,6 +206,33 @@ def test_denied_tool_without_batch_is_closed_at_stop(tmp_path: Path) -> None:
     hook.replay([e for e in events if e["hook_event_name"] != "PostToolBatch"])
     (write,) = [s for s in hook.spans() if s.name == "execute_tool Write"]
     assert write.attributes[sc.STATUS] == "blocked" and write.attributes[sc.SUCCESS] is False
+    # the code it tried to write, kept from its PreToolUse, is on the span for the deriver
+    pre = next(e for e in events if e["hook_event_name"] == "PreToolUse" and e["tool_name"] == "Write")
+    assert write.attributes[sc.CODE_CONTENT] == pre["tool_input"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "code"),
+    [
+        ("Write", {"file_path": "/w/a.py", "content": "x = 1\n"}, "x = 1\n"),
+        ("NotebookEdit", {"notebook_path": "/w/n.ipynb", "cell_id": "c1", "new_source": "y = 2"}, "y = 2"),
+        ("Edit", {"file_path": "/w/missing.py", "old_string": "a", "new_string": "b = 3"}, "b = 3"),
+    ],
+)
+def test_a_failed_code_tool_carries_the_code_it_tried_to_write(
+    tool: str, tool_input: dict[str, str], code: str, tmp_path: Path
+) -> None:
+    base = {"session_id": str(uuid.uuid4()), "cwd": "/w", "prompt_id": str(uuid.uuid4())}
+    call = {**base, "tool_name": tool, "tool_input": tool_input, "tool_use_id": "toolu_1"}
+    hook = HookEnv(tmp_path)
+    hook.replay([
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "go"},
+        {**call, "hook_event_name": "PreToolUse"},
+        {**call, "hook_event_name": "PostToolUseFailure", "error": "File has been modified since read"},
+    ])  # fmt: skip
+    (span,) = [s for s in hook.spans() if s.name == f"execute_tool {tool}"]
+    assert (span.attributes[sc.STATUS], span.attributes[sc.SUCCESS]) == ("failed", False)
+    assert span.attributes[sc.CODE_CONTENT] == code
 
 
 def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: Path) -> None:
