@@ -10,7 +10,7 @@ import pytest
 
 from tests.hooks.helpers import SEQUENCES, HookEnv, SpanView, load_sequence
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.ids import turn_span_id
+from traceability.instrumentation.ids import session_trace_id, turn_span_id
 
 
 def _by_trace(spans: list[SpanView]) -> dict[str, list[SpanView]]:
@@ -168,7 +168,10 @@ def test_abandoned_turn_is_closed_at_the_next_prompt(tmp_path: Path) -> None:
     assert {n.trace_id for n in notes} == {first.trace_id, second.trace_id}
     (added,) = [s for s in spans if s.attributes.get(sc.HOOK_TYPE) == "DirectoryAdded"]
     assert added.parent_span_id == turn_span_id_hex(added.trace_id)
-    assert added.attributes[sc.PROMPT_ID] == "cfa5fa22-e087-4fa8-ba98-df48e4975351"
+    assert added.trace_id == f"{session_trace_id('1dda4143-3fdf-40ef-b167-252c1abd1e15'):032x}"
+    # the prompt id it carried names no turn of this trace: kept aside, not as the span's prompt.id
+    assert sc.PROMPT_ID not in added.attributes
+    assert added.json_attr(sc.METADATA)["event_prompt_id"] == "cfa5fa22-e087-4fa8-ba98-df48e4975351"
     assert {s.attributes[sc.SESSION_ID] for s in spans if s.name == sc.SPAN_NAME_SESSION} == {
         "1dda4143-3fdf-40ef-b167-252c1abd1e15",
         "a51d4a06-747f-4aaa-856e-3d451e9c9841",
