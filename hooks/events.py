@@ -491,6 +491,7 @@ class EventSpans:
         if found is None:  # no PreToolUse seen: start the span when Claude Code says the tool started
             start = self.started_ns - int(duration * 1_000_000) if duration is not None else self.started_ns
             key, tool = self.tool_use_id, self._open_tool(turn, tool_input, start)
+            self._cover(turn, start)
         else:
             key, tool = found
             del self._tools()[key]
@@ -514,6 +515,14 @@ class EventSpans:
             self._relink_agent(_str(response.get("agentId")), key, tool)
         self._tool_span(key, tool, self.started_ns, status, **extra)
         return trace_id, int(tool["span"]), container
+
+    def _cover(self, turn: dict[str, Any], start_ns: int) -> None:
+        """A span back-dated by Claude Code's duration_ms never starts before its parents: the turn
+        (and the subagent it ran in) start no later than it."""
+        turn["start"] = min(int(turn["start"]), start_ns)
+        found = self._agent(turn, create=False)
+        if found is not None:
+            found[1]["start"] = min(int(found[1]["start"]), start_ns)
 
     def _relink_agent(self, agent_id: str, tool_use_id: str, tool: dict[str, Any]) -> None:
         """The response names the subagent this tool ran: fix a guessed link while it is still open."""

@@ -263,3 +263,21 @@ def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: P
     # the legacy session id is not a UUID: it still keys the state and lands on every span
     assert {s.attributes[sc.SESSION_ID] for s in spans} == {"legacy-session"}
     assert all(t.attributes[sc.PROMPT_LENGTH] in (3, 5) for t in turns)
+
+
+def test_a_tool_back_dated_by_its_duration_starts_inside_its_turn(tmp_path: Path) -> None:
+    """Hooks installed mid-turn: the first event is a PostToolUse 900 ms long, in a subagent."""
+    base = {"session_id": str(uuid.uuid4()), "cwd": "/w", "prompt_id": str(uuid.uuid4())}
+    agent = {**base, "agent_id": "a1", "agent_type": "Explore"}
+    hook = HookEnv(tmp_path)
+    hook.replay([
+        {**agent, "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1",
+         "tool_input": {"command": "sleep 1"}, "tool_response": {"stdout": ""}, "duration_ms": 900},
+        {**agent, "hook_event_name": "SubagentStop", "stop_hook_active": False},
+        {**base, "hook_event_name": "Stop", "stop_hook_active": False},
+    ])  # fmt: skip
+    spans = {s.name: s for s in hook.spans() if not s.name.startswith("hook ")}
+    tool, subagent, turn = spans["execute_tool Bash"], spans["invoke_agent Explore"], spans[sc.SPAN_NAME_TURN]
+    assert tool.end - tool.start >= 900_000_000
+    assert (tool.parent_span_id, subagent.parent_span_id) == (subagent.span_id, turn.span_id)
+    assert turn.start <= subagent.start <= tool.start and tool.end <= subagent.end <= turn.end
