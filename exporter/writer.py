@@ -73,13 +73,30 @@ _STAGE_TRACE = _stage_ddl("_stage_trace", TRACE_COLUMNS, _TYPES, ", is_root bool
 _STAGE_HOOK = _stage_ddl("_stage_hook", HOOK_COLUMNS, _HOOK_TYPES)
 _TRACE_COLS = ", ".join(TRACE_COLUMNS)
 _TRACE_SELECT = _select_list(TRACE_COLUMNS, TRACE_JSON_COLUMNS)
-_TRACE_UPDATE = ", ".join(f"{c} = EXCLUDED.{c}" for c in TRACE_COLUMNS if c != "id")
-
+# A root completes its placeholder row. A root sent again is another emission of the same span (a
+# session's root: every process of a resumed session emits it at its SessionEnd): the row covers every
+# emission (earliest start, latest end) and takes its other columns from the one that ended last, in
+# whatever order they arrive. A replay changes nothing.
+_OLD, _NEW = "execution_traces", "EXCLUDED"
+_FIRST = f"NOT {_OLD}.root_received"
+_LATER = f"({_FIRST} OR {_NEW}.completed_at > {_OLD}.completed_at)"
+_TRACE_UPDATE = ", ".join(
+    f"{c} = CASE WHEN {_LATER} THEN {_NEW}.{c} ELSE {_OLD}.{c} END"
+    for c in TRACE_COLUMNS
+    if c not in ("id", "started_at", "duration_ms")
+)
+_START = f"CASE WHEN {_FIRST} THEN {_NEW}.started_at ELSE LEAST({_OLD}.started_at, {_NEW}.started_at) END"
+_END = f"CASE WHEN {_LATER} THEN {_NEW}.completed_at ELSE {_OLD}.completed_at END"
+_DURATION = (
+    f"CASE WHEN {_FIRST} THEN {_NEW}.duration_ms ELSE "
+    f"LEAST(round(extract(epoch FROM ({_END}) - ({_START})) * 1000), 2147483647)::integer END"
+)
 UPSERT_ROOTS = f"""
 INSERT INTO execution_traces ({_TRACE_COLS}, root_received)
 SELECT {_TRACE_SELECT}, TRUE FROM _stage_trace WHERE is_root
-ON CONFLICT (id) DO UPDATE SET {_TRACE_UPDATE}, root_received = TRUE, updated_at = now()
-WHERE execution_traces.root_received = FALSE
+ON CONFLICT (id) DO UPDATE SET {_TRACE_UPDATE}, started_at = {_START}, duration_ms = {_DURATION},
+    root_received = TRUE, updated_at = now()
+WHERE {_LATER} OR {_NEW}.started_at < {_OLD}.started_at
 """  # noqa: S608 - identifiers are constants of this module
 INSERT_PLACEHOLDERS = f"""
 INSERT INTO execution_traces ({_TRACE_COLS}, root_received)

@@ -12,7 +12,11 @@ Trace model (docs: DESIGN.md section 4):
   subagent's tools nest under it;
 - every hook run is a ``hook {event}`` span under the tool/subagent/turn it belongs to;
 - events outside any turn (SessionStart, SessionEnd, ...) belong to the session's own trace, rooted by
-  ``claude_code.session`` (emitted at SessionEnd); turns point to it with root_id/parent_id.
+  ``claude_code.session``; turns point to it with root_id/parent_id. One session trace per session id,
+  across the processes of ``--resume``/``--continue`` (hooks/session.py);
+- a span's ``prompt.id`` is the prompt of the trace it sits in: a session-trace span has none. The
+  prompt id an event carried there (SessionEnd names the last turn's) is kept in its metadata as
+  ``event_prompt_id``, so the correlation id and the prompt id of a row never disagree.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import posix
 
 from traceability.hooks import payload
+from traceability.hooks import session as sessions
 from traceability.hooks.redact import redact_cut
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
@@ -33,7 +38,6 @@ if TYPE_CHECKING:
 
 HOOK_NAME = "traceability-hook"
 SOURCE_TURN = "claude-code"
-SOURCE_SESSION = "claude-code-session"
 TAGS = ("claude-code",)
 AGENT_TOOLS = ("Agent", "Task")  # the subagent tool was renamed Task -> Agent (~Mar 2026)
 STATE_INPUT_CHARS = 2048  # tool input kept in the state until its Post (for tools that get none)
@@ -79,17 +83,12 @@ class EventSpans:
         self.spans: list[LeanSpan] = []
         self.hook_span: LeanSpan | None = None
         self.state: dict[str, Any] = {}
-        self.end_session = False
         self.tool_key = ""  # the state key of this PreToolUse's tool (for the enforcer's results)
 
     # --- state helpers ------------------------------------------------------------------------
 
     def _session(self) -> dict[str, Any]:
-        session = self.state.get("session")
-        if not isinstance(session, dict):
-            session = {"trace": random_trace_id(), "start": self.started_ns, "order": 0}
-            self.state["session"] = session
-        return session
+        return sessions.session_entry(self.state, self.session_id, self.started_ns, random_trace_id())
 
     def _next_order(self, container: dict[str, Any]) -> int:
         container["order"] = int(container.get("order", 0)) + 1
@@ -130,10 +129,11 @@ class EventSpans:
 
     # --- common attributes ----------------------------------------------------------------------
 
-    def _ids(self, attrs: dict[str, Any], prompt_id: str = "") -> dict[str, Any]:
+    def _ids(self, attrs: dict[str, Any], prompt_id: str = "", exact: bool = False) -> dict[str, Any]:
+        """Session, prompt and user ids; the prompt is ``prompt_id``, else (unless ``exact``) the event's."""
         if self.session_id:
             attrs[sc.SESSION_ID] = self.session_id
-        prompt = prompt_id or self.prompt_id
+        prompt = prompt_id if exact else prompt_id or self.prompt_id
         if prompt:
             attrs[sc.PROMPT_ID] = prompt
         if self.settings.user_id:
@@ -182,6 +182,8 @@ class EventSpans:
         attrs.update(extra)
         if sc.INPUT_DATA not in attrs and tool.get("input"):
             attrs[sc.INPUT_DATA] = tool["input"]
+        if sc.CODE_CONTENT not in attrs and isinstance(tool.get("code"), dict):
+            attrs.update(tool["code"])
         metadata = {"permission_requested": True} if tool.get("permission") else None
         if metadata:
             attrs[sc.METADATA] = self._json(metadata)
@@ -288,36 +290,6 @@ class EventSpans:
         )
         turn["closed"] = True
 
-    def _close_session(self, end_ns: int, reason: str) -> None:
-        session = self._session()
-        trace_id = int(session["trace"])
-        # No traceability.span.type here: the exporter takes a typed span as a root only when it is a
-        # turn; an untyped span without a parent is a root under both readings of the contract.
-        attrs: dict[str, Any] = {sc.SOURCE: SOURCE_SESSION}
-        if self.session_id:
-            attrs[sc.SESSION_ID] = self.session_id
-        if self.settings.user_id:
-            attrs[sc.USER_ID] = self.settings.user_id
-        attrs[sc.EXECUTION_ORDER] = 0
-        attrs[sc.TAGS] = list(TAGS)
-        context = {k: session[k] for k in ("source", "model", "cwd") if session.get(k)}
-        if reason:
-            context["end_reason"] = reason
-        attrs[sc.CONTEXT] = self._json(context)
-        attrs[sc.TRACE_STATUS] = sc.TRACE_STATUS_COMPLETED
-        attrs[sc.SUCCESS] = True
-        start = int(session["start"])
-        self.spans.append(
-            LeanSpan(
-                trace_id,
-                turn_span_id(trace_id),
-                sc.SPAN_NAME_SESSION,
-                start,
-                max(end_ns, start),
-                attributes=attrs,
-            )
-        )
-
     # --- tools and agents -------------------------------------------------------------------
 
     def _agent(self, turn: dict[str, Any] | None, create: bool) -> tuple[str, dict[str, Any]] | None:
@@ -383,13 +355,16 @@ class EventSpans:
             tool["file"] = path
         if tool_input is not None:
             tool["input"] = self._json(tool_input, STATE_INPUT_CHARS)
+        code = self._code_attrs(self.tool_name, tool_input, None, applied=False)
+        if code:  # what it tries to write: on its span whatever the outcome (failed, blocked, ...)
+            tool["code"] = code
         if self.tool_name in AGENT_TOOLS and isinstance(tool_input, dict):
             tool["subagent_type"] = _str(tool_input.get("subagent_type"))
         turn["tool_uses"] = int(turn.get("tool_uses", 0)) + 1
         return tool
 
     def _code_attrs(self, tool_name: str, tool_input: Any, response: Any, applied: bool) -> dict[str, Any]:
-        if tool_name not in ("Write", "Edit", "MultiEdit"):
+        if tool_name not in payload.CODE_TOOLS:
             return {}
         code = payload.resulting_code(tool_name, tool_input, response, applied, self.settings.max_code_bytes)
         if code is None:
@@ -429,10 +404,7 @@ class EventSpans:
         return self._in_turn(self.event_name in TURN_EVENTS)
 
     def _on_SessionStart(self) -> tuple[int, int, dict[str, Any]]:
-        session = self._session()
-        for key in ("source", "model", "cwd"):
-            if isinstance(self.event.get(key), str) and not session.get(key):
-                session[key] = self.event[key]
+        sessions.on_start(self._session(), self.event)
         return self._trace_of(None)
 
     def _on_SessionEnd(self) -> tuple[int, int, dict[str, Any]]:
@@ -443,13 +415,16 @@ class EventSpans:
             if isinstance(tool, dict):
                 self._tool_span(tool_use_id, tool, self.started_ns, sc.STATUS_ABANDONED,
                                 **{sc.ERROR_MESSAGE: "session ended", sc.ERROR_TYPE: "abandoned"})  # fmt: skip
-        self.state["tools"] = {}
         for agent_id, agent in list(self._agents().items()):
             if isinstance(agent, dict):
                 self._agent_span(agent_id, agent, self.started_ns, sc.STATUS_ABANDONED)
-        self.state["agents"] = {}
-        self._close_session(self.started_ns, _str(self.event.get("reason")))
-        self.end_session = True
+        sessions.end_process(self.state)
+        self.spans.append(
+            sessions.root_span(
+                self._session(), self.session_id, self.settings.user_id, _str(self.event.get("reason")),
+                self.started_ns, list(TAGS), self._json,
+            )
+        )  # fmt: skip
         return self._trace_of(None)
 
     def _on_UserPromptSubmit(self) -> tuple[int, int, dict[str, Any]]:
@@ -516,6 +491,7 @@ class EventSpans:
         if found is None:  # no PreToolUse seen: start the span when Claude Code says the tool started
             start = self.started_ns - int(duration * 1_000_000) if duration is not None else self.started_ns
             key, tool = self.tool_use_id, self._open_tool(turn, tool_input, start)
+            self._cover(turn, start)
         else:
             key, tool = found
             del self._tools()[key]
@@ -539,6 +515,14 @@ class EventSpans:
             self._relink_agent(_str(response.get("agentId")), key, tool)
         self._tool_span(key, tool, self.started_ns, status, **extra)
         return trace_id, int(tool["span"]), container
+
+    def _cover(self, turn: dict[str, Any], start_ns: int) -> None:
+        """A span back-dated by Claude Code's duration_ms never starts before its parents: the turn
+        (and the subagent it ran in) start no later than it."""
+        turn["start"] = min(int(turn["start"]), start_ns)
+        found = self._agent(turn, create=False)
+        if found is not None:
+            found[1]["start"] = min(int(found[1]["start"]), start_ns)
 
     def _relink_agent(self, agent_id: str, tool_use_id: str, tool: dict[str, Any]) -> None:
         """The response names the subagent this tool ran: fix a guessed link while it is still open."""
@@ -643,7 +627,7 @@ class EventSpans:
             sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_CHAIN,
             sc.EXECUTION_ORDER: self._next_order(container),
         }
-        self._ids(attrs)
+        self._ids(attrs, _str(container.get("prompt_id")), exact=True)
         if self.tool_name:
             attrs[sc.GEN_AI_TOOL_NAME] = self.tool_name
         if self.tool_use_id:
@@ -661,6 +645,8 @@ class EventSpans:
         attrs[sc.INPUT_DATA] = self._json(payload.event_input(self.event, self.settings.capture_prompts))
         metadata = {k: self.event[k] for k in ("cwd", "transcript_path", "effort", "agent_transcript_path")
                     if self.event.get(k) is not None}  # fmt: skip
+        if self.prompt_id and self.prompt_id != container.get("prompt_id"):
+            metadata["event_prompt_id"] = self.prompt_id  # not this trace's prompt (see the docstring)
         metadata["pid"] = posix.getpid()
         attrs[sc.METADATA] = self._json(metadata)
         attrs[sc.STATUS] = sc.STATUS_COMPLETED

@@ -94,7 +94,6 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int =
     handler = EventSpans(event, settings, started_ns)
     with SessionState(settings.state_dir, handler.session_id) as state:
         handler.apply(state.data)
-        state.delete = handler.end_session
     output = ""
     if handler.event_name == "PreToolUse" and settings.enforces(handler.tool_name):
         try:

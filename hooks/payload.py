@@ -178,15 +178,16 @@ def _apply_edits(text: str, edits: list[Any]) -> str:
 def resulting_code(
     tool_name: str, tool_input: Any, tool_response: Any, applied: bool, limit: int
 ) -> str | None:
-    """The file content a Write/Edit/MultiEdit produced (``applied``) or would have produced.
+    """The code a Write/Edit/MultiEdit/NotebookEdit produced (``applied``) or tried to produce.
 
-    Write: its ``content``. Edit/MultiEdit: the file read back when applied; otherwise (denied, or the
-    file unreadable) the edits applied to the current file or to ``originalFile`` from the response.
+    Write: its ``content``. NotebookEdit: the cell's ``new_source`` (the notebook file is JSON, not
+    code). Edit/MultiEdit: the file read back when applied; otherwise (failed, denied, or the file
+    unreadable) the edits applied to the current file or to ``originalFile`` from the response.
     """
     if not isinstance(tool_input, dict):
         return None
-    if tool_name == "Write":
-        content = tool_input.get("content")
+    if tool_name in ("Write", "NotebookEdit"):
+        content = tool_input.get("content" if tool_name == "Write" else "new_source")
         return content if isinstance(content, str) else None
     path = file_path_of(tool_input)
     if tool_name == "Edit":

@@ -3,8 +3,9 @@
 One JSON file per session under the state directory, read-modified-written in place while holding
 an exclusive POSIX record lock (``lockf``) on it. Claude Code runs matching hooks and parallel tools
 concurrently; the lock makes each process's update atomic, so nothing is lost or crossed. The file
-is never unlinked while in use (a waiter would then hold a lock on a dead inode): SessionEnd empties
-it, and files nobody touched for a week are swept.
+is never unlinked while in use (a waiter would then hold a lock on a dead inode). It outlives
+SessionEnd, which only resets the process's part (a ``--resume`` process continues the session:
+hooks/session.py); files nobody touched for a week are swept.
 
 In place rather than write-and-rename: one open, no new inode, ~0.2 ms less per hook run. A process
 killed mid-write leaves bytes that do not parse, which reads as a fresh state (correlation for that
@@ -55,14 +56,13 @@ def new_state(session_id: str) -> dict[str, Any]:
 
 class SessionState:
     """``with SessionState(dir, session_id) as state:`` holds the session's lock; ``state.data`` is the
-    mutable state, written back on a clean exit (emptied when ``state.delete`` was set)."""
+    mutable state, written back on a clean exit."""
 
     def __init__(self, state_dir: str, session_id: str) -> None:
         self.directory = fs.join(state_dir, SESSIONS_DIR)
         self.path = fs.join(self.directory, session_key(session_id or "unknown") + ".json")
         self.session_id = session_id
         self.data: dict[str, Any] = {}
-        self.delete = False
         self._fd = -1
         self._size = 0
 
@@ -96,7 +96,7 @@ class SessionState:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             if exc_type is None:
-                out = b"" if self.delete else otlp_json.dumps(self.data).encode("utf-8", "replace")
+                out = otlp_json.dumps(self.data).encode("utf-8", "replace")
                 posix.lseek(self._fd, 0, 0)
                 fs.write_all(self._fd, out)
                 if len(out) < self._size:

@@ -3,7 +3,11 @@
 One ``start_trace`` = one OTel trace whose id is the correlation id (a UUID; its hex is the Jaeger
 trace id). The trace's root span (``claude_code.turn``, ``traceability.span.type=turn``) stays
 open until ``complete_trace``; every ``track_hook_execution`` is a finished child span that ends
-now and started ``duration_ms`` ago. Spans go to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT``
+now and started ``duration_ms`` ago. A child never starts before its turn: the root starts at the
+earliest of ``start_trace`` and its children's starts (a hook reported as running for 450 ms that
+ends 1 ms after ``start_trace`` means the turn's work began 449 ms before it was opened; its
+children keep their measured durations). For a trace started elsewhere the tracer cannot move the
+root, so there the child's start is the caller's responsibility. Spans go to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT``
 (or the argument) is set, else to the spool, through a ``BatchSpanProcessor``.
 
 Like the original, no method raises into its caller: errors are logged and the call returns.
@@ -60,9 +64,25 @@ _FOREIGN_ORDERS_MAX = 4096  # execution-order counters kept for traces started e
 
 @dataclass
 class _OpenTrace:
-    span: trace.Span
+    """A started turn. Its root span is built when the turn ends (``ExecutionTracer._end_turn``): only
+    then is its start known, the earliest of ``start_trace`` and every child's back-dated start."""
+
+    trace_id: int
+    start_ns: int
+    parent_ctx: otel_context.Context
+    attributes: dict[str, Any]
+    links: list[Link]
     session_id: str | None
     execution_order: int = 0
+
+    def span_context(self) -> SpanContext:
+        """The root span's context (its id is fixed, ``ids.turn_span_id``): the parent of its children."""
+        return SpanContext(
+            self.trace_id,
+            turn_span_id(self.trace_id),
+            is_remote=False,
+            trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        )
 
 
 @dataclass(frozen=True)
@@ -255,16 +275,9 @@ class ExecutionTracer:
                 if trace_id in self._open:
                     log.warning("ExecutionTracer.start_trace: trace %s is already open", corr)
                     return corr
-                with self._ids.pin(trace_id, span_id):
-                    span = self._tracer.start_span(
-                        sc.SPAN_NAME_TURN,
-                        context=parent_ctx,
-                        kind=SpanKind.INTERNAL,
-                        attributes=attributes,
-                        links=links,
-                        start_time=self._clock(),
-                    )
-                self._open[trace_id] = _OpenTrace(span, session_id or None)
+                self._open[trace_id] = _OpenTrace(
+                    trace_id, self._clock(), parent_ctx, attributes, links, session_id or None
+                )
         if trace_id is None:  # failed before an id existed: still hand the caller a usable one
             return str(uuid.uuid4())
         return format_trace_uuid(trace_id)
@@ -293,7 +306,8 @@ class ExecutionTracer:
     ) -> None:
         """Record one finished hook execution (a child span that ended now, ``duration_ms`` long).
 
-        The hook type is ``hook_type`` or inferred from the name as the original did. For a
+        The hook type is ``hook_type`` or inferred from the name as the original did. A span that
+        starts before its open turn moves the turn's start back (see the module docstring). For a
         trace this tracer did not start, the span's parent is ``$TRACEPARENT`` when it is in that
         trace, else the trace's root span id (``ids.turn_span_id``), so it still nests under the turn.
         """
@@ -311,7 +325,8 @@ class ExecutionTracer:
                 if open_trace is not None:
                     open_trace.execution_order += 1
                     order = open_trace.execution_order
-                    parent_span: trace.Span = open_trace.span
+                    open_trace.start_ns = min(open_trace.start_ns, start)
+                    parent_span: trace.Span = NonRecordingSpan(open_trace.span_context())
                     session = session_id or open_trace.session_id
                 else:
                     order = self._foreign_orders.pop(trace_id, 0) + 1
@@ -369,7 +384,7 @@ class ExecutionTracer:
                     correlation_id,
                 )
                 return
-            self._end_turn(open_trace.span, success, error)
+            self._end_turn(open_trace, success, error)
 
     @asynccontextmanager
     async def trace_execution(
@@ -453,9 +468,18 @@ class ExecutionTracer:
         )
 
     def _end_turn(
-        self, span: trace.Span, success: bool, error: BaseException | None, abandoned: bool = False
+        self, turn: _OpenTrace, success: bool, error: BaseException | None, abandoned: bool = False
     ) -> None:
         end = self._clock()
+        with self._ids.pin(turn.trace_id, turn_span_id(turn.trace_id)):
+            span = self._tracer.start_span(
+                sc.SPAN_NAME_TURN,
+                context=turn.parent_ctx,
+                kind=SpanKind.INTERNAL,
+                attributes=turn.attributes,
+                links=turn.links,
+                start_time=min(turn.start_ns, end),
+            )
         if abandoned:
             status = sc.TRACE_STATUS_ABANDONED
         else:
@@ -479,7 +503,7 @@ class ExecutionTracer:
         atexit.unregister(self._shutdown_now)
         for open_trace in abandoned:
             with _never_raise("shutdown"):
-                self._end_turn(open_trace.span, success=False, error=None, abandoned=True)
+                self._end_turn(open_trace, success=False, error=None, abandoned=True)
         self._provider.shutdown()
 
 

@@ -1,9 +1,10 @@
 """The pattern deriver: code-writing tool spans in hook_executions -> patterns, lineage, executions.
 
-For every tool span (span_type 'tool', tool Write/Edit/MultiEdit) after the checkpoint, in ingest
-order, one transaction:
+For every tool span (span_type 'tool', tool Write/Edit/MultiEdit/NotebookEdit) after the checkpoint,
+in ingest order, one transaction:
 
-1. split the code it wrote (``traceability.code.content``) into units: Python functions, classes
+1. split the code it wrote, or tried to write when it failed or was blocked (the hook keeps it from
+   PreToolUse: ``traceability.code.content``), into units: Python functions, classes
    and methods by qualified name, otherwise the whole text;
 2. per unit, with ``slot`` = (file, qualified name) and ``hash`` = SHA-256 of the normalized code:
    - the slot already holds this code: nothing new;

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-CODE_TOOLS = ["Write", "Edit", "MultiEdit"]
+CODE_TOOLS = ["Write", "Edit", "MultiEdit", "NotebookEdit"]
 DERIVER_LOCK_KEY = 0x7A7474_0004  # pg advisory lock: one deriver at a time per database
 
 # Both read the same rows: code-writing tool spans after the checkpoint, settled for $5 seconds; rows stamped in

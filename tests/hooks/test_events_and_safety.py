@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.hooks.helpers import HookEnv
 from traceability.hooks import settings as hook_settings
+from traceability.hooks.events import TURN_EVENTS
 from traceability.hooks.install import entry_script
 from traceability.hooks.main import VERSION
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.ids import session_trace_id
 from traceability.instrumentation.spool import default_spool_dir
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code-hooks"
@@ -39,8 +42,15 @@ def test_each_captured_payload_is_recorded_as_its_event(name: str, tmp_path: Pat
     assert span.name == f"hook {event['hook_event_name']}"
     assert span.attributes[sc.HOOK_TYPE] == event["hook_event_name"]
     assert span.attributes[sc.SESSION_ID] == event["session_id"]
-    if event.get("prompt_id"):
-        assert span.attributes[sc.PROMPT_ID] == event["prompt_id"]
+    if event.get("prompt_id"):  # the prompt id of a span is that of the trace it sits in
+        in_turn = span.trace_id == uuid.UUID(event["prompt_id"]).hex
+        assert in_turn == (event["hook_event_name"] in TURN_EVENTS)  # a lone event: no turn seen
+        if in_turn:
+            assert span.attributes[sc.PROMPT_ID] == event["prompt_id"]
+        else:  # in the session trace, with the prompt id it came with kept
+            assert span.trace_id == f"{session_trace_id(event['session_id']):032x}"
+            assert sc.PROMPT_ID not in span.attributes
+            assert span.json_attr(sc.METADATA)["event_prompt_id"] == event["prompt_id"]
     if event.get("tool_use_id"):
         assert span.attributes[sc.GEN_AI_TOOL_CALL_ID] == event["tool_use_id"]
     if event.get("agent_id"):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.hooks.helpers import SEQUENCES, HookEnv, SpanView, load_sequence
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.ids import turn_span_id
+from traceability.instrumentation.ids import session_trace_id, turn_span_id
 
 
 def _by_trace(spans: list[SpanView]) -> dict[str, list[SpanView]]:
@@ -168,7 +168,10 @@ def test_abandoned_turn_is_closed_at_the_next_prompt(tmp_path: Path) -> None:
     assert {n.trace_id for n in notes} == {first.trace_id, second.trace_id}
     (added,) = [s for s in spans if s.attributes.get(sc.HOOK_TYPE) == "DirectoryAdded"]
     assert added.parent_span_id == turn_span_id_hex(added.trace_id)
-    assert added.attributes[sc.PROMPT_ID] == "cfa5fa22-e087-4fa8-ba98-df48e4975351"
+    assert added.trace_id == f"{session_trace_id('1dda4143-3fdf-40ef-b167-252c1abd1e15'):032x}"
+    # the prompt id it carried names no turn of this trace: kept aside, not as the span's prompt.id
+    assert sc.PROMPT_ID not in added.attributes
+    assert added.json_attr(sc.METADATA)["event_prompt_id"] == "cfa5fa22-e087-4fa8-ba98-df48e4975351"
     assert {s.attributes[sc.SESSION_ID] for s in spans if s.name == sc.SPAN_NAME_SESSION} == {
         "1dda4143-3fdf-40ef-b167-252c1abd1e15",
         "a51d4a06-747f-4aaa-856e-3d451e9c9841",
@@ -206,6 +209,33 @@ def test_denied_tool_without_batch_is_closed_at_stop(tmp_path: Path) -> None:
     hook.replay([e for e in events if e["hook_event_name"] != "PostToolBatch"])
     (write,) = [s for s in hook.spans() if s.name == "execute_tool Write"]
     assert write.attributes[sc.STATUS] == "blocked" and write.attributes[sc.SUCCESS] is False
+    # the code it tried to write, kept from its PreToolUse, is on the span for the deriver
+    pre = next(e for e in events if e["hook_event_name"] == "PreToolUse" and e["tool_name"] == "Write")
+    assert write.attributes[sc.CODE_CONTENT] == pre["tool_input"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "code"),
+    [
+        ("Write", {"file_path": "/w/a.py", "content": "x = 1\n"}, "x = 1\n"),
+        ("NotebookEdit", {"notebook_path": "/w/n.ipynb", "cell_id": "c1", "new_source": "y = 2"}, "y = 2"),
+        ("Edit", {"file_path": "/w/missing.py", "old_string": "a", "new_string": "b = 3"}, "b = 3"),
+    ],
+)
+def test_a_failed_code_tool_carries_the_code_it_tried_to_write(
+    tool: str, tool_input: dict[str, str], code: str, tmp_path: Path
+) -> None:
+    base = {"session_id": str(uuid.uuid4()), "cwd": "/w", "prompt_id": str(uuid.uuid4())}
+    call = {**base, "tool_name": tool, "tool_input": tool_input, "tool_use_id": "toolu_1"}
+    hook = HookEnv(tmp_path)
+    hook.replay([
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "go"},
+        {**call, "hook_event_name": "PreToolUse"},
+        {**call, "hook_event_name": "PostToolUseFailure", "error": "File has been modified since read"},
+    ])  # fmt: skip
+    (span,) = [s for s in hook.spans() if s.name == f"execute_tool {tool}"]
+    assert (span.attributes[sc.STATUS], span.attributes[sc.SUCCESS]) == ("failed", False)
+    assert span.attributes[sc.CODE_CONTENT] == code
 
 
 def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: Path) -> None:
@@ -233,3 +263,21 @@ def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: P
     # the legacy session id is not a UUID: it still keys the state and lands on every span
     assert {s.attributes[sc.SESSION_ID] for s in spans} == {"legacy-session"}
     assert all(t.attributes[sc.PROMPT_LENGTH] in (3, 5) for t in turns)
+
+
+def test_a_tool_back_dated_by_its_duration_starts_inside_its_turn(tmp_path: Path) -> None:
+    """Hooks installed mid-turn: the first event is a PostToolUse 900 ms long, in a subagent."""
+    base = {"session_id": str(uuid.uuid4()), "cwd": "/w", "prompt_id": str(uuid.uuid4())}
+    agent = {**base, "agent_id": "a1", "agent_type": "Explore"}
+    hook = HookEnv(tmp_path)
+    hook.replay([
+        {**agent, "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_1",
+         "tool_input": {"command": "sleep 1"}, "tool_response": {"stdout": ""}, "duration_ms": 900},
+        {**agent, "hook_event_name": "SubagentStop", "stop_hook_active": False},
+        {**base, "hook_event_name": "Stop", "stop_hook_active": False},
+    ])  # fmt: skip
+    spans = {s.name: s for s in hook.spans() if not s.name.startswith("hook ")}
+    tool, subagent, turn = spans["execute_tool Bash"], spans["invoke_agent Explore"], spans[sc.SPAN_NAME_TURN]
+    assert tool.end - tool.start >= 900_000_000
+    assert (tool.parent_span_id, subagent.parent_span_id) == (subagent.span_id, turn.span_id)
+    assert turn.start <= subagent.start <= tool.start and tool.end <= subagent.end <= turn.end

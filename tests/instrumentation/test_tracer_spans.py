@@ -120,7 +120,7 @@ async def test_example1_spans_whole(tracer: ExecutionTracer, memory: InMemorySpa
             "span_id": ROOT_1,
             "parent_span_id": None,
             "kind": "INTERNAL",
-            "start": T0,
+            "start": T0 + 2 * MS - 450 * MS,  # opened at T0, but covers the 450 ms hook that ended at +2 ms
             "end": T0 + 3 * MS,
             "status": ("UNSET", None),
             "attributes": {
@@ -139,6 +139,21 @@ async def test_example1_spans_whole(tracer: ExecutionTracer, memory: InMemorySpa
             "links": [],
         },
     ]
+
+
+async def test_no_child_starts_before_its_turn(tracer: ExecutionTracer, memory: InMemorySpanExporter) -> None:
+    """Back-dated hooks move the turn's start back to the earliest of them; their durations are kept."""
+    corr = await tracer.start_trace("test", "p", SESSION)  # T0
+    await tracer.track_hook_execution(corr, "short", None, duration_ms=0.5)  # ends T0+1ms, inside
+    await tracer.track_hook_execution(corr, "long", None, duration_ms=900)  # ends T0+2ms, from T0-898ms
+    await tracer.track_hook_execution(corr, "longer", None, duration_ms=20)  # inside, after the long one
+    await tracer.complete_trace(corr, success=True)  # T0+4ms
+    *hooks, root = memory.get_finished_spans()
+    assert root.name == sc.SPAN_NAME_TURN and root.start_time == T0 + 2 * MS - 900 * MS
+    assert root.end_time == T0 + 4 * MS
+    for hook, duration_ms in zip(hooks, (0.5, 900, 20), strict=True):
+        assert root.start_time <= hook.start_time and hook.end_time <= root.end_time
+        assert hook.end_time - hook.start_time == duration_ms * MS
 
 
 async def test_failures_carry_status_and_exception_events(

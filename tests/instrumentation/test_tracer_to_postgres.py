@@ -93,9 +93,9 @@ async def test_tracer_spans_become_rows(db_dsn: str, db_pool: asyncpg.Pool) -> N
         "user_id": "dev",
         "source": "user-prompt-submit",
         "prompt_text": "Implement authentication system",
-        "started_at": at(0),
+        "started_at": at(2 * MS - 500 * MS),  # the 500 ms RAG hook that ended at +2 ms started here
         "completed_at": at(3 * MS),
-        "duration_ms": 3,
+        "duration_ms": 501,
         "status": "completed",
         "success": True,
         "error_message": None,

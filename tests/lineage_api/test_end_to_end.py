@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from tests.hooks.helpers import HookEnv, load_sequence
 from traceability.collector.drainer import SpoolDrainer
@@ -144,3 +145,52 @@ async def test_recorded_blocked_write_is_a_blocked_execution(
     assert row["session_id"] == write["session_id"]
     # the blocked write did not change the file: no location recorded for it
     assert await db_pool.fetchval("SELECT count(*) FROM pattern_locations") == 0
+
+
+FUNCTION = "def area(width, height):\n    return width * height\n"
+NOW_NS = 1_773_000_000_000_000_000  # a fixed "now" for the hook runs (2026-03-08), not the wall clock
+
+
+async def test_failed_writes_are_failed_executions_of_the_pattern(
+    db_dsn: str, db_pool: asyncpg.Pool, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """40 Writes of one function through the real hook, 10 ending in PostToolUseFailure: every attempt is
+    an execution (the code it tried to write rides on its tool span from PreToolUse), 30 of 40 succeeded."""
+    hook = HookEnv(tmp_path / "hook")
+    hook.root.mkdir()
+    target = tmp_path / "geometry.py"
+    base = {"session_id": str(uuid.uuid4()), "cwd": str(tmp_path), "prompt_id": str(uuid.uuid4())}
+    write_in = {"file_path": str(target), "content": FUNCTION}
+    failed = set(range(3, 40, 4))  # 10 of 40
+    events: list[dict[str, Any]] = [{**base, "hook_event_name": "UserPromptSubmit", "prompt": "area"}]
+    for i in range(40):
+        tool = {**base, "tool_name": "Write", "tool_input": write_in, "tool_use_id": f"toolu_{i:02d}"}
+        events.append({**tool, "hook_event_name": "PreToolUse"})
+        if i in failed:
+            events.append(
+                {**tool, "hook_event_name": "PostToolUseFailure", "error": "EACCES: permission denied"}
+            )
+        else:
+            events.append({**tool, "hook_event_name": "PostToolUse", "duration_ms": 3,
+                           "tool_response": {"type": "create", "filePath": str(target), "content": FUNCTION}})  # fmt: skip
+    events.append({**base, "hook_event_name": "Stop", "stop_hook_active": False})
+    for n, event in enumerate(events):
+        hook.extra["TRACEABILITY_HOOK_NOW_NS"] = str(NOW_NS + n * 1_000_000_000)
+        hook.replay([event])
+    await drain(db_dsn, hook)
+    assert (await PatternDeriver(settle_s=0).run(db_pool)).failed == 0
+
+    pattern_ids = await db_pool.fetch("SELECT DISTINCT pattern_id FROM pattern_executions")
+    assert len(pattern_ids) == 1
+    rows = await db_pool.fetch("SELECT tool_use_id, success, blocked FROM pattern_executions")
+    assert sorted((r["tool_use_id"], r["success"]) for r in rows) == [
+        (f"toolu_{i:02d}", i not in failed) for i in range(40)
+    ]
+    resp = await client.post(
+        "/analytics/compute",
+        json={"pattern_id": pattern_ids[0][0], "time_window_days": 7, "as_of": "2026-03-10T00:00:00+00:00"},
+    )
+    assert resp.status_code == 200, resp.text
+    success = resp.json()["success_metrics"]
+    assert resp.json()["usage_metrics"]["total_executions"] == 40
+    assert (success["success_rate"], success["failed_executions"]) == (0.75, 10)
