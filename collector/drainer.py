@@ -3,7 +3,8 @@
 Each ready file (``*.json`` directly in the directory; writers rename complete files into place)
 is locked with ``flock`` while it is being drained, so two collectors on one spool never take the
 same file and a killed collector's files are picked up again. A file is removed only after its
-spans are committed. Lines or spans that cannot be stored are kept, as OTLP/JSON, under
+spans are committed. Each line is one OTLP/JSON request of any signal (``resourceSpans``,
+``resourceLogs`` or ``resourceMetrics``): the collector queues logs and metrics the same way. Lines or spans that cannot be stored are kept, as OTLP/JSON, under
 ``rejected/`` with the reason logged: nothing is silently dropped.
 """
 
@@ -19,12 +20,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traceability.exporter.native_records import LogRecordData, MetricPointData
+from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.otlp_decode import (
     DecodedBatch,
     MalformedRequest,
     decode_json_object,
     records_to_request,
     request_to_otlp_json,
+)
+from traceability.exporter.otlp_native_decode import (
+    DecodedLogs,
+    DecodedMetrics,
+    decode_logs_json_object,
+    decode_metrics_json_object,
 )
 from traceability.exporter.records import SpanRecord
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter
@@ -41,6 +50,9 @@ class DrainStats:
     files_drained: int = 0
     spans_written: int = 0
     spans_rejected: int = 0
+    log_records_written: int = 0
+    metric_points_written: int = 0
+    records_rejected: int = 0  # log records and metric points
     files_rejected: int = 0
     last_error: str | None = None
     database_up: bool = True
@@ -51,6 +63,8 @@ class _OpenFile:
     path: Path
     fd: int
     spans: list[SpanRecord] = field(default_factory=list)
+    logs: list[LogRecordData] = field(default_factory=list)
+    metrics: list[MetricPointData] = field(default_factory=list)
     bad_lines: list[bytes] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -59,10 +73,19 @@ class SpoolDrainer:
     """Drains ``spool_dir`` into the database through ``writer``."""
 
     def __init__(
-        self, spool_dir: str, writer: SpanWriter, *, batch_spans: int = 5000, interval_s: float = 0.25
+        self,
+        spool_dir: str,
+        writer: SpanWriter,
+        native_writer: NativeWriter | None = None,
+        *,
+        batch_spans: int = 5000,
+        interval_s: float = 0.25,
     ):
         self.spool_dir = Path(spool_dir)
         self.writer = writer
+        self.native_writer = native_writer or NativeWriter(
+            writer.pool, writer.retry, capture_prompts=writer.capture_prompts
+        )
         self.batch_spans = batch_spans
         self.interval_s = interval_s
         self.stats = DrainStats()
@@ -101,17 +124,24 @@ class SpoolDrainer:
                 if item is None:
                     continue
                 opened.append(item)
-                total += len(item.spans)
+                total += len(item.spans) + len(item.logs) + len(item.metrics)
                 if total >= self.batch_spans:
                     break
             if not opened:
                 return 0
             spans = [s for item in opened for s in item.spans]
             result = await self.writer.write(spans)
+            logs = await self.native_writer.write_logs([r for item in opened for r in item.logs])
+            metrics = await self.native_writer.write_metrics([p for item in opened for p in item.metrics])
             self.stats.database_up = True
             self.stats.spans_written += result.stored
+            self.stats.log_records_written += logs.stored
+            self.stats.metric_points_written += metrics.stored
             if result.rejected:
                 self._keep_rejected_spans(result.rejected)
+            for reason_list in (logs.rejected, metrics.rejected):
+                if reason_list:
+                    self._keep_rejected_records(reason_list)
             for item in opened:
                 self._finish(item)
             self.stats.files_drained += len(opened)
@@ -148,12 +178,21 @@ class SpoolDrainer:
         if not line.strip():
             return
         try:
-            batch: DecodedBatch = decode_json_object(json.loads(line.decode("utf-8", "replace")))
+            payload = json.loads(line.decode("utf-8", "replace"))
+            batch: DecodedBatch | DecodedLogs | DecodedMetrics
+            if isinstance(payload, dict) and "resourceLogs" in payload:
+                batch = decode_logs_json_object(payload)
+                item.logs.extend(batch.records)
+            elif isinstance(payload, dict) and "resourceMetrics" in payload:
+                batch = decode_metrics_json_object(payload)
+                item.metrics.extend(batch.points)
+            else:
+                batch = decode_json_object(payload)
+                item.spans.extend(batch.spans)
         except (ValueError, RecursionError, MalformedRequest) as exc:
             item.bad_lines.append(line)
             item.errors.append(f"line is not an OTLP/JSON request: {str(exc)[:200]}")
             return
-        item.spans.extend(batch.spans)
         if batch.rejected:
             item.bad_lines.append(line)
             item.errors.append(batch.error_message)
@@ -179,3 +218,17 @@ class SpoolDrainer:
         stem = f"db-rejected-{time.time_ns()}-{os.getpid()}"
         write_spool_file(str(self.spool_dir / REJECTED_DIR), stem, [line])
         log.warning("%d spans rejected by the database kept in %s/%s.json", len(rejected), REJECTED_DIR, stem)
+
+    def _keep_rejected_records(
+        self, rejected: list[tuple[LogRecordData, str]] | list[tuple[MetricPointData, str]]
+    ) -> None:
+        """Log records / metric points the database refused, kept as JSON with the reason."""
+        self.stats.records_rejected += len(rejected)
+        line = json.dumps(
+            {"rejectedRecords": [{"reason": reason, "record": repr(record)} for record, reason in rejected]}
+        ).encode("utf-8")
+        stem = f"db-rejected-records-{time.time_ns()}-{os.getpid()}"
+        write_spool_file(str(self.spool_dir / REJECTED_DIR), stem, [line])
+        log.warning(
+            "%d records rejected by the database kept in %s/%s.json", len(rejected), REJECTED_DIR, stem
+        )

@@ -16,6 +16,7 @@ from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.receiver import OtlpReceiver, create_receiver_app
 from traceability.collector.settings import CollectorSettings
 from traceability.exporter.database import LazyPool
+from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.writer import RetryPolicy, SpanWriter
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,22 @@ log = logging.getLogger(__name__)
 def create_collector_app(settings: CollectorSettings) -> Starlette:
     """The ASGI app; its lifespan runs the drainer and closes the pool."""
     pool = LazyPool(settings.db_url)
-    receiver_writer = SpanWriter(pool, RetryPolicy(deadline_s=settings.db_write_timeout_s))
+    capture = settings.capture_prompts
+    receive_retry = RetryPolicy(deadline_s=settings.db_write_timeout_s)
+    drain_retry = RetryPolicy(deadline_s=30.0)
     drainer = SpoolDrainer(
         settings.spool_dir,
-        SpanWriter(pool, RetryPolicy(deadline_s=30.0)),
+        SpanWriter(pool, drain_retry, capture_prompts=capture),
+        NativeWriter(pool, drain_retry, capture_prompts=capture),
         batch_spans=settings.drain_batch_spans,
         interval_s=settings.drain_interval_s,
     )
-    receiver = OtlpReceiver(settings, receiver_writer, drainer)
+    receiver = OtlpReceiver(
+        settings,
+        SpanWriter(pool, receive_retry, capture_prompts=capture),
+        drainer,
+        NativeWriter(pool, receive_retry, capture_prompts=capture),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,7 +85,7 @@ def serve(settings: CollectorSettings, log_level: str = "info") -> None:
     import uvicorn
 
     log.info(
-        "collector: OTLP/HTTP on http://%s:%d/v1/traces, spool %s, %d worker(s)",
+        "collector: OTLP/HTTP on http://%s:%d/v1/{traces,logs,metrics}, spool %s, %d worker(s)",
         settings.host,
         settings.port,
         settings.spool_dir,

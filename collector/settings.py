@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
 from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
+from traceability.hooks.settings import CAPTURE_PROMPTS_ENV
 from traceability.instrumentation.spool import resolve_spool_dir
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 MiB = 1024 * 1024
+log = logging.getLogger(__name__)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE or raw in _FALSE:
+        return raw in _TRUE
+    log.warning("%s=%r is not a boolean (1/0, true/false, yes/no, on/off): using %s", name, raw, default)
+    return default
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,9 @@ class CollectorSettings:
     drain_batch_spans: int = 5000
     retry_after_s: int = 1
     workers: int = 1  # processes serving the port (each also drains the spool); one per core for throughput
+    # keep the prompt text Claude Code's own telemetry sends (with OTEL_LOG_USER_PROMPTS=1), redacted;
+    # the same setting as the hooks' (TRACEABILITY_CAPTURE_PROMPTS)
+    capture_prompts: bool = False
 
     @classmethod
     def resolve(
@@ -46,6 +64,7 @@ class CollectorSettings:
         host: str | None = None,
         port: int | None = None,
         workers: int | None = None,
+        capture_prompts: bool | None = None,
     ) -> CollectorSettings:
         dsn = resolve_dsn(db_url)
         if not dsn:
@@ -60,6 +79,9 @@ class CollectorSettings:
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
             workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
+            capture_prompts=capture_prompts
+            if capture_prompts is not None
+            else _env_bool(CAPTURE_PROMPTS_ENV, False),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -71,4 +93,5 @@ class CollectorSettings:
             "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
             "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
+            CAPTURE_PROMPTS_ENV: "1" if self.capture_prompts else "0",
         }
