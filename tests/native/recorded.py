@@ -68,3 +68,72 @@ def _value(value: dict[str, Any]) -> Any:
     if kind == "arrayValue":
         return [_value(v) for v in raw.get("values", [])]
     return raw
+
+
+def log_records(encoding: str) -> list[tuple[dict[str, Any], str | None]]:
+    """(attributes, trace id hex) of every log record of a recording, read with the OTel protos."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    out = []
+    for body in otlp_bodies(encoding):
+        if body.signal != "logs":
+            continue
+        request = ExportLogsServiceRequest()
+        if encoding == "json":
+            json_format.Parse(_ids_base64(body.raw()), request)
+        else:
+            request.ParseFromString(body.raw())
+        for rl in request.resource_logs:
+            for sl in rl.scope_logs:
+                for record in sl.log_records:
+                    attrs = {kv.key: _pb_value(kv.value) for kv in record.attributes}
+                    out.append((attrs, record.trace_id.hex() or None))
+    return out
+
+
+def native_spans(encoding: str) -> list[dict[str, Any]]:
+    """Claude Code's spans of a recording (name, ids, duration, attributes), read with the OTel protos."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    body = next(b for b in otlp_bodies(encoding) if b.signal == "traces")
+    request = ExportTraceServiceRequest()
+    if encoding == "json":
+        json_format.Parse(_ids_base64(body.raw()), request)
+    else:
+        request.ParseFromString(body.raw())
+    return [
+        {
+            "name": s.name, "trace_id": s.trace_id.hex(), "span_id": s.span_id.hex(),
+            "parent_span_id": s.parent_span_id.hex() or None, "status_code": s.status.code,
+            "duration_ms": (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6,
+            "attrs": {kv.key: _pb_value(kv.value) for kv in s.attributes},
+        }
+        for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]  # fmt: skip
+
+
+def _ids_base64(raw: bytes) -> str:
+    import base64
+
+    def fix(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {
+                k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId", "parentSpanId") and v else fix(v)
+                for k, v in obj.items()
+            }  # fmt: skip
+        if isinstance(obj, list):
+            return [fix(v) for v in obj]
+        return obj
+
+    return json.dumps(fix(json.loads(raw)))
+
+
+def _pb_value(value: Any) -> Any:
+    which = value.WhichOneof("value")
+    if which == "kvlist_value":
+        return {kv.key: _pb_value(kv.value) for kv in value.kvlist_value.values}
+    if which == "array_value":
+        return [_pb_value(v) for v in value.array_value.values]
+    return getattr(value, which) if which else None
