@@ -11,6 +11,7 @@ prompt, the smallest id wins (the same answer in any order).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -93,3 +94,14 @@ async def copy_insert(
     await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
     status = await conn.execute(insert)
     return int(status.split()[-1])
+
+
+async def native_arrivals(conn: asyncpg.Connection) -> tuple[int, int, datetime | None]:
+    """(log events, native spans, newest event time): is Claude Code's own telemetry arriving?"""
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM claude_code_events) AS events,
+                  (SELECT count(*) FROM claude_code_spans) AS spans,
+                  (SELECT max(event_time) FROM claude_code_events) AS newest"""
+    )
+    assert row is not None
+    return int(row["events"]), int(row["spans"]), row["newest"]
