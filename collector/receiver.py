@@ -7,7 +7,7 @@ collector is full or cannot store anything. The response Content-Type equals the
 
 200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down. The
 three signals share one request path (limits, decoding, status codes); only decoding, storing and
-the response message differ (``_Signal``).
+the response message differ (``Signal``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class ReceiverStats:
 
 
 @dataclass(frozen=True)
-class _Signal:
+class Signal:
     """What differs between /v1/traces, /v1/logs and /v1/metrics."""
 
     what: str  # "span", "log record", "metric point"
@@ -161,11 +161,12 @@ class OtlpReceiver:
         self.native_writer = native_writer
         self.drainer = drainer
         self.stats = ReceiverStats()
-        self._traces = _Signal("span", decode_json, decode_protobuf, self._store_spans, _trace_response)
-        self._logs = _Signal(
+        self.grpc_state = "off"  # set by the service: listening on HOST:PORT, or why not
+        self._traces = Signal("span", decode_json, decode_protobuf, self._store_spans, _trace_response)
+        self._logs = Signal(
             "log record", decode_logs_json, decode_logs_protobuf, self._store_logs, _logs_response
         )
-        self._metrics = _Signal(
+        self._metrics = Signal(
             "metric point",
             decode_metrics_json,
             decode_metrics_protobuf,
@@ -211,7 +212,7 @@ class OtlpReceiver:
     async def handle_metrics(self, request: Request) -> Response:
         return await self._handle(request, self._metrics)
 
-    async def _handle(self, request: Request, signal: _Signal) -> Response:
+    async def _handle(self, request: Request, signal: Signal) -> Response:
         self.stats.requests += 1
         media_type = _media_type(request)
         if media_type not in (PROTOBUF, JSON):
@@ -242,7 +243,7 @@ class OtlpReceiver:
         finally:
             self.stats.inflight_bytes -= reserve
 
-    async def _process(self, request: Request, media_type: str, encoding: str, signal: _Signal) -> Response:
+    async def _process(self, request: Request, media_type: str, encoding: str, signal: Signal) -> Response:
         try:
             body = self._decompress(await self._read_body(request), encoding)
             if self.stats.inflight_bytes + len(body) > self.settings.max_inflight_bytes:
@@ -260,22 +261,38 @@ class OtlpReceiver:
             return _status_response(INVALID_ARGUMENT, str(exc)[:1000], media_type, 400)
         except ClientDisconnect:
             return Response(status_code=400)
-        items = _items(batch)
-        if not items and batch.rejected:
-            return _status_response(
-                INVALID_ARGUMENT, f"no valid {signal.what}: {batch.error_message}"[:1000], media_type, 400
-            )
         try:
-            db_rejected, reasons = await signal.store(batch)
-        except OSError as exc:  # neither the database nor the disk queue took the batch
-            log.error("cannot store or queue %d %ss: %s", len(items), signal.what, exc)
+            response = await self.export(signal, batch)
+        except MalformedRequest as exc:
+            return _status_response(INVALID_ARGUMENT, str(exc)[:1000], media_type, 400)
+        except OSError:
             return _status_response(
                 UNAVAILABLE, "storage unavailable; retry later", media_type, 503, self.settings.retry_after_s
             )
+        return Response(_encode(response, media_type), status_code=200, media_type=media_type)
+
+    async def export(self, signal: Signal, batch: Any) -> Message:
+        """Store a decoded batch; the Export response (``partial_success``). Shared by HTTP and gRPC.
+
+        Raises MalformedRequest when nothing in the batch is valid, OSError when neither the
+        database nor the disk queue took it.
+        """
+        items = _items(batch)
+        if not items and batch.rejected:
+            raise MalformedRequest(f"no valid {signal.what}: {batch.error_message}")
+        try:
+            db_rejected, reasons = await signal.store(batch)
+        except OSError as exc:
+            log.error("cannot store or queue %d %ss: %s", len(items), signal.what, exc)
+            raise
         rejected = batch.rejected + db_rejected
         message = "; ".join(m for m in [batch.error_message, *reasons[:3]] if m)[:1000] if rejected else ""
-        response = signal.response(rejected, message)
-        return Response(_encode(response, media_type), status_code=200, media_type=media_type)
+        return signal.response(rejected, message)
+
+    @property
+    def signals(self) -> dict[str, Signal]:
+        """The three signals by name (traces, logs, metrics)."""
+        return {"traces": self._traces, "logs": self._logs, "metrics": self._metrics}
 
     async def _store_spans(self, batch: DecodedBatch) -> tuple[int, list[str]]:
         result = await self._store(batch)
@@ -334,6 +351,7 @@ class OtlpReceiver:
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
+                "grpc": self.grpc_state,
                 "receiver": vars(self.stats),
                 "drainer": vars(drain),
             }

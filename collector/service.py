@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from traceability.collector.drainer import SpoolDrainer
+from traceability.collector.grpc_receiver import start_grpc_server
 from traceability.collector.receiver import OtlpReceiver, create_receiver_app
 from traceability.collector.settings import CollectorSettings
 from traceability.exporter.database import LazyPool
@@ -45,9 +46,19 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(drainer.run(), name="spool-drainer")
+        grpc_server = None
+        if settings.grpc_port:
+            try:
+                grpc_server = await start_grpc_server(receiver, settings.host, settings.grpc_port)
+                receiver.grpc_state = f"listening on {settings.host}:{settings.grpc_port}"
+            except (OSError, RuntimeError) as exc:  # HTTP still serves; healthz says why gRPC does not
+                receiver.grpc_state = f"not listening: {exc}"
+                log.error("OTLP/gRPC: %s", exc)
         try:
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop(grace=5)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -85,9 +96,10 @@ def serve(settings: CollectorSettings, log_level: str = "info") -> None:
     import uvicorn
 
     log.info(
-        "collector: OTLP/HTTP on http://%s:%d/v1/{traces,logs,metrics}, spool %s, %d worker(s)",
+        "collector: OTLP/HTTP on http://%s:%d/v1/{traces,logs,metrics}, OTLP/gRPC on :%s, spool %s, %d worker(s)",
         settings.host,
         settings.port,
+        settings.grpc_port or "off",
         settings.spool_dir,
         settings.workers,
     )

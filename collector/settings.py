@@ -13,6 +13,7 @@ from traceability.instrumentation.spool import resolve_spool_dir
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
+DEFAULT_GRPC_PORT = 4317
 MiB = 1024 * 1024
 log = logging.getLogger(__name__)
 _TRUE = ("1", "true", "yes", "on")
@@ -43,6 +44,7 @@ class CollectorSettings:
     access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    grpc_port: int = DEFAULT_GRPC_PORT  # OTLP/gRPC; 0 turns it off
     max_body_bytes: int = 16 * MiB  # compressed request body
     max_decompressed_bytes: int = 64 * MiB
     max_inflight_bytes: int = 64 * MiB  # request bodies (decompressed) being processed at once; above: 429
@@ -63,6 +65,7 @@ class CollectorSettings:
         spool_dir: str | None = None,
         host: str | None = None,
         port: int | None = None,
+        grpc_port: int | None = None,
         workers: int | None = None,
         capture_prompts: bool | None = None,
     ) -> CollectorSettings:
@@ -76,6 +79,9 @@ class CollectorSettings:
             access=AccessPolicy.resolve(host),
             host=host,
             port=port if port is not None else _env_int("TRACEABILITY_COLLECTOR_PORT", DEFAULT_PORT),
+            grpc_port=grpc_port
+            if grpc_port is not None
+            else _env_int("TRACEABILITY_COLLECTOR_GRPC_PORT", DEFAULT_GRPC_PORT),
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
             workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
@@ -90,6 +96,7 @@ class CollectorSettings:
             "TRACEABILITY_SPOOL_DIR": self.spool_dir,
             "TRACEABILITY_COLLECTOR_HOST": self.host,
             "TRACEABILITY_COLLECTOR_PORT": str(self.port),
+            "TRACEABILITY_COLLECTOR_GRPC_PORT": str(self.grpc_port),
             "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
             "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
