@@ -20,6 +20,7 @@ from __future__ import annotations
 import posix
 
 from traceability.hooks import payload
+from traceability.hooks.git_context import git_context
 from traceability.hooks.redact import redact
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
@@ -659,6 +660,9 @@ class EventSpans:
         if isinstance(mode, str):
             attrs[sc.PERMISSION_MODE] = mode
         attrs[sc.INPUT_DATA] = self._json(payload.event_input(self.event, self.settings.capture_prompts))
+        cwd = self.event.get("cwd")
+        if isinstance(cwd, str):
+            attrs.update(git_context(cwd))
         metadata = {k: self.event[k] for k in ("cwd", "transcript_path", "effort", "agent_transcript_path")
                     if self.event.get(k) is not None}  # fmt: skip
         metadata["pid"] = posix.getpid()

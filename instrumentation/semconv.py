@@ -170,3 +170,13 @@ CC_EVENT_TOOL_DECISION = "tool_decision"
 CC_EVENT_TOOL_RESULT = "tool_result"
 CC_EVENT_HOOK_EXECUTION_COMPLETE = "hook_execution_complete"
 CC_REDACTED_PLACEHOLDER = "<REDACTED>"  # what Claude Code sends instead of text it does not log
+
+# --- where the work happened: git context of the hook's cwd (OTel vcs.* names where they exist) ---
+VCS_REPOSITORY_NAME = "vcs.repository.name"
+VCS_REPOSITORY_URL_FULL = "vcs.repository.url.full"  # the origin remote, credentials removed
+VCS_REF_HEAD_NAME = "vcs.ref.head.name"  # the branch (absent on a detached HEAD)
+VCS_REF_HEAD_TYPE = "vcs.ref.head.type"  # branch
+VCS_REF_HEAD_REVISION = "vcs.ref.head.revision"  # the HEAD commit
+VCS_REF_TYPE_BRANCH = "branch"
+VCS_REPOSITORY_ROOT = "traceability.vcs.repository.root"  # the main working tree's directory
+VCS_WORKTREE = "traceability.vcs.worktree"  # a linked worktree's directory (git worktree add)
