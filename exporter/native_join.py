@@ -89,7 +89,16 @@ async def copy_insert(
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
 ) -> int:
+    """Rows inserted: straight COPY into the table for new rows (the common case), else (a replay,
+    some rows present) COPY into a staging table and insert the missing ones."""
     ddl, insert = sql
+    table = stage.removeprefix("_stage_")
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        return len(rows)
+    except asyncpg.UniqueViolationError:
+        pass
     await conn.execute(ddl)
     await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
     status = await conn.execute(insert)

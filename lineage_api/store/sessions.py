@@ -199,10 +199,7 @@ SELECT * FROM (
     UNION ALL
     SELECT 'native', sp.started_at, sp.completed_at, sp.name, sp.span_type, sp.span_id, sp.parent_span_id,
            coalesce(sp.tool_use_id, parent.tool_use_id),
-           (SELECT he.span_id FROM hook_executions he
-            WHERE he.trace_id = $1 AND he.span_type = '{sc.SPAN_TYPE_TOOL}'
-              AND he.tool_use_id = coalesce(sp.tool_use_id, parent.tool_use_id)
-            ORDER BY he.span_id LIMIT 1),
+           joined.span_id,
            sp.duration_ms,
            CASE WHEN sp.status_code = 'ERROR' THEN '{sc.STATUS_FAILED}' ELSE '{sc.STATUS_COMPLETED}' END,
            jsonb_strip_nulls(jsonb_build_object('tool_name', sp.tool_name, 'model', sp.model,
@@ -212,6 +209,10 @@ SELECT * FROM (
                'decision_source', sp.decision_source, 'status_message', sp.status_message))
     FROM claude_code_spans sp
     LEFT JOIN claude_code_spans parent ON parent.trace_id = sp.trace_id AND parent.span_id = sp.parent_span_id
+    LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
+               WHERE trace_id = $1 AND span_type = '{sc.SPAN_TYPE_TOOL}' AND tool_use_id IS NOT NULL
+               ORDER BY tool_use_id, span_id) AS joined
+           ON joined.tool_use_id = coalesce(sp.tool_use_id, parent.tool_use_id)
     WHERE sp.trace_id = $2
     UNION ALL
     SELECT 'event', ev.event_time, NULL, ev.event_name, 'event', ev.native_span_id, NULL, ev.tool_use_id, NULL,
