@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE_CODE_DIR := .claude-code
 
-.PHONY: up test lint typecheck postgres deploy-tools claude-code bench clean
+.PHONY: up test lint typecheck postgres deploy-tools claude-code browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -53,6 +53,16 @@ $(CLAUDE_CODE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_CODE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
+# Debian's Chromium for the UI's browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "install chromium (Debian: apt-get install --no-install-recommends chromium)" >&2; exit 1; \
+	fi
+
 up: postgres
 	$(BIN)/traceability up
 
@@ -63,7 +73,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: postgres deploy-tools claude-code lint typecheck
+test: postgres deploy-tools claude-code browser lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: postgres

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     from traceability.lineage_api.app import API_PREFIX, create_app
     from traceability.lineage_api.settings import Settings
+    from traceability.serving.protocol import server_options
 
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -53,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=level.lower(),
         access_log=False,
+        **server_options(settings.limits),
     )
     return 0

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from traceability.cli import local_stack
+from traceability.cli import demo_verdict, local_stack
 from traceability.cli.demo_sessions import Event, Session, plan_sessions
 
 HOOK_CLOCK_ENV = "TRACEABILITY_HOOK_NOW_NS"  # read by hooks/main.py: "now" for one hook run
@@ -174,6 +174,7 @@ def _denied(hook_stdout: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from traceability.hooks.install import entry_script
+    from traceability.hooks.settings import CAPTURE_PROMPTS_ENV
     from traceability.instrumentation.spool import SPOOL_DIR_ENV, resolve_spool_dir
 
     data_dir = local_stack.resolve_data_dir(args.data_dir)
@@ -184,12 +185,13 @@ def run(args: argparse.Namespace) -> int:
     )
     spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     workspace = data_dir / "demo"
+    now = datetime.now(UTC)
     sessions = plan_sessions(
         workspace=workspace,
         home=Path(os.path.expanduser("~")),
         sessions=args.sessions,
         days=args.days,
-        now=datetime.now(UTC),
+        now=now,
         seed=args.seed,
     )
     total = sum(len(s.events) for s in sessions)
@@ -197,13 +199,16 @@ def run(args: argparse.Namespace) -> int:
     demo_entry = [sys.executable, "-I", "-S", str(entry_script())]
     command = shlex.split(args.hook_command) if args.hook_command else demo_entry
     print(
-        f"demo: {len(sessions)} sessions in 3 projects over {args.days} days, {total} hook events, "
+        f"demo: {len(sessions)} sessions in {len({s.project for s in sessions})} projects over {args.days} days, "
+        f"{total} hook events, "
         f"through `{' '.join(command)}` into {spool_dir}\n(the files they write land in {workspace})",
         flush=True,
     )
     progress = Progress(total, "hooks   ")
     env = {**os.environ, SPOOL_DIR_ENV: str(spool_dir)}
     env.update(_enforcement_env(args.enforcement))
+    # the prompts are synthetic: keep them (unless told not to), so `traces list --search` finds turns
+    env.setdefault(CAPTURE_PROMPTS_ENV, "1")
     runner = HookRunner(command, env, progress)
     by_project: dict[str, list[Session]] = {}
     for session in sessions:
@@ -250,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
     stats = _wait_derived(api_url + local_stack.API_PREFIX + "/stats")
     if stats:
         print("lineage API stats: " + json.dumps(stats, default=str))
+    print("\n".join(demo_verdict.verdict(api_url + local_stack.API_PREFIX, workspace, now)))
     print(
         f"\nLook at it:\n  {api_url}{local_stack.API_PREFIX}/stats\n  {api_url}{local_stack.API_PREFIX}/patterns\n"
         f"  {api_url}/docs   (every route)\n"

@@ -3,9 +3,11 @@
 Three projects, each with Python functions that are written once and then edited over the days
 (each edit moves a function to its next version, so patterns get versions and lineage), read,
 grepped and tested with Bash (some tests fail, some reads miss), so traces, failures, patterns and
-analytics all have something to show. The payloads follow the captured ones in
-tests/fixtures/claude-code-hooks (Claude Code 2.1.270): session_id, transcript_path, cwd,
-prompt_id, permission_mode, hook_event_name, tool_use_id, tool_input/tool_response, duration_ms.
+analytics all have something to show; a fourth project, ``plugins``, runs an A/B experiment on two
+versions of one helper with enough executions for the feedback loop (demo_experiment). The
+payloads follow the captured ones in tests/fixtures/claude-code-hooks (Claude Code 2.1.270):
+session_id, transcript_path, cwd, prompt_id, permission_mode, hook_event_name, tool_use_id,
+tool_input/tool_response, duration_ms.
 
 Nothing here does I/O: `plan_sessions` returns events with their timestamps; demo.py applies the
 file changes and runs the hook.
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from traceability.cli import demo_experiment
 
 # --- the code the sessions write: each function's successive versions ---------------------------
 # (module path inside the project, function name) -> versions, oldest first.
@@ -391,7 +395,8 @@ def _grep_spec(project: _Project, function: str) -> dict[str, Any]:
 def plan_sessions(
     *, workspace: Path, home: Path, sessions: int, days: int, now: datetime, seed: int = 42
 ) -> list[Session]:
-    """``sessions`` sessions spread over the last ``days`` days, in time order per project."""
+    """``sessions`` sessions spread over the last ``days`` days, in time order per project, then the
+    sessions of the A/B experiment (demo_experiment) in their own project."""
     rng = random.Random(seed)
     projects = {name: _Project(name, workspace / name) for name in FUNCTIONS}
     names = list(FUNCTIONS)
@@ -406,6 +411,13 @@ def plan_sessions(
         builder.session_start()
         for _ in range(rng.randint(1, 3)):
             _plan_turn(rng, builder, project)
+        builder.session_end()
+        planned.append(builder.session)
+    experiment = _Project(demo_experiment.PROJECT, workspace / demo_experiment.PROJECT)
+    for spec in demo_experiment.plan(rng, experiment.root, now=now, days=days):
+        builder = _SessionBuilder(rng, experiment, home, spec.start)
+        builder.session_start()
+        builder.turn(spec.prompt, spec.tools)
         builder.session_end()
         planned.append(builder.session)
     return planned

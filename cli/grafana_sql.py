@@ -112,8 +112,28 @@ def load_dashboard(path: Path = MAIN_DASHBOARD) -> dict[str, Any]:
     return data
 
 
+def variables(dashboard: dict[str, Any]) -> dict[str, str]:
+    """The dashboard's template variables and their current values (textbox / constant)."""
+    out: dict[str, str] = {}
+    for var in dashboard.get("templating", {}).get("list", []):
+        current = var.get("current", {}).get("value", var.get("query", ""))
+        out[str(var["name"])] = str(current)
+    return out
+
+
+def interpolate(sql: str, values: dict[str, str]) -> str:
+    """Replace ``${name}`` and ``$name`` by the variable's value, as Grafana does before a query."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return values.get(name, match.group(0))
+
+    return re.sub(r"\$\{(\w+)\}|\$([A-Za-z_]\w*)", value, sql)
+
+
 def panel_queries(dashboard: dict[str, Any]) -> list[PanelQuery]:
-    """Every SQL target of every panel (rows' nested panels included)."""
+    """Every SQL target of every panel (rows' nested panels included), variables interpolated."""
+    values = variables(dashboard)
     queries = []
     panels = list(dashboard.get("panels", []))
     while panels:
@@ -130,7 +150,7 @@ def panel_queries(dashboard: dict[str, Any]) -> list[PanelQuery]:
                         title=str(panel["title"]),
                         panel_type=str(panel["type"]),
                         fmt=str(target.get("format", "time_series")),
-                        sql=str(target["rawSql"]),
+                        sql=interpolate(str(target["rawSql"]), values),
                         override_names=names,
                         override_patterns=patterns,
                     )

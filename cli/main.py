@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "traceability.cli.api",
     "traceability.cli.derive",
     "traceability.cli.lineage",
+    "traceability.cli.traces",
     "traceability.cli.hook",
     "traceability.cli.hooks_cmd",
 )

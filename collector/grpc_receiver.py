@@ -47,7 +47,6 @@ def _status_details(
 class GrpcReceiver:
     def __init__(self, receiver: OtlpReceiver) -> None:
         self.receiver = receiver
-        self.inflight_bytes = 0
 
     async def _abort(self, context: Any, code: grpc.StatusCode, message: str, retry: bool = False) -> None:
         retry_after = self.receiver.settings.retry_after_s if retry else None
@@ -63,14 +62,14 @@ class GrpcReceiver:
             metadata = dict(context.invocation_metadata() or ())
             if not settings.access.allows(metadata.get("authorization")):
                 await self._abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
-            if receiver.stats.inflight_bytes + len(body) > settings.max_inflight_bytes:
+            reservation = receiver.budget.open()
+            if not reservation.grow(len(body)):
                 await self._abort(
                     context,
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
                     "collector is at capacity; retry later",
                     retry=True,
                 )
-            receiver.stats.inflight_bytes += len(body)
             try:
                 try:
                     batch = signal.decode_protobuf(body)
@@ -80,7 +79,7 @@ class GrpcReceiver:
                 except OSError:
                     message = ""
             finally:
-                receiver.stats.inflight_bytes -= len(body)
+                reservation.close()
             if message:
                 await self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, message)
             await self._abort(

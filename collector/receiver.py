@@ -1,13 +1,15 @@
 """OTLP/HTTP receiver: ``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics`` (protobuf or JSON, gzip), ``GET /healthz``.
 
 Status codes follow the OTLP/HTTP specification: 200 (with ``partial_success`` when some spans
-were rejected), 400 for undecodable data, 413 over the size limit (answered before the body is
-read whole), 415 for an unknown content type or encoding, 429/503 with ``Retry-After`` when the
-collector is full or cannot store anything. The response Content-Type equals the request's.
+were rejected), 400 for undecodable data, 413 over the size limit (from the declared length before
+anything else, or as soon as a streamed body passes it), 415 for an unknown content type or
+encoding, 429/503 with ``Retry-After`` when the collector is full or cannot store anything. The
+response Content-Type equals the request's. Size, ``Host`` and in-flight budget are enforced by
+``serving.guard.RequestGuard`` around every route, connection timeouts by ``serving.protocol``.
 
 200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down. The
-three signals share one request path (limits, decoding, status codes); only decoding, storing and
-the response message differ (``Signal``).
+three signals share one request path (guard, limits, decoding, status codes); only decoding,
+storing and the response message differ (``Signal``); gRPC reuses ``export``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.settings import CollectorSettings
@@ -56,6 +59,9 @@ from traceability.exporter.otlp_native_decode import (
 )
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
 from traceability.instrumentation.spool import write_spool_file
+from traceability.serving.budget import InflightBudget
+from traceability.serving.guard import RequestGuard, reservation_of
+from traceability.serving.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +87,11 @@ class ReceiverStats:
     metric_points_accepted: int = 0
     metric_points_rejected: int = 0
     records_queued_on_disk: int = 0  # log records and metric points
-    inflight_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class Signal:
-    """What differs between /v1/traces, /v1/logs and /v1/metrics."""
+    """What differs between /v1/traces, /v1/logs and /v1/metrics (and their gRPC services)."""
 
     what: str  # "span", "log record", "metric point"
     decode_json: Callable[[bytes], Any]
@@ -133,6 +138,14 @@ def _encode(message: Message, media_type: str) -> bytes:
     return message.SerializeToString()
 
 
+def _render_error(scope: Scope, status: int, message: str) -> tuple[bytes, bytes]:
+    """The guard's answers, as an OTLP ``Status`` in the request's encoding."""
+    media_type = _media_type(Request(scope))
+    media_type = media_type if media_type in (PROTOBUF, JSON) else JSON
+    code = RESOURCE_EXHAUSTED if status == 429 else INVALID_ARGUMENT
+    return _encode(Status(code=code, message=message), media_type), media_type.encode()
+
+
 def _status_response(
     code: int, message: str, media_type: str, http_status: int, retry_after: int | None = None
 ) -> Response:
@@ -161,6 +174,7 @@ class OtlpReceiver:
         self.native_writer = native_writer
         self.drainer = drainer
         self.stats = ReceiverStats()
+        self.budget = InflightBudget(settings.max_inflight_bytes)
         self.grpc_state = "off"  # set by the service: listening on HOST:PORT, or why not
         self._traces = Signal("span", decode_json, decode_protobuf, self._store_spans, _trace_response)
         self._logs = Signal(
@@ -173,20 +187,6 @@ class OtlpReceiver:
             self._store_metrics,
             _metrics_response,
         )
-
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _TooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge(f"request body is over the {limit} byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _decompress(self, body: bytes, encoding: str) -> bytes:
         if encoding in ("", "identity"):
@@ -227,26 +227,14 @@ class OtlpReceiver:
             return _status_response(
                 INVALID_ARGUMENT, f"unsupported Content-Encoding {encoding!r}", media_type, 415
             )
-        declared = request.headers.get("content-length", "")
-        reserve = int(declared) if declared.isdigit() else self.settings.max_body_bytes
-        if self.stats.inflight_bytes + reserve > self.settings.max_inflight_bytes:
-            return _status_response(
-                RESOURCE_EXHAUSTED,
-                "collector is at capacity; retry later",
-                media_type,
-                429,
-                self.settings.retry_after_s,
-            )
-        self.stats.inflight_bytes += reserve
-        try:
-            return await self._process(request, media_type, encoding, signal)
-        finally:
-            self.stats.inflight_bytes -= reserve
+        return await self._process(request, media_type, encoding, signal)
 
     async def _process(self, request: Request, media_type: str, encoding: str, signal: Signal) -> Response:
         try:
-            body = self._decompress(await self._read_body(request), encoding)
-            if self.stats.inflight_bytes + len(body) > self.settings.max_inflight_bytes:
+            compressed = await request.body()  # the guard counts it against the limit and the budget
+            body = self._decompress(compressed, encoding)
+            reservation = reservation_of(request.scope)
+            if body is not compressed and reservation is not None and not reservation.grow(len(body)):
                 return _status_response(
                     RESOURCE_EXHAUSTED,
                     "collector is at capacity; retry later",
@@ -305,8 +293,7 @@ class OtlpReceiver:
         try:
             return await self.writer.write(batch.spans)
         except RETRYABLE_ERRORS as exc:
-            line = request_to_otlp_json(records_to_request(batch.spans))
-            self._queue(line, "recv", batch)
+            self._queue(request_to_otlp_json(records_to_request(batch.spans)), "recv", batch)
             self.stats.spans_queued_on_disk += len(batch.spans)
             log.warning("database unavailable (%s): %d spans queued on disk", exc, len(batch.spans))
             return WriteResult(stored=len(batch.spans))
@@ -344,23 +331,42 @@ class OtlpReceiver:
         return len(result.rejected), [reason for _, reason in result.rejected]
 
     async def healthz(self, request: Request) -> JSONResponse:
+        """200 while spans are stored or queued (``status`` ok or degraded); 503 when the drainer
+        is dead, failing or stalled, with ``problems`` saying what is wrong."""
         drain = self.drainer.stats
+        status, problems = self.drainer.health()
         return JSONResponse(
             {
-                "status": "ok",
+                "status": status,
+                "problems": problems,
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
                 "grpc": self.grpc_state,
-                "receiver": vars(self.stats),
+                "receiver": {**vars(self.stats), "inflight_bytes": self.budget.used},
                 "drainer": vars(drain),
-            }
+            },
+            status_code=503 if status == "unhealthy" else 200,
         )
 
 
 def create_receiver_app(receiver: OtlpReceiver, lifespan: object = None) -> Starlette:
+    settings = receiver.settings
+    hosts = HostPolicy.build(
+        settings.host,
+        token_set=settings.access.token is not None,
+        allowed_hosts=settings.limits.allowed_hosts,
+    )
+    guard = Middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        hosts=hosts,
+        render=_render_error,
+        budget=receiver.budget,
+        retry_after_s=settings.retry_after_s,
+    )
     return Starlette(
-        middleware=[Middleware(BearerAuthMiddleware, policy=receiver.settings.access)],
+        middleware=[guard, Middleware(BearerAuthMiddleware, policy=settings.access)],
         routes=[
             Route("/v1/traces", receiver.handle_traces, methods=["POST"]),
             Route("/v1/logs", receiver.handle_logs, methods=["POST"]),

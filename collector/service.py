@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -19,6 +18,7 @@ from traceability.collector.settings import CollectorSettings
 from traceability.exporter.database import LazyPool
 from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.writer import RetryPolicy, SpanWriter
+from traceability.serving.protocol import server_options
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
         NativeWriter(pool, drain_retry, capture_prompts=capture),
         batch_spans=settings.drain_batch_spans,
         interval_s=settings.drain_interval_s,
+        stall_after_s=settings.drain_stall_s,
     )
     receiver = OtlpReceiver(
         settings,
@@ -45,7 +46,7 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(drainer.run(), name="spool-drainer")
+        drainer.start()
         grpc_server = None
         if settings.grpc_port:
             try:
@@ -59,9 +60,7 @@ def create_collector_app(settings: CollectorSettings) -> Starlette:
         finally:
             if grpc_server is not None:
                 await grpc_server.stop(grace=5)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await drainer.stop()
             await pool.close()
 
     app = create_receiver_app(receiver, lifespan)
@@ -109,6 +108,7 @@ def serve(settings: CollectorSettings, log_level: str = "info") -> None:
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        **server_options(settings.limits),
     }
     if settings.workers == 1:
         uvicorn.run(create_collector_app(settings), **common)

@@ -10,14 +10,16 @@ from traceability.exporter.access import AccessPolicy
 from traceability.exporter.database import resolve_dsn
 from traceability.hooks.settings import CAPTURE_PROMPTS_ENV
 from traceability.instrumentation.spool import resolve_spool_dir
+from traceability.serving.limits import ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
 MiB = 1024 * 1024
-log = logging.getLogger(__name__)
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+log = logging.getLogger(__name__)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -35,6 +37,21 @@ def _env_bool(name: str, default: bool) -> bool:
     return default
 
 
+def _env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment; a bad value is logged, the default used."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError("must be a positive number")
+    except ValueError as exc:
+        log.warning("%s=%r is not a positive number of seconds (%s); using %s", name, value, exc, default)
+        return default
+    return seconds
+
+
 @dataclass(frozen=True)
 class CollectorSettings:
     """Resolved settings; ``as_env`` hands them to worker processes, which ``resolve()`` again."""
@@ -47,15 +64,19 @@ class CollectorSettings:
     grpc_port: int = DEFAULT_GRPC_PORT  # OTLP/gRPC; 0 turns it off
     max_body_bytes: int = 16 * MiB  # compressed request body
     max_decompressed_bytes: int = 64 * MiB
-    max_inflight_bytes: int = 64 * MiB  # request bodies (decompressed) being processed at once; above: 429
+    max_inflight_bytes: int = (
+        64 * MiB
+    )  # request bytes (as received, then decompressed) held at once; above: 429
     db_write_timeout_s: float = 2.0  # then the batch is queued on disk and 200 is answered
     drain_interval_s: float = 0.25
     drain_batch_spans: int = 5000
+    drain_stall_s: float = 120.0  # pending files and no drain batch finished for this long: unhealthy
     retry_after_s: int = 1
     workers: int = 1  # processes serving the port (each also drains the spool); one per core for throughput
     # keep the prompt text Claude Code's own telemetry sends (with OTEL_LOG_USER_PROMPTS=1), redacted;
     # the same setting as the hooks' (TRACEABILITY_CAPTURE_PROMPTS)
     capture_prompts: bool = False
+    limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
 
     @classmethod
     def resolve(
@@ -84,10 +105,12 @@ class CollectorSettings:
             else _env_int("TRACEABILITY_COLLECTOR_GRPC_PORT", DEFAULT_GRPC_PORT),
             max_body_bytes=_env_int("TRACEABILITY_MAX_BODY_BYTES", 16 * MiB),
             max_inflight_bytes=_env_int("TRACEABILITY_MAX_INFLIGHT_BYTES", 64 * MiB),
+            drain_stall_s=_env_seconds("TRACEABILITY_DRAIN_STALL_S", 120.0),
             workers=max(1, workers if workers is not None else _env_int("TRACEABILITY_COLLECTOR_WORKERS", 1)),
             capture_prompts=capture_prompts
             if capture_prompts is not None
             else _env_bool(CAPTURE_PROMPTS_ENV, False),
+            limits=ServerLimits.resolve(),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -99,6 +122,8 @@ class CollectorSettings:
             "TRACEABILITY_COLLECTOR_GRPC_PORT": str(self.grpc_port),
             "TRACEABILITY_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TRACEABILITY_MAX_INFLIGHT_BYTES": str(self.max_inflight_bytes),
+            "TRACEABILITY_DRAIN_STALL_S": str(self.drain_stall_s),
             "TRACEABILITY_COLLECTOR_WORKERS": str(self.workers),
             CAPTURE_PROMPTS_ENV: "1" if self.capture_prompts else "0",
+            **self.limits.as_env(),
         }

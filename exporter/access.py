@@ -45,6 +45,7 @@ class AccessPolicy:
     token: str | None
     protect_reads: bool = False
     open_paths: frozenset[str] = frozenset()  # always open, e.g. health checks for orchestrators
+    open_prefixes: tuple[str, ...] = ()  # always open below these, e.g. static assets that show no data
 
     @classmethod
     def resolve(
@@ -67,7 +68,7 @@ class AccessPolicy:
         return cls(token=token, protect_reads=protect_reads, open_paths=frozenset(open_paths))
 
     def requires_token(self, method: str, path: str) -> bool:
-        if self.token is None or path in self.open_paths:
+        if self.token is None or path in self.open_paths or path.startswith(self.open_prefixes):
             return False
         return method not in READ_METHODS or self.protect_reads
 

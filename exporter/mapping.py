@@ -11,10 +11,16 @@ import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from traceability.exporter.limits import (
+    DEFAULT_MAX_SPAN_STORED_BYTES,
+    finite_or_none,
+    index_safe_text,
+    stored_bytes,
+)
 from traceability.exporter.records import AttrValue, SpanRecord
 from traceability.instrumentation import semconv as sc
 
@@ -111,6 +117,21 @@ def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
     return clean_text(value if isinstance(value, str) else str(value))
 
 
+def _indexed_text(attrs: Mapping[str, AttrValue], key: str, whole: dict[str, AttrValue]) -> str | None:
+    """A column value an index (or derivation's indexes) holds: see ``limits.index_safe_text``.
+
+    When the value had to be shortened, the whole value goes into ``whole`` (the row's
+    ``attributes`` jsonb) under its attribute name.
+    """
+    value = _text(attrs, key)
+    if value is None:
+        return None
+    safe = index_safe_text(value)
+    if safe is not value:
+        whole[key] = value
+    return safe
+
+
 def _bool(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
     value = attrs.get(key)
     if isinstance(value, bool):
@@ -127,10 +148,10 @@ def _float(attrs: Mapping[str, AttrValue], key: str) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value) if value == value else None
+        return finite_or_none(float(value))
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return finite_or_none(float(value))
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -204,11 +225,16 @@ _HOOK_COLUMN_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 
-def _other_attributes(span: SpanRecord, in_columns: frozenset[str]) -> dict[str, Any]:
-    """The span's attributes that no column holds."""
-    return {
+def _other_attributes(
+    span: SpanRecord, in_columns: frozenset[str], whole: Mapping[str, AttrValue]
+) -> dict[str, Any]:
+    """The span's attributes that no column holds, and the whole values of shortened columns."""
+    out = {
         k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items() if k not in in_columns
     }
+    if whole:
+        out.update(whole)
+    return out
 
 
 def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
@@ -295,7 +321,8 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
     attrs = span.attributes
     trace_id = trace_uuid(span.trace_id)
     exc = _exception(span)
-    status = _text(attrs, sc.TRACE_STATUS) or (
+    whole: dict[str, AttrValue] = {}
+    status = _indexed_text(attrs, sc.TRACE_STATUS, whole) or (
         sc.TRACE_STATUS_FAILED if span.status_code == "ERROR" else sc.TRACE_STATUS_COMPLETED
     )
     success = _bool(attrs, sc.SUCCESS)
@@ -311,7 +338,7 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
             _uuid(_text(attrs, sc.PARENT_ID)),
             session_id,
             session_key,
-            _text(attrs, sc.USER_ID),
+            _indexed_text(attrs, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
             _text(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
             _text(attrs, sc.PROMPT_TEXT),
             _text(attrs, sc.PROMPT_ID),
@@ -329,7 +356,7 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
             clean_text(span.name),
             span.status_code,
             clean_text(span.status_message) or None,
-            dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES)),
+            dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES, whole)),
             resource if resource is not None else resource_json(span.resource),
         )
     )
@@ -358,6 +385,7 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
     """``resource``: the resource's JSON when the caller already has it (spans of a request share one)."""
     attrs = span.attributes
     exc = _exception(span)
+    whole: dict[str, AttrValue] = {}
     span_type = _text(attrs, sc.SPAN_TYPE)
     status = _text(attrs, sc.STATUS) or (
         sc.STATUS_FAILED if span.status_code == "ERROR" else sc.STATUS_COMPLETED
@@ -379,7 +407,7 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             _text(attrs, sc.HOOK_NAME) or clean_text(span.name),
             _int(attrs, sc.EXECUTION_ORDER) or 0,
             _text(attrs, sc.GEN_AI_TOOL_NAME),
-            _text(attrs, sc.CODE_FILE_PATH),
+            _indexed_text(attrs, sc.CODE_FILE_PATH, whole),  # derivation indexes it
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
@@ -404,15 +432,15 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             span_type,
             span.status_code,
             clean_text(span.status_message) or None,
-            _text(attrs, sc.SESSION_ID),
+            _indexed_text(attrs, sc.SESSION_ID, whole),
             _text(attrs, sc.PROMPT_ID),
-            _text(attrs, sc.GEN_AI_TOOL_CALL_ID),
+            _indexed_text(attrs, sc.GEN_AI_TOOL_CALL_ID, whole),
             _text(attrs, sc.GEN_AI_AGENT_ID),
             _float(attrs, sc.DURATION_MS),
             _float(attrs, sc.QUALITY_SCORE),
             success,
             _text(span.resource, sc.SERVICE_NAME),
-            dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES)),
+            dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES, whole)),
             dumps(_events(span)),
             resource if resource is not None else resource_json(span.resource),
         )
@@ -439,33 +467,60 @@ def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRo
     return TraceRow(tuple(values[c] for c in TRACE_COLUMNS))
 
 
+_Row = TypeVar("_Row", TraceRow, HookRow)
+
+
 @dataclass(frozen=True, slots=True)
 class MappedBatch:
     roots: list[TraceRow]
     placeholders: list[TraceRow]
     hooks: list[HookRow]
+    rejected: list[tuple[SpanRecord, str]] = field(default_factory=list)
 
 
-def map_spans(spans: Iterable[SpanRecord]) -> MappedBatch:
-    """Rows for a batch; a trace whose root is not in the batch gets a placeholder row."""
+def _checked(row: _Row, span: SpanRecord, max_span_bytes: int) -> _Row:
+    size = stored_bytes(row.values, max_span_bytes)
+    if size > max_span_bytes:
+        raise SpanTooLarge(
+            f"span {span.span_id} would store {size} bytes, over the {max_span_bytes} byte per-span cap"
+        )
+    return row
+
+
+class SpanTooLarge(ValueError):
+    """A span over the per-span stored-size cap (it is rejected alone)."""
+
+
+def map_spans(
+    spans: Iterable[SpanRecord], max_span_bytes: int = DEFAULT_MAX_SPAN_STORED_BYTES
+) -> MappedBatch:
+    """Rows for a batch; a trace whose root is not in the batch gets a placeholder row.
+
+    A span that cannot be mapped (over ``max_span_bytes`` stored, or any data this code cannot
+    map) is rejected alone, with the reason, and the rest of the batch is kept.
+    """
     roots: dict[uuid.UUID, TraceRow] = {}
     hooks: dict[uuid.UUID, HookRow] = {}
     first_child: dict[str, SpanRecord] = {}
+    rejected: list[tuple[SpanRecord, str]] = []
     resources: dict[int, str | None] = {}  # by identity: the spans of one request share one mapping
     for span in spans:
-        key = id(span.resource)
-        if key not in resources:
-            resources[key] = resource_json(span.resource)
-        if is_root(span):
-            row = trace_row(span, resources[key])
-            roots[row.id] = row
-        else:
-            hrow = hook_row(span, resources[key])
-            hooks[hrow.values[0]] = hrow
-            first_child.setdefault(span.trace_id, span)
+        try:
+            key = id(span.resource)
+            if key not in resources:
+                resources[key] = resource_json(span.resource)
+            if is_root(span):
+                row = _checked(trace_row(span, resources[key]), span, max_span_bytes)
+                roots[row.id] = row
+            else:
+                hrow = _checked(hook_row(span, resources[key]), span, max_span_bytes)
+                hooks[hrow.values[0]] = hrow
+                first_child.setdefault(span.trace_id, span)
+        except Exception as exc:  # the span's data is at fault: reject it, keep the rest
+            rejected.append((span, f"{type(exc).__name__}: {str(exc)[:300]}"))
     placeholders = [
         placeholder_trace_row(trace_hex, child)
         for trace_hex, child in first_child.items()
         if trace_uuid(trace_hex) not in roots
     ]
-    return MappedBatch(list(roots.values()), placeholders, list(hooks.values()))
+    return MappedBatch(list(roots.values()), placeholders, list(hooks.values()), rejected)

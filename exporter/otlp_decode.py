@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,10 +69,29 @@ def _any_value(value: AnyValue, depth: int = 0) -> AttrValue:
     if which == "array_value":
         return tuple(_any_value(v, depth + 1) for v in value.array_value.values)
     if which == "kvlist_value":
-        # OTel attributes cannot nest; keep the structure as JSON text.
-        return json.dumps(
-            {kv.key: _jsonable(_any_value(kv.value, depth + 1)) for kv in value.kvlist_value.values}
-        )
+        # OTel attributes cannot nest; keep the structure as JSON text, encoded once at this
+        # level (nested kvlists are plain values inside it, not JSON strings inside JSON
+        # strings, whose escaping would double at every level).
+        return json.dumps(_plain(value, depth), ensure_ascii=False, allow_nan=False, default=str)
+    return None
+
+
+def _plain(value: AnyValue, depth: int) -> Any:
+    """An AnyValue as a plain JSON-able Python value (kvlists become dicts); non-finite -> None."""
+    which = value.WhichOneof("value")
+    if which == "double_value":
+        number = value.double_value
+        return number if math.isfinite(number) else None
+    if which in _SCALAR_FIELDS:
+        return getattr(value, which)
+    if which == "bytes_value":
+        return value.bytes_value.hex()
+    if depth >= MAX_ATTRIBUTE_DEPTH:
+        return None
+    if which == "array_value":
+        return [_plain(v, depth + 1) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: _plain(kv.value, depth + 1) for kv in value.kvlist_value.values}
     return None
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from traceability.exporter.limits import resolve_max_span_stored_bytes
 from traceability.exporter.mapping import (
     HOOK_COLUMNS,
     HOOK_JSON_COLUMNS,
@@ -52,6 +53,14 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
+)
+# Errors caused by the rows themselves: the batch is split until the span at fault is found and
+# rejected alone. program_limit_exceeded is an index entry or row over PostgreSQL's limits.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+    ValueError,
 )
 
 
@@ -141,11 +150,13 @@ class SpanWriter:
         self,
         pool: asyncpg.Pool | PoolGetter,
         retry: RetryPolicy | None = None,
+        max_span_bytes: int | None = None,
         *,
         capture_prompts: bool = False,
     ) -> None:
         self._pool = pool
         self.retry = retry or RetryPolicy()
+        self.max_span_bytes = resolve_max_span_stored_bytes(max_span_bytes)
         self.capture_prompts = capture_prompts  # for the prompt text of Claude Code's own spans
 
     @property
@@ -160,14 +171,14 @@ class SpanWriter:
         return result
 
     async def _write_splitting(self, spans: list[SpanRecord], result: WriteResult) -> None:
+        batch = map_spans([s for s in spans if not is_native_span(s)], self.max_span_bytes)
+        native = [native_span_row(s, self.capture_prompts) for s in spans if is_native_span(s)]
         try:
-            batch = map_spans(s for s in spans if not is_native_span(s))
-            native = [native_span_row(s, self.capture_prompts) for s in spans if is_native_span(s)]
-            result.inserted_hook_rows += await run_with_retry(
-                self._pool, self.retry, lambda conn: self._write_once(conn, batch, native)
-            )
-            result.stored += len(spans)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError) as exc:
+            if batch.roots or batch.placeholders or batch.hooks or native:
+                result.inserted_hook_rows += await run_with_retry(
+                    self._pool, self.retry, lambda conn: self._write_once(conn, batch, native)
+                )
+        except DATA_ERRORS as exc:
             if len(spans) == 1:
                 result.rejected.append((spans[0], f"{type(exc).__name__}: {exc}"))
                 log.warning("span %s rejected by the database: %s", spans[0].span_id, exc)
@@ -175,6 +186,12 @@ class SpanWriter:
             middle = len(spans) // 2
             await self._write_splitting(spans[:middle], result)
             await self._write_splitting(spans[middle:], result)
+            return
+        result.stored += len(spans) - len(batch.rejected)
+        if batch.rejected:
+            result.rejected.extend(batch.rejected)
+            for span, reason in batch.rejected:
+                log.warning("span %s rejected: %s", span.span_id, reason)
 
     @staticmethod
     async def _write_once(conn: asyncpg.Connection, batch: MappedBatch, native: list[tuple[Any, ...]]) -> int:

@@ -21,7 +21,7 @@ import posix
 
 from traceability.hooks import payload
 from traceability.hooks.git_context import git_context
-from traceability.hooks.redact import redact
+from traceability.hooks.redact import redact_cut
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
 from traceability.instrumentation.otlp_json import STATUS_ERROR, LeanSpan
@@ -464,7 +464,7 @@ class EventSpans:
         if isinstance(prompt, str):
             turn["prompt_length"] = len(prompt)
             if self.settings.capture_prompts:
-                turn["prompt_text"] = payload.cut(redact(prompt), self.settings.max_json_chars)
+                turn["prompt_text"] = redact_cut(prompt, self.settings.max_json_chars)
         self._touch(turn)
         return self._trace_of(turn)
 
@@ -528,7 +528,7 @@ class EventSpans:
             extra[sc.DURATION_MS] = duration
         if failed:
             error = payload.text_of(self.event.get("error"))
-            extra[sc.ERROR_MESSAGE] = payload.cut(redact(error), self.settings.max_string_chars)
+            extra[sc.ERROR_MESSAGE] = redact_cut(error, self.settings.max_string_chars)
             extra[sc.ERROR_TYPE] = "interrupted" if self.event.get("is_interrupt") is True else "tool_error"
             status = sc.STATUS_FAILED
         else:
@@ -571,7 +571,7 @@ class EventSpans:
             reason = payload.text_of(call.get("tool_response")) or "the tool call was not run"
             tool_input = call.get("tool_input")
             extra: dict[str, Any] = {
-                sc.ERROR_MESSAGE: payload.cut(redact(reason), self.settings.max_string_chars),
+                sc.ERROR_MESSAGE: redact_cut(reason, self.settings.max_string_chars),
                 sc.ERROR_TYPE: "blocked",
             }
             if tool_input is not None:
@@ -611,7 +611,7 @@ class EventSpans:
         return self._stop(sc.TRACE_STATUS_COMPLETED)
 
     def _on_StopFailure(self) -> tuple[int, int, dict[str, Any]]:
-        error = payload.cut(redact(payload.text_of(self.event.get("error"))), self.settings.max_string_chars)
+        error = redact_cut(payload.text_of(self.event.get("error")), self.settings.max_string_chars)
         return self._stop(sc.TRACE_STATUS_FAILED, error or "error")
 
     def _stop(self, status: str, error_type: str = "") -> tuple[int, int, dict[str, Any]]:

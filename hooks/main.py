@@ -2,11 +2,14 @@
 
 Both entry points end here: ``hooks/fast_entry.py`` (what ``traceability hooks install`` writes:
 the venv's interpreter by absolute path, ``-I -S``) and the ``traceability hook`` console command.
-The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time`` and this package; the
+The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time``, ``_signal``, ``_sre`` and
+``marshal`` (the redaction patterns come compiled from hooks/regex_cache.py) and this package; the
 quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
 
 A hook never breaks the user's session: any internal error is logged to the seed's log file and the
-process exits 0. The one deliberate exception is the enforcer's block mode, which answers Claude
+process exits 0. Its time is bounded whatever the payload: strings are cut before they are redacted
+(hooks/payload.py), and past ``deadline_s`` (or for stdin over ``MAX_STDIN_BYTES``) the run writes
+one minimal span marked degraded instead (hooks/degraded.py). The one deliberate exception is the enforcer's block mode, which answers Claude
 Code's ``permissionDecision: "deny"`` (still exit 0, as Claude Code's JSON protocol wants).
 """
 
@@ -16,7 +19,7 @@ import posix
 import sys
 import time
 
-from traceability.hooks import fs
+from traceability.hooks import degraded, fs
 from traceability.hooks.events import EventSpans
 from traceability.hooks.settings import HookSettings, load_settings
 from traceability.hooks.state import SessionState, remove_stale
@@ -103,6 +106,7 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int =
     if handler.event_name == "SessionStart" and event.get("source") == "startup":
         remove_stale(settings.state_dir, time.time())
     spans = handler.finish(time.time_ns() + offset_ns)
+    degraded.disarm()  # the spans are complete: writing them is not cut short (nor done twice)
     write_spans(settings, spans, started_ns)
     fs.log_execution(
         settings,
@@ -112,6 +116,19 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int =
     return output
 
 
+def _write_degraded(
+    settings: HookSettings, exc: Exception, raw: bytes, started_ns: int, offset_ns: int
+) -> None:
+    """The minimal span of a run cut short; any failure here is only logged."""
+    try:
+        reason = sc.DEGRADED_TOO_LARGE if isinstance(exc, degraded.PayloadTooLarge) else sc.DEGRADED_DEADLINE
+        span = degraded.minimal_span(degraded.fields_of(raw), reason, started_ns, time.time_ns() + offset_ns)
+        write_spans(settings, [span], started_ns)
+        fs.log(settings, fs.WARNING, f"hook degraded ({reason}): {exc}; a minimal span was written")
+    except Exception as inner:
+        fs.log_exception(settings, "hook degraded, and writing its minimal span failed", inner)
+
+
 def main(started_ns: int | None = None) -> int:
     """Read one event from stdin, record it, print any decision; always exit 0."""
     started = started_ns or time.time_ns()
@@ -119,12 +136,22 @@ def main(started_ns: int | None = None) -> int:
     started += offset
     settings: HookSettings | None = None
     output = ""
+    raw = b""
     try:
-        settings = load_settings()
-        if not settings.enabled:
-            return 0
-        raw = fs.read_fd(0, MAX_STDIN_BYTES)
-        output = handle(raw, settings, started, offset)
+        try:
+            settings = load_settings()
+            if not settings.enabled:
+                return 0
+            raw = fs.read_fd(0, MAX_STDIN_BYTES + 1)  # bounded by the cap (~50 ms for 64 MiB)
+            if len(raw) > MAX_STDIN_BYTES:
+                raise degraded.PayloadTooLarge(raw[: degraded.HEAD_BYTES])
+            degraded.arm(settings.deadline_s)
+            output = handle(raw, settings, started, offset)
+        finally:
+            degraded.disarm()
+    except (degraded.DeadlineExceeded, degraded.PayloadTooLarge) as exc:
+        output = ""
+        _write_degraded(settings or HookSettings(), exc, raw, started, offset)
     except Exception as exc:  # never fail the user's session: log and exit 0
         try:  # noqa: SIM105 - contextlib costs the hook ~1 ms to import
             fs.log_exception(settings or HookSettings(), "hook failed", exc)

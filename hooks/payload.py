@@ -1,14 +1,19 @@
 """What of a hook payload goes into span attributes: redacted, size-capped, content-gated.
 
 Conversation text (prompts, assistant messages, compaction summaries) is kept only when prompt
-capture is on; everything else is kept with long strings cut, and secrets redacted first (so a cut
-never leaves half a secret behind).
+capture is on; everything else is kept with long strings cut and secrets redacted, keys included.
+
+Caps, so that a hook's time does not grow with the payload (README, "Large payloads"): a string
+is cut to its limit *before* it is redacted, scanning ``redact.CUT_MARGIN`` characters past the cut
+so that a secret straddling it still matches whole (the margin itself is then dropped, so no
+unscanned tail is ever kept); a dict keeps at most ``MAX_ITEMS`` keys and a list ``MAX_ITEMS`` items;
+one ``clean`` call scans at most ``SCAN_BUDGET`` characters in all, then elides the remaining strings.
 """
 
 from __future__ import annotations
 
 from traceability.hooks import fs
-from traceability.hooks.redact import redact
+from traceability.hooks.redact import CUT_MARGIN, REDACTED, is_secret_name, redact, redact_cut, redact_key
 from traceability.instrumentation import otlp_json
 
 TYPE_CHECKING = False
@@ -35,6 +40,8 @@ LANGUAGES = {
     "vue": "vue", "svelte": "svelte", "lua": "lua", "r": "r", "dart": "dart", "ex": "elixir",
     "exs": "elixir", "tf": "terraform", "ipynb": "jupyter", "xml": "xml", "txt": "text",
 }  # fmt: skip
+MAX_ITEMS = 200
+SCAN_BUDGET = 512 * 1024
 _SPECIAL_NAMES = {"Dockerfile": "dockerfile", "Makefile": "makefile", ".env": "dotenv"}
 
 
@@ -48,26 +55,53 @@ def language_of(path: str) -> str:
     return LANGUAGES.get(ext.lower(), "text") if dot else "text"
 
 
-def cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…[{len(text) - limit} more chars]"
+class _Budget:
+    """Characters one ``clean`` call may still scan."""
+
+    def __init__(self, chars: int) -> None:
+        self.chars = chars
+
+    def text(self, value: str, max_chars: int) -> str:
+        if self.chars <= 0:
+            return f"…[not scanned: {len(value)} chars]"
+        self.chars -= min(len(value), max_chars + CUT_MARGIN)
+        return redact_cut(value, max_chars)
+
+    def key(self, key: str) -> str:
+        if self.chars <= 0:
+            return f"…[key not scanned: {len(key)} chars]"
+        self.chars -= min(len(key), 512 + CUT_MARGIN)
+        return redact_key(key if len(key) <= 512 else redact_cut(key, 512))
 
 
-def clean(value: Any, max_chars: int, depth: int = 0) -> Any:
-    """A JSON-able copy with every string redacted then cut to ``max_chars``; deep nesting elided."""
+def clean(value: Any, max_chars: int, depth: int = 0, budget: _Budget | None = None) -> Any:
+    """A JSON-able copy with every string and key redacted and cut to ``max_chars``; the value of a
+    secret-named key replaced whole; deep nesting, long lists and big dicts elided."""
+    budget = budget or _Budget(SCAN_BUDGET)
     if isinstance(value, str):
-        return cut(redact(value), max_chars)
+        return budget.text(value, max_chars)
     if isinstance(value, dict):
         if depth > 12:
             return "…[nested too deep]"
-        return {str(k): clean(v, max_chars, depth + 1) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index == MAX_ITEMS:
+                out["…"] = f"[{len(value) - MAX_ITEMS} more keys]"
+                break
+            name = budget.key(str(key))
+            if name in out:
+                name = f"{name}#{index}"
+            if isinstance(item, str) and item and is_secret_name(str(key)[:128]):
+                out[name] = REDACTED
+            else:
+                out[name] = clean(item, max_chars, depth + 1, budget)
+        return out
     if isinstance(value, list | tuple):
         if depth > 12:
             return "…[nested too deep]"
-        items = [clean(v, max_chars, depth + 1) for v in value[:200]]
-        if len(value) > 200:
-            items.append(f"…[{len(value) - 200} more items]")
+        items = [clean(v, max_chars, depth + 1, budget) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"…[{len(value) - MAX_ITEMS} more items]")
         return items
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return str(value)
@@ -185,9 +219,11 @@ def code_attributes(code: str, path: str, limit: int) -> dict[str, Any]:
 
     raw = code.encode("utf-8", "replace")
     attrs: dict[str, Any] = {sc.CODE_LANGUAGE: language_of(path), sc.CODE_ORIGINAL_SIZE: len(raw)}
-    clean_code = redact(code)
+    # cut first (a character is at least one byte: ``limit`` characters hold ``limit`` bytes), with a
+    # margin so that a secret across the cut is matched whole before the margin is dropped
+    clean_code = redact(code[: limit + CUT_MARGIN]) if len(code) > limit else redact(code)
     encoded = clean_code.encode("utf-8", "replace")
-    if len(encoded) > limit:
+    if len(encoded) > limit or len(code) > limit + CUT_MARGIN:
         clean_code = encoded[:limit].decode("utf-8", "ignore")
         attrs[sc.CODE_TRUNCATED] = True
     else:

@@ -28,6 +28,7 @@ RAG_URL_ENV = "TRACEABILITY_RAG_URL"
 LOG_DIR_ENV = "TRACEABILITY_HOOK_LOG_DIR"
 LOG_LEVEL_ENV = "TRACEABILITY_LOG_LEVEL"
 USER_ID_ENV = "TRACEABILITY_USER_ID"
+DEADLINE_ENV = "TRACEABILITY_HOOK_DEADLINE_MS"
 
 CACHE_NAME = "config-cache.json"
 DEFAULT_INTERCEPT_TOOLS = ("Write", "Edit", "MultiEdit")
@@ -107,6 +108,9 @@ class HookSettings:
         self.max_code_bytes = int(_number(ours.get("max_code_bytes"), 64 * 1024, 0, 16 * 1024 * 1024))
         self.max_string_chars = int(_number(ours.get("max_string_chars"), 2048, 64, 1024 * 1024))
         self.max_json_chars = int(_number(ours.get("max_json_chars"), 16 * 1024, 256, 4 * 1024 * 1024))
+        # past this a run writes a minimal span and exits (Claude Code kills a hook after its timeout)
+        deadline_ms = fs.env(DEADLINE_ENV) or ours.get("deadline_ms")
+        self.deadline_s = _number(deadline_ms, 5000.0, 1.0, 600_000.0) / 1000
 
         flag = fs.env_flag(ENFORCEMENT_ENABLED_ENV)
         self.enforcement_enabled = flag if flag is not None else _bool(enforcement.get("enabled"), False)

@@ -86,6 +86,11 @@ ERROR_MESSAGE = "traceability.error.message"
 ERROR_STACK = "traceability.error.stack"
 TOOL_BLOCKED = "traceability.tool.blocked"
 PERMISSION_MODE = "traceability.permission_mode"
+# a hook run cut short (its deadline passed, or stdin over the cap): a minimal span, payload not kept
+HOOK_DEGRADED = "traceability.hook.degraded"
+HOOK_DEGRADED_REASON = "traceability.hook.degraded_reason"  # deadline | payload_too_large
+DEGRADED_DEADLINE = "deadline"
+DEGRADED_TOO_LARGE = "payload_too_large"
 
 # quality enforcer
 QUALITY_PERFORMED = "traceability.quality.performed"

@@ -20,6 +20,7 @@ from traceability.lineage_api.errors import RequestTimer, install_error_handlers
 from traceability.lineage_api.http_guards import install_guards
 from traceability.lineage_api.pool import PoolHolder
 from traceability.lineage_api.settings import Settings
+from traceability.lineage_api.ui.install import install_ui
 
 API_PREFIX = "/api/pattern-traceability"
 
@@ -72,4 +73,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
+    install_ui(app)
     return app

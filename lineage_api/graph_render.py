@@ -5,9 +5,14 @@ from __future__ import annotations
 from traceability.lineage_api.models import AncestryData, DescendantsData, GraphFormat
 
 
-def _label(pattern_id: str, version: str) -> str:
+def _label(pattern_id: str, version: str, name: str = "") -> str:
+    """``name (id@version)``; just ``id@version`` when the pattern has no name of its own."""
     short = pattern_id if len(pattern_id) <= 24 else pattern_id[:21] + "..."
-    return f"{short}@{version}".replace('"', "'")
+    label = f"{short}@{version}"
+    name = " ".join(name.split())
+    if name and name != pattern_id:
+        label = f"{name if len(name) <= 40 else name[:37] + '...'} ({label})"
+    return label.replace('"', "'")
 
 
 def render_lineage(data: AncestryData | DescendantsData, fmt: GraphFormat) -> str:
@@ -15,17 +20,21 @@ def render_lineage(data: AncestryData | DescendantsData, fmt: GraphFormat) -> st
     if fmt is GraphFormat.TREE:
         return render_tree(data)
     root = str(data.pattern_node_id)
-    labels = {root: _label(data.pattern_id, data.pattern_version)}
+    labels = {root: _label(data.pattern_id, data.pattern_version, data.pattern_name)}
     edges: list[tuple[str, str, str]] = []
     if isinstance(data, AncestryData):
         for a in data.ancestors:
-            labels[str(a.ancestor_id)] = _label(a.ancestor_pattern_id, a.ancestor_version)
+            labels[str(a.ancestor_id)] = _label(
+                a.ancestor_pattern_id, a.ancestor_version, a.ancestor_pattern_name
+            )
             edges.append(
                 (str(a.ancestor_id), str(a.child_node_id), _edge_label(a.edge_type, a.transformation_type))
             )
     else:
         for d in data.descendants:
-            labels[str(d.descendant_id)] = _label(d.descendant_pattern_id, d.descendant_version)
+            labels[str(d.descendant_id)] = _label(
+                d.descendant_pattern_id, d.descendant_version, d.descendant_pattern_name
+            )
             edges.append(
                 (str(d.parent_node_id), str(d.descendant_id), _edge_label(d.edge_type, d.transformation_type))
             )
@@ -62,7 +71,7 @@ def render_tree(data: AncestryData | DescendantsData) -> str:
             children.setdefault(str(a.child_node_id), []).append(
                 (
                     str(a.ancestor_id),
-                    _label(a.ancestor_pattern_id, a.ancestor_version),
+                    _label(a.ancestor_pattern_id, a.ancestor_version, a.ancestor_pattern_name),
                     _edge_label(a.edge_type, a.transformation_type),
                 )
             )
@@ -72,11 +81,13 @@ def render_tree(data: AncestryData | DescendantsData) -> str:
             children.setdefault(str(d.parent_node_id), []).append(
                 (
                     str(d.descendant_id),
-                    _label(d.descendant_pattern_id, d.descendant_version),
+                    _label(d.descendant_pattern_id, d.descendant_version, d.descendant_pattern_name),
                     _edge_label(d.edge_type, d.transformation_type),
                 )
             )
-    lines = [f"{_label(data.pattern_id, data.pattern_version)}  (generation {data.generation})"]
+    lines = [
+        f"{_label(data.pattern_id, data.pattern_version, data.pattern_name)}  (generation {data.generation})"
+    ]
     seen = {root}
 
     def walk(node_id: str, prefix: str) -> None:

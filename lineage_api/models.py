@@ -147,6 +147,7 @@ class Ancestor(BaseModel):
 
 class AncestryData(BaseModel):
     pattern_id: str
+    pattern_name: str
     pattern_node_id: UUID
     pattern_version: str
     lineage_id: UUID | None
@@ -173,6 +174,7 @@ class Descendant(BaseModel):
 
 class DescendantsData(BaseModel):
     pattern_id: str
+    pattern_name: str
     pattern_node_id: UUID
     pattern_version: str
     lineage_id: UUID | None
@@ -334,7 +336,10 @@ class SessionData(BaseModel):
 class TraceData(BaseModel):
     correlation_id: UUID
     jaeger_trace_id: str
-    jaeger_url: str
+    jaeger_url: str | None = Field(
+        description="the trace in Jaeger's UI; null unless a Jaeger UI is configured"
+    )
+    ui_url: str = Field(description="the turn's waterfall in this service's web UI (a path on this host)")
     trace: dict[str, Any]
     hook_executions: list[dict[str, Any]]
     total_hook_executions: int

@@ -11,6 +11,10 @@ started the same way, in the same run; then the quality enforcer's cost, separat
 
 Target: overhead (hook - baseline) <= 3 ms median. The enforcer (ruff on a Python Write, block mode)
 is reported as its own median next to the telemetry-only PreToolUse of the same payload.
+
+Large payloads (issue 11, item 8): a 10 MB Write (PostToolUse, every line full of redaction hints)
+and a 50 MB prompt with capture on, next to the small Write, as medians and ratios; the hook must
+stay far below Claude Code's hook timeout (strings are cut before they are redacted).
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hook", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=400, help="hook runs (and as many baseline runs)")
     parser.add_argument("--enforcer-runs", type=int, default=30, help="runs of the enforcer comparison")
+    parser.add_argument("--large-runs", type=int, default=5, help="runs of each large payload")
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="bench-hook-"))
@@ -139,6 +144,25 @@ def main(argv: list[str] | None = None) -> int:
             _time(hook_cmd, stdin, env)
             enforced.append(_time(hook_cmd, stdin, env))
             progress("quality enforcer", i + 1, args.enforcer_runs)
+
+        config.write_text("enforcement:\n  enabled: false\n")
+        large_env = {**env, "TRACEABILITY_CAPTURE_PROMPTS": "1"}
+        hinted = "token = SECRET  # password API_KEY eyJ AKIA sk-x: hints on every line\n"
+        large = {
+            "10 MB Write (PostToolUse)": {**write, "hook_event_name": "PostToolUse", "tool_response": {"type": "create"},
+                                          "tool_input": {"file_path": str(root / "big.py"),
+                                                         "content": hinted * (10_000_000 // len(hinted))}},
+            "50 MB prompt, capture on ": {"session_id": write["session_id"], "prompt_id": str(uuid.uuid4()),
+                                          "hook_event_name": "UserPromptSubmit", "cwd": str(root),
+                                          "prompt": hinted * (50_000_000 // len(hinted))},
+        }  # fmt: skip
+        small: list[float] = []
+        large_ms: dict[str, list[float]] = {name: [] for name in large}
+        for i in range(args.large_runs):
+            small.append(_time(hook_cmd, stdin, large_env))
+            for name, event in large.items():
+                large_ms[name].append(_time(hook_cmd, json.dumps(event).encode(), large_env))
+            progress("large payloads", i + 1, args.large_runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -156,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  enforcer cost (median) : {enforced_ms - plain_ms:7.2f} ms   ratio {enforced_ms / plain_ms:.2f}x"
     )
+    small_ms = statistics.median(small)
+    print("\nlarge payloads (telemetry only, prompt capture on):")
+    print(f"  small Write (PreToolUse)   : {_summary(small)}")
+    for name, samples in large_ms.items():
+        print(f"  {name} : {_summary(samples)}   ratio {statistics.median(samples) / small_ms:.1f}x")
     return 0
 
 

@@ -22,7 +22,7 @@ from traceability.lineage_api.analytics.models import (
     TrendAnalysis,
     UsageMetrics,
 )
-from traceability.lineage_api.analytics.statistics import distinct_count, float_values, mean_or_none, spread
+from traceability.lineage_api.analytics.statistics import distinct_count, float_values, spread
 from traceability.lineage_api.analytics.trend import analyze_trend
 from traceability.lineage_api.analytics.windows import Window, resolve_window
 from traceability.lineage_api.errors import NotFound
@@ -52,7 +52,7 @@ def _success(agg: queries.WindowAggregate) -> SuccessMetrics:
     return SuccessMetrics(
         success_rate=agg.successes / n if n else 0.0,
         error_rate=(n - agg.successes) / n if n else 0.0,
-        avg_quality_score=mean_or_none(scores),
+        avg_quality_score=float(scores.mean()) if scores.size else 0.0,
         successful_executions=agg.successes,
         failed_executions=n - agg.successes,
         blocked_executions=agg.blocked,
@@ -85,9 +85,9 @@ def _performance(agg: queries.WindowAggregate) -> PerformanceMetrics:
     )
 
 
-def _trend(agg: queries.WindowAggregate, window: Window) -> TrendAnalysis:
+def _trend(agg: queries.WindowAggregate, window: Window, min_sample_size: int) -> TrendAnalysis:
     used_before = agg.first_ever is not None and agg.first_ever < window.start
-    t = analyze_trend(agg.period_counts, used_before_window=used_before)
+    t = analyze_trend(agg.period_counts, used_before_window=used_before, min_sample_size=min_sample_size)
     return TrendAnalysis(
         trend_type=t.trend_type,
         velocity=t.velocity,
@@ -99,6 +99,8 @@ def _trend(agg: queries.WindowAggregate, window: Window) -> TrendAnalysis:
         relative_change=t.relative_change,
         period_seconds=window.period_s,
         period_counts=t.period_counts,
+        sample_size=t.sample_size,
+        min_sample_size=t.min_sample_size,
     )
 
 
@@ -121,8 +123,15 @@ def quality_score(total: int, window_days: float) -> float:
     return 0.7 * min(total / 100, 1.0) + 0.3 * min(window_days / 30, 1.0)
 
 
-async def compute_analytics(conn: asyncpg.Connection, req: AnalyticsRequest) -> AnalyticsResponse:
-    """The analytics of ``req.pattern_id``; NotFound (404) when no version of it exists."""
+async def compute_analytics(
+    conn: asyncpg.Connection, req: AnalyticsRequest, *, default_min_sample_size: int
+) -> AnalyticsResponse:
+    """The analytics of ``req.pattern_id``; NotFound (404) when no version of it exists.
+
+    With no executions every rate and mean is 0.0 (not null) and its sample size says 0, so a
+    client formatting the figures (the seed's Example 4) works on any tracked pattern.
+    """
+    min_sample = req.min_sample_size if req.min_sample_size is not None else default_min_sample_size
     started = time.perf_counter()
     window = resolve_window(req.time_window_type, req.time_window_days, req.as_of)
     distribution = None
@@ -147,7 +156,7 @@ async def compute_analytics(conn: asyncpg.Connection, req: AnalyticsRequest) -> 
         usage_metrics=_usage(agg, window),
         success_metrics=_success(agg),
         performance_metrics=_performance(agg) if req.include_performance else None,
-        trend_analysis=_trend(agg, window) if req.include_trends else None,
+        trend_analysis=_trend(agg, window, min_sample) if req.include_trends else None,
         distribution=distribution,
         analytics_quality_score=quality_score(agg.executions, window.days),
         total_data_points=agg.executions,

@@ -23,6 +23,13 @@ class AnalyticsRequest(BaseModel):
     use_rollups: bool = Field(
         default=True, description="false recomputes from the raw executions (slow; same numbers)"
     )
+    min_sample_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="executions a trend class and a growth figure need (default: the server's "
+        "TRACEABILITY_ANALYTICS_MIN_SAMPLE, 30); fewer give trend_type insufficient_data",
+    )
 
 
 class TimeWindow(BaseModel):
@@ -48,11 +55,11 @@ class UsageMetrics(BaseModel):
 class SuccessMetrics(BaseModel):
     success_rate: float = Field(description="succeeded and not blocked / total (0 when there are none)")
     error_rate: float
-    avg_quality_score: float | None
+    avg_quality_score: float = Field(description="0.0 when no execution has a score")
     successful_executions: int
     failed_executions: int
     blocked_executions: int
-    quality_scored_executions: int
+    quality_scored_executions: int = Field(description="the sample size of avg_quality_score")
 
 
 class PerformanceMetrics(BaseModel):
@@ -77,6 +84,8 @@ class TrendAnalysis(BaseModel):
     relative_change: float | None
     period_seconds: int
     period_counts: list[int]
+    sample_size: int = Field(description="executions in the window")
+    min_sample_size: int = Field(description="below it trend_type is insufficient_data, growth 0.0")
 
 
 class Distribution(BaseModel):

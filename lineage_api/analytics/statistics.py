@@ -37,10 +37,6 @@ def distinct_count(packed: bytes) -> int:
     return int(np.count_nonzero(seen))
 
 
-def mean_or_none(values: NDArray[np.float64]) -> float | None:
-    return float(values.mean()) if values.size else None
-
-
 @dataclass(frozen=True)
 class Spread:
     """Summary of a sample; percentiles interpolate linearly between order statistics (numpy's default)."""

@@ -2,6 +2,10 @@
 
 Rules, in order (``q`` = a quarter of the periods, at least one):
 
+0. fewer than ``min_sample_size`` executions in the window: ``insufficient_data`` (a class and a
+   growth figure from a handful of executions mean nothing: 1 then 6 executions would read
+   "+500%"); ``growth_percentage``, ``velocity`` and ``acceleration`` are then 0.0 and the slope
+   test is not run, ``sample_size`` says how many there are;
 1. no executions in the window: ``abandoned`` when the pattern was used before it, else ``stable``;
 2. ``abandoned``: nothing in the last ``q`` periods (the usage stopped);
 3. ``emerging``: nothing in the first ``q`` periods and never used before the window (it started);
@@ -24,7 +28,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-TrendType = Literal["growing", "stable", "declining", "emerging", "abandoned"]
+TrendType = Literal["growing", "stable", "declining", "emerging", "abandoned", "insufficient_data"]
 
 SLOPE_SIGNIFICANCE = 0.05
 MIN_RELATIVE_CHANGE = 0.10
@@ -43,6 +47,8 @@ class Trend:
     r_squared: float | None
     relative_change: float | None
     period_counts: list[int]
+    sample_size: int  # executions in the window
+    min_sample_size: int
 
 
 def _slope(counts: np.ndarray) -> float:
@@ -65,10 +71,24 @@ def confidence(total: int, periods: int) -> float:
     return 0.7 * min(total / 100, 1.0) + 0.3 * min(periods / 10, 1.0)
 
 
-def analyze_trend(counts: list[int], *, used_before_window: bool) -> Trend:
+def analyze_trend(counts: list[int], *, used_before_window: bool, min_sample_size: int) -> Trend:
     """Classify a series of per-period execution counts (oldest first)."""
     y = np.asarray(counts, dtype=float)
     k, total = len(counts), int(y.sum())
+    if total < min_sample_size:
+        return Trend(
+            trend_type="insufficient_data",
+            velocity=0.0,
+            acceleration=0.0,
+            growth_percentage=0.0,
+            confidence_score=confidence(total, k),
+            slope_p_value=None,
+            r_squared=None,
+            relative_change=None,
+            period_counts=list(counts),
+            sample_size=total,
+            min_sample_size=min_sample_size,
+        )
     velocity = _slope(y)
     acceleration = 0.0
     if k >= MIN_PERIODS_FOR_ACCELERATION:
@@ -110,4 +130,6 @@ def analyze_trend(counts: list[int], *, used_before_window: bool) -> Trend:
         r_squared=r_squared,
         relative_change=relative_change,
         period_counts=list(counts),
+        sample_size=total,
+        min_sample_size=min_sample_size,
     )

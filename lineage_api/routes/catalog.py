@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from traceability.exporter.mapping import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
-from traceability.lineage_api.errors import NotFound, processing_time_ms
+from traceability.lineage_api.errors import BadRequest, NotFound, processing_time_ms
 from traceability.lineage_api.models import (
     Envelope,
     PatternList,
@@ -19,6 +21,7 @@ from traceability.lineage_api.models import (
     TurnTotals,
 )
 from traceability.lineage_api.store import catalog, sessions
+from traceability.lineage_api.store import traces as trace_store
 
 router = APIRouter(tags=["catalog"])
 
@@ -86,6 +89,51 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get(
+    "/traces",
+    response_model=Envelope[dict[str, Any]],
+    summary="Find traces (prompt turns, session events) by session, prompt id or prompt text; newest first",
+)
+async def traces(
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    request: Request,
+    session_id: Annotated[str | None, Query(max_length=512, description="Claude Code's session id")] = None,
+    prompt_id: Annotated[str | None, Query(max_length=512, description="Claude Code's prompt id")] = None,
+    prompt: Annotated[
+        str | None, Query(max_length=512, description="case-insensitive substring of the captured prompt")
+    ] = None,
+    kind: Annotated[
+        Literal["turn", "session"] | None, Query(description="turn traces or session traces only")
+    ] = None,
+    status: Annotated[str | None, Query(max_length=64, description="completed | failed | ...")] = None,
+    since: Annotated[datetime | None, Query(description="started at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="started before (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+) -> Envelope[dict[str, Any]]:
+    if since is not None and until is not None and since >= until:
+        raise BadRequest(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
+    flt = trace_store.TraceFilter(
+        session_id=session_uuid(session_id)[0] if session_id else None,
+        prompt_id=prompt_id,
+        prompt_contains=prompt,
+        kind=kind,
+        status=status,
+        since=since,
+        until=until,
+    )
+    rows, total = await trace_store.list_traces(conn, flt, limit, offset)
+    for row in rows:
+        row["jaeger_trace_id"] = row.pop("otel_trace_id")
+        row["jaeger_url"] = f"{settings.jaeger_ui_url}/trace/{row['jaeger_trace_id']}"
+    next_offset = offset + len(rows) if offset + len(rows) < total else None
+    return Envelope(
+        data={"traces": rows, "total": total, "limit": limit, "offset": offset, "next_offset": next_offset},
+        metadata={"processing_time_ms": processing_time_ms(request)},
+    )
+
+
+@router.get(
     "/traces/{correlation_id}",
     response_model=Envelope[TraceData],
     summary="One turn: its hook executions, Claude Code's own spans and events merged in time order, totals",
@@ -122,13 +170,14 @@ async def trace(
     data = TraceData(
         correlation_id=turn_id or native_id,
         jaeger_trace_id=jaeger_id,
-        jaeger_url=f"{settings.jaeger_ui_url}/trace/{jaeger_id}",
+        jaeger_url=settings.jaeger_trace_url(jaeger_id),
+        ui_url=f"/turns/{jaeger_id}",
         trace=_jsonable(trace_row),
         hook_executions=[_jsonable(h) for h in hooks],
         total_hook_executions=len(hooks),
         pattern_executions=[_jsonable(x) for x in executions],
         native_trace_id=native_id.hex if native_id else None,
-        native_jaeger_url=f"{settings.jaeger_ui_url}/trace/{native_id.hex}" if native_id else None,
+        native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
         origin=origin,
         totals=TurnTotals(**totals[key]),
         timeline=[TimelineItem(**item) for item in items],

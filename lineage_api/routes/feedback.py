@@ -22,6 +22,7 @@ from traceability.lineage_api.feedback.models import (
     VariantAssignment,
 )
 from traceability.lineage_api.models import Envelope
+from traceability.lineage_api.names import resolve_pattern_ref
 
 router = APIRouter(tags=["feedback"])
 
@@ -34,6 +35,7 @@ router = APIRouter(tags=["feedback"])
 async def analyze_route(
     req: FeedbackAnalyzeRequest, conn: ConnectionDep, request: Request
 ) -> Envelope[FeedbackLoopOutput]:
+    req = req.model_copy(update={"pattern_id": await resolve_pattern_ref(conn, req.pattern_id)})
     output = await analyze(conn, req)
     return Envelope(
         data=output,
@@ -77,6 +79,7 @@ async def apply_route(
         as_of=as_of,
     )
     ids = [part.strip() for value in improvement_ids for part in value.split(",") if part.strip()]
+    pattern_id = await resolve_pattern_ref(conn, pattern_id)
     result = await apply_improvements(conn, pattern_id, ids, force=force, settings=settings)
     return Envelope(
         data=result,
@@ -99,5 +102,5 @@ async def assign_route(
     session_id: Annotated[str, Query(min_length=1, max_length=512)],
     treatment_share: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
 ) -> Envelope[VariantAssignment]:
-    result = await assign(conn, pattern_id, session_id, treatment_share)
+    result = await assign(conn, await resolve_pattern_ref(conn, pattern_id), session_id, treatment_share)
     return Envelope(data=result, metadata={"processing_time_ms": processing_time_ms(request)})

@@ -30,6 +30,7 @@ from traceability.lineage_api.models import (
     QueryType,
     TrackResult,
 )
+from traceability.lineage_api.names import resolve_pattern_ref
 from traceability.lineage_api.store import lineage as store
 from traceability.lineage_api.tracking import OPERATIONS, track
 
@@ -163,9 +164,10 @@ async def lineage(
         raise ApiError(
             400, f"max_depth must be between 1 and {settings.ancestry_max_depth}", max_depth=max_depth
         )
-    node = await store.resolve_node(conn, pattern_id, version)
+    node = await store.resolve_node(conn, await resolve_pattern_ref(conn, pattern_id), version)
     base: dict[str, Any] = {
         "pattern_id": node.pattern_id,
+        "pattern_name": node.pattern_name,
         "pattern_node_id": node.id,
         "pattern_version": node.pattern_version,
         "lineage_id": node.lineage_id,
@@ -206,6 +208,7 @@ async def lineage(
 async def pattern_evolution(
     pattern_id: str, conn: ConnectionDep, request: Request
 ) -> Envelope[EvolutionData]:
+    pattern_id = await resolve_pattern_ref(conn, pattern_id)
     nodes, edges = await store.evolution(conn, pattern_id)
     if not nodes:
         raise ApiError(404, f"pattern '{pattern_id}' not found", pattern_id=pattern_id)

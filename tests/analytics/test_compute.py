@@ -37,10 +37,11 @@ def check_against_numpy(result: dict[str, Any], exp: dict[str, Any], days: int) 
     assert success["blocked_executions"] == exp["blocked"]
     assert success["success_rate"] == pytest.approx(exp["ok"] / n if n else 0.0, rel=1e-12)
     assert success["error_rate"] == pytest.approx((n - exp["ok"]) / n if n else 0.0, rel=1e-12)
+    assert success["quality_scored_executions"] == exp["scores"].size
     if exp["scores"].size:
         assert success["avg_quality_score"] == pytest.approx(float(exp["scores"].mean()), rel=1e-12)
-    else:
-        assert success["avg_quality_score"] is None
+    else:  # no data: 0.0 with a sample size of 0 (a client formatting the figure must not crash)
+        assert success["avg_quality_score"] == 0.0
     d = exp["durations"]
     assert perf["measured_executions"] == d.size
     if d.size:
@@ -57,7 +58,10 @@ def check_against_numpy(result: dict[str, Any], exp: dict[str, Any], days: int) 
         assert perf["avg_execution_time_ms"] is None and perf["p99_execution_time_ms"] is None
     trend = result["trend_analysis"]
     assert trend["period_counts"] == exp["counts"]
-    if len(exp["counts"]) > 1:
+    assert trend["sample_size"] == n
+    if n < trend["min_sample_size"]:
+        assert trend["trend_type"] == "insufficient_data" and trend["growth_percentage"] == 0.0
+    elif len(exp["counts"]) > 1:
         slope = stats.linregress(np.arange(len(exp["counts"])), exp["counts"]).slope
         assert trend["velocity"] == pytest.approx(float(slope), rel=1e-9, abs=1e-12)
     assert result["total_data_points"] == n
@@ -126,13 +130,14 @@ async def test_no_executions(client: httpx.AsyncClient, db_pool: asyncpg.Pool) -
         result["usage_metrics"]["unique_contexts"] == 0
         and result["usage_metrics"]["last_execution_at"] is None
     )
-    assert (
-        result["success_metrics"]["success_rate"] == 0.0
-        and result["success_metrics"]["avg_quality_score"] is None
-    )
+    success = result["success_metrics"]
+    assert success["success_rate"] == 0.0 and success["error_rate"] == 0.0
+    assert success["avg_quality_score"] == 0.0 and success["quality_scored_executions"] == 0
     assert result["performance_metrics"]["measured_executions"] == 0
-    assert result["trend_analysis"]["trend_type"] == "stable"
-    assert result["trend_analysis"]["confidence_score"] == 0.0
+    trend = result["trend_analysis"]
+    assert trend["trend_type"] == "insufficient_data" and trend["growth_percentage"] == 0.0
+    assert trend["sample_size"] == 0 and trend["min_sample_size"] == 30
+    assert trend["confidence_score"] == 0.0
     assert result["analytics_quality_score"] == pytest.approx(0.3 * 7 / 30)
 
 
@@ -272,3 +277,66 @@ async def test_trend_classes(
     n = sum(counts)
     assert trend["confidence_score"] == pytest.approx(0.7 * min(n / 100, 1) + 0.3 * min(len(counts) / 10, 1))
     assert math.isfinite(trend["acceleration"])
+
+
+async def _tiny_series(db_pool: asyncpg.Pool, counts: list[int]) -> None:
+    """Executions per day over the last len(counts) days before AS_OF, and one long before."""
+    rng = np.random.default_rng(31)
+    start = AS_OF - timedelta(days=len(counts))
+    async with db_pool.acquire() as conn:
+        node = await add_node(conn, "pat")
+        rows = generate(rng, node, "pat", series_times(counts, start, rng))
+        rows += generate(rng, node, "pat", [start - timedelta(days=3)])
+        await copy_executions(conn, rows)
+
+
+async def test_tiny_sample_has_no_trend_class_or_growth(
+    client: httpx.AsyncClient, db_pool: asyncpg.Pool
+) -> None:
+    """1 execution, then 6: the growth rule alone would say +500 % and a class; 7 < 30 says insufficient_data."""
+    counts = [1, 0, 0, 0, 0, 0, 6]
+    await _tiny_series(db_pool, counts)
+    trend = (await compute(client, pattern_id="pat"))["trend_analysis"]
+    assert trend["period_counts"] == counts
+    assert trend["trend_type"] == "insufficient_data"
+    assert trend["sample_size"] == 7 and trend["min_sample_size"] == 30
+    assert trend["growth_percentage"] == 0.0 and trend["velocity"] == 0.0
+    assert trend["slope_p_value"] is None and trend["relative_change"] is None
+    # a caller may lower the minimum for one request: the figures are then computed (numpy/scipy)
+    trend = (await compute(client, pattern_id="pat", min_sample_size=5))["trend_analysis"]
+    assert trend["min_sample_size"] == 5 and trend["trend_type"] != "insufficient_data"
+    assert trend["growth_percentage"] == pytest.approx((6 - 1) / 1 * 100)
+    fit = stats.linregress(np.arange(len(counts)), counts)
+    assert trend["velocity"] == pytest.approx(fit.slope, rel=1e-9)
+    assert trend["slope_p_value"] == pytest.approx(fit.pvalue, rel=1e-9)
+    resp = await client.get("/analytics/pat", params={"as_of": AS_OF.isoformat(), "min_sample_size": 5})
+    assert resp.status_code == 200 and resp.json()["trend_analysis"] == {**trend}
+    resp = await client.post("/analytics/compute", json={"pattern_id": "pat", "min_sample_size": 0})
+    assert resp.status_code == 422 and "min_sample_size" in resp.json()["error"]
+
+
+async def test_min_sample_is_a_server_setting(db_dsn: str, db_pool: asyncpg.Pool) -> None:
+    """TRACEABILITY_ANALYTICS_MIN_SAMPLE sets the default; at the boundary the class is computed."""
+    from traceability.lineage_api.app import API_PREFIX, create_app
+    from traceability.lineage_api.settings import ANALYTICS_MIN_SAMPLE_ENV, Settings
+
+    counts = [2, 3, 3, 4, 4, 5, 6]  # 27 executions
+    await _tiny_series(db_pool, counts)
+    for env_value, minimum, insufficient in (("28", 28, True), ("27", 27, False), ("zero", 30, True)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(ANALYTICS_MIN_SAMPLE_ENV, env_value)
+            settings = Settings.resolve(db_url=db_dsn, run_deriver=False)
+        assert settings.analytics_min_sample_size == minimum  # a bad value: the default, not a crash
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+            ) as c,
+        ):
+            trend = (await compute(c, pattern_id="pat"))["trend_analysis"]
+        assert trend["sample_size"] == 27 and trend["min_sample_size"] == minimum
+        assert (trend["trend_type"] == "insufficient_data") is insufficient
+        q = len(counts) // 4
+        growth = (sum(counts[-q:]) - sum(counts[:q])) / sum(counts[:q]) * 100
+        assert trend["growth_percentage"] == (0.0 if insufficient else pytest.approx(growth))

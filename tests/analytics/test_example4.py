@@ -61,3 +61,26 @@ async def test_seed_example_4_prints_real_values(live_api: str, db_pool: asyncpg
     assert (
         lines[6].startswith("Growth: ") and float(lines[6].removeprefix("Growth: ").removesuffix("%")) > 100
     )
+
+
+async def test_seed_example_4_runs_on_a_pattern_without_executions(live_api: str) -> None:
+    """Example 2 tracks async_db_writer_v3 (no executions yet); Example 4 on it prints zeros, not a TypeError."""
+    track = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(REPO / "examples" / "example2_pattern_lineage_tracking.py")],
+        env={**os.environ, "INTELLIGENCE_SERVICE_URL": live_api},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert track.returncode == 0 and "Pattern tracked: True" in track.stdout, track.stderr
+    out = await asyncio.to_thread(run_example, live_api)
+    assert out.splitlines() == [
+        "Total executions: 0",
+        "Executions per day: 0.0",
+        "Unique contexts: 0",
+        "Success rate: 0.00%",
+        "Average quality: 0.00",
+        "Trend: insufficient_data",
+        "Growth: 0.0%",
+    ]

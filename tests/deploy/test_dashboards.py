@@ -155,13 +155,21 @@ async def test_figures_agree_with_numpy(filled: synthetic_rows.SyntheticData, db
 
         _, rows = await grafana_sql.run_query(conn, by_title["Top patterns"], rng)
         mid = rng.start + (rng.end - rng.start) / 2
+        min_sample = int(grafana_sql.variables(grafana_sql.load_dashboard())["min_sample"])
+        assert min_sample == 30
+        sizes = set()
         for row in rows:
             mine = [e for e in filled.executions if e["pattern_id"] == row[0]]
             assert row[3] == len(mine)
             assert float(row[4]) == pytest.approx(np.mean([e["success"] for e in mine]))
             late = sum(e["executed_at"] >= mid for e in mine)
             early = len(mine) - late
-            assert row[7] == pytest.approx((late - early) / max(early, 1))
+            if len(mine) < min_sample:  # no trend from a tiny sample
+                assert row[7] is None
+            else:
+                assert row[7] == pytest.approx((late - early) / max(early, 1))
+            sizes.add(len(mine) >= min_sample)
+        assert sizes == {True, False}  # the data has patterns on both sides of the minimum
         assert [r[3] for r in rows] == sorted((r[3] for r in rows), reverse=True)
 
         _, rows = await grafana_sql.run_query(conn, by_title["Recent failed turns"], rng)
@@ -169,6 +177,12 @@ async def test_figures_agree_with_numpy(filled: synthetic_rows.SyntheticData, db
         assert len(rows) == min(50, len(failed))
         assert {r[1] for r in rows} <= failed
         assert [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+
+
+def test_dashboard_variables_are_interpolated() -> None:
+    values = {"min_sample": "30", "api_url": "http://x"}
+    sql = grafana_sql.interpolate("SELECT ${min_sample}, $min_sample, $__timeFrom(), $1, $other", values)
+    assert sql == "SELECT 30, 30, $__timeFrom(), $1, $other"
 
 
 def test_macro_expansion() -> None:

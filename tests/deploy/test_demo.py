@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES_DIR
-from traceability.cli import demo_sessions
+from traceability.cli import demo_experiment, demo_sessions
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -78,7 +79,7 @@ def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
         and max(e.at for e in events) <= NOW
         and min(e.at for e in events) >= NOW - timedelta(days=15)
     )
-    assert {s.project for s in planned} == set(demo_sessions.FUNCTIONS)
+    assert {s.project for s in planned} == set(demo_sessions.FUNCTIONS) | {demo_experiment.PROJECT}
     failures = [e for e in events if e.payload["hook_event_name"] == "PostToolUseFailure"]
     assert {e.payload["tool_name"] for e in failures} == {"Bash", "Read"}
     # the same functions are edited to new versions on different days
@@ -184,3 +185,96 @@ def test_demo_spans_spread_over_days(demo_run: tuple[subprocess.CompletedProcess
     # durations are real: a tool span lasts what Claude Code said (duration_ms), not days
     tools = [s for s in spans if s.attributes.get(semconv.SPAN_TYPE) == semconv.SPAN_TYPE_TOOL]
     assert all(0 <= (s.end_time_unix_nano - s.start_time_unix_nano) / 1e9 < 600 for s in tools)
+
+
+def _experiment_samples(sessions: list[demo_sessions.Session]) -> dict[str, list[int]]:
+    """Claude Code's duration_ms of every write of the experiment's helper, by version written."""
+    samples: dict[str, list[int]] = {"v1": [], "v2": []}
+    for session in sessions:
+        if session.project != demo_experiment.PROJECT:
+            continue
+        for e in session.events:
+            if e.payload["hook_event_name"] != "PostToolUse" or e.write_content is None:
+                continue
+            assert (
+                demo_experiment.VERSIONS[0] in e.write_content
+                or demo_experiment.VERSIONS[1] in e.write_content
+            )
+            samples["v2" if demo_experiment.VERSIONS[1] in e.write_content else "v1"].append(
+                e.payload["duration_ms"]
+            )
+    return samples
+
+
+@pytest.mark.parametrize(("sessions", "days"), [(24, 14), (3, 6), (1, 1)])
+def test_demo_plans_an_ab_experiment_the_feedback_loop_can_judge(
+    tmp_path: Path, sessions: int, days: int
+) -> None:
+    """Two versions of one helper, each written at least 30 times (the feedback loop's minimum) within
+    its default 7-day window, version 2's writes faster (Welch's t-test on the planned durations)."""
+    from scipy import stats
+
+    planned = demo_sessions.plan_sessions(
+        workspace=tmp_path, home=Path("/h"), sessions=sessions, days=days, now=NOW
+    )
+    experiment = [s for s in planned if s.project == demo_experiment.PROJECT]
+    events = [e for s in experiment for e in s.events]
+    assert all(NOW - timedelta(days=min(days, 7)) <= e.at < NOW for e in events)
+    writes = [e for e in events if e.payload["hook_event_name"] == "PostToolUse" and e.write_content]
+    home = str(tmp_path / demo_experiment.PROJECT / demo_experiment.HOME_MODULE)
+    # the helper is written at home, then edited there into version 2, before any copy is vendored
+    assert [e.payload["tool_name"] for e in writes[:2]] == ["Write", "Edit"]
+    assert {e.payload["tool_input"]["file_path"] for e in writes[:2]} == {home}
+    copies = [e.payload["tool_input"]["file_path"] for e in writes[2:]]
+    assert len(copies) == len(set(copies)) and home not in copies
+    samples = _experiment_samples(planned)
+    assert min(len(samples["v1"]), len(samples["v2"])) >= 30
+    test = stats.ttest_ind(samples["v2"], samples["v1"], equal_var=False)
+    assert test.pvalue < 1e-4 and test.statistic < 0  # faster, and clearly so
+
+
+def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
+    """`up`, then `demo`: the experiment's pattern goes hook -> spool -> collector -> deriver, and the
+    demo prints feedback/analyze's verdict: Welch's test with the p-value scipy gives on the
+    durations the demo planned (the same seed plans the same durations), and the winner."""
+    import re
+
+    from scipy import stats
+
+    from tests.deploy.test_up import _start_up, _stop_and_check_nothing_left
+    from traceability.exporter.embedded_pg import cluster_dir_for
+
+    running = _start_up(home, "demo")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "traceability.cli.main", "demo", "--sessions", "1", "--days", "6"],
+            env=running.env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        _stop_and_check_nothing_left(running, cluster_dir_for(home / ".local" / "share" / "traceability"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hooks    [" in result.stderr  # the progress bar
+    samples = _experiment_samples(
+        demo_sessions.plan_sessions(workspace=home, home=home, sessions=1, days=6, now=NOW)
+    )
+    lines = result.stdout.splitlines()
+    (head,) = [i for i, line in enumerate(lines) if line.startswith("feedback loop on fetch_json")]
+    match = re.fullmatch(
+        r"feedback loop on fetch_json \((\w+)\): version (\S+) \((\d+) executions, mean (\d+) ms\) "
+        r"against (\S+) \((\d+) executions, mean (\d+) ms\)",
+        lines[head],
+    )
+    assert match, lines[head]
+    _, control, n1, mean1, treatment, n2, mean2 = match.groups()
+    assert (int(n1), int(n2)) == (len(samples["v1"]), len(samples["v2"]))
+    assert (int(mean1), int(mean2)) == (round(np.mean(samples["v1"])), round(np.mean(samples["v2"])))
+    p = stats.ttest_ind(samples["v2"], samples["v1"], equal_var=False).pvalue
+    effect = (np.mean(samples["v1"]) - np.mean(samples["v2"])) / np.mean(samples["v1"])
+    assert lines[head + 1] == f"  execution_time: welch_t_test, p = {p:.3g}, {effect:+.1%} -> validated"
+    assert lines[head + 2].startswith(f"  winner: version {treatment} (confidence ")
+    assert control != treatment

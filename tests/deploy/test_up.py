@@ -8,13 +8,11 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,24 +181,6 @@ def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
     pytest.fail(f"{url} did not give the expected answer in {timeout} s; last: {last}")
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    home = tmp_path / "home"
-    home.mkdir()
-    # We may be root: PostgreSQL then runs as `postgres`, which must be able to reach the data dir.
-    for p in (tmp_path, home):
-        p.chmod(0o755)
-    yield home
-    # a failed test must not leave a cluster running
-    from traceability.exporter.embedded_pg import EmbeddedPostgres, cluster_dir_for
-
-    cluster = cluster_dir_for(home / ".local" / "share" / "traceability")
-    if (cluster / "postmaster.pid").exists():
-        EmbeddedPostgres(cluster_dir=cluster, port=1).stop("immediate")
-    if not cluster.is_relative_to(tmp_path):  # as root the cluster lives under /var/lib: remove it too
-        shutil.rmtree(cluster.parent, ignore_errors=True)
-
-
 def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     from traceability.exporter.embedded_pg import cluster_dir_for
 
@@ -234,7 +214,8 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     trace = _get_json(f"{running.api}/api/pattern-traceability/traces/{correlation_id}")
     spans_before = sorted(h["span_id"] for h in trace["data"]["hook_executions"])
     assert trace["data"]["jaeger_trace_id"] == uuid.UUID(correlation_id).hex
-    assert trace["data"]["jaeger_url"].endswith("/trace/" + uuid.UUID(correlation_id).hex)
+    assert trace["data"]["jaeger_url"] is None  # `up` runs no Jaeger, so it links to none
+    assert trace["data"]["ui_url"] == "/turns/" + uuid.UUID(correlation_id).hex
 
     cluster_dir = cluster_dir_for(data_dir)
     _stop_and_check_nothing_left(running, cluster_dir)

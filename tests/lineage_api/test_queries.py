@@ -370,6 +370,7 @@ async def test_trace_with_hook_executions_and_jaeger_link(
     assert data["correlation_id"] == str(uuid.UUID(trace_hex))
     assert data["jaeger_trace_id"] == trace_hex
     assert data["jaeger_url"] == f"http://jaeger.test:16686/trace/{trace_hex}"
+    assert data["ui_url"] == f"/turns/{trace_hex}"
     assert data["trace"]["session_id"] == s.session_id and data["trace"]["user_id"] == s.user_id
     assert data["trace"]["otel_trace_id"] == trace_hex
     assert data["total_hook_executions"] == 3
@@ -409,7 +410,9 @@ async def test_database_down_gives_503_with_a_message() -> None:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX) as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+        ) as c,
     ):
         r = await c.get("/health")
         assert r.status_code == 503
@@ -438,7 +441,7 @@ async def test_database_down_gives_503_with_a_message() -> None:
 
 async def test_openapi_documents_the_lineage_routes(api_settings: Settings) -> None:
     app = create_app(api_settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
         spec = (await c.get("/openapi.json")).json()
         docs = await c.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()

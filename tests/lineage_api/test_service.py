@@ -66,14 +66,15 @@ async def test_seed_examples_2_and_3_print_real_values(live_api: str, db_pool: a
     show = await asyncio.to_thread(lineage_cli, "show", "async_db_writer_v3", "--url", live_api)
     assert (show.returncode, show.stdout) == (
         0,
-        "async_db_writer_v3@3.0.0  (generation 2)\n└─ derived_from (optimization) <- async_db_writer_v2@1.0.0\n",
+        "Async Database Writer (async_db_writer_v3@3.0.0)  (generation 2)\n"
+        "└─ derived_from (optimization) <- Async Database Writer (async_db_writer_v2@1.0.0)\n",
     )
     down = await asyncio.to_thread(
         lineage_cli, "show", "async_db_writer_v2", "--descendants", "--url", live_api
     )
     assert (
-        down.stdout
-        == "async_db_writer_v2@1.0.0  (generation 1)\n└─ derived_from (optimization) -> async_db_writer_v3@3.0.0\n"
+        down.stdout == "Async Database Writer (async_db_writer_v2@1.0.0)  (generation 1)\n"
+        "└─ derived_from (optimization) -> Async Database Writer (async_db_writer_v3@3.0.0)\n"
     )
     mermaid = await asyncio.to_thread(
         lineage_cli, "show", "async_db_writer_v3", "--format", "mermaid", "--url", live_api

@@ -23,7 +23,9 @@ async def make_client(db_dsn: str) -> AsyncIterator[object]:
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+        )
         stack.append((lifespan, client))
         return client
 

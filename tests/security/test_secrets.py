@@ -1,7 +1,10 @@
-"""Redaction measured on a corpus of planted secrets sent through every hook event.
+"""Redaction measured on corpora of planted secrets sent through every hook event.
 
 Carriers are the real captured payloads in tests/fixtures/claude-code-hooks: every text field of a
-payload gets a canary and a secret next to it, and the real hook process runs on it. Canaries that
+payload gets a canary and a secret next to it, and every object gets one more key that is a secret
+(its value a canary), and the real hook process runs on it. Two corpora: tests/security/secrets_corpus.py
+(the first one) and tests/security/secret_shapes.py (providers' documented formats, including kinds
+no rule was written for). Canaries that
 reach the spool prove the field was recorded; no secret may reach the spool, the hook's state or
 logs, or (after the collector drains the spool) any table of the database. Ordinary code that merely
 looks like a secret must arrive byte for byte.
@@ -21,7 +24,8 @@ import pytest
 
 from tests.collector.harness import start_collector, stop_collector, wait_until
 from tests.hooks.helpers import HookEnv, read_spool
-from tests.security.secrets_corpus import KINDS, ORDINARY_CODE, Planted, planted
+from tests.security import secret_shapes, secrets_corpus
+from tests.security.secrets_corpus import ORDINARY_CODE, Planted
 from traceability.instrumentation import semconv as sc
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code-hooks"
@@ -41,16 +45,24 @@ def _carriers(all_payloads: bool) -> list[Path]:
     return sorted(first.values())
 
 
-def _plant(value: Any, plants: list[tuple[str, Planted]], tag: str, key: str = "") -> Any:
+def _next(corpus: Any, plants: list[tuple[str, Planted]], tag: str) -> tuple[str, Planted]:
+    n = len(plants)
+    secret = corpus.planted(corpus.KINDS[n % len(corpus.KINDS)], f"{tag}-{n}")
+    canary = f"CANARY{n:05d}X"
+    plants.append((canary, secret))
+    return canary, secret
+
+
+def _plant(value: Any, plants: list[tuple[str, Planted]], tag: str, corpus: Any, key: str = "") -> Any:
     if isinstance(value, dict):
-        return {k: _plant(v, plants, tag, k) for k, v in value.items()}
+        out = {k: _plant(v, plants, tag, corpus, k) for k, v in value.items()}
+        canary, secret = _next(corpus, plants, tag)
+        out[secret.text] = canary  # a secret as a key
+        return out
     if isinstance(value, list):
-        return [_plant(v, plants, tag, key) for v in value]
+        return [_plant(v, plants, tag, corpus, key) for v in value]
     if isinstance(value, str) and key not in STRUCTURAL:
-        n = len(plants)
-        secret = planted(KINDS[n % len(KINDS)], f"{tag}-{n}")
-        canary = f"CANARY{n:05d}X"
-        plants.append((canary, secret))
+        canary, secret = _next(corpus, plants, tag)
         return f"{value}\n{canary} {secret.text}\n"
     return value
 
@@ -71,12 +83,12 @@ async def _database_text(dsn: str) -> str:
         await conn.close()
 
 
-def _run_corpus(db_dsn: str, tmp_path: Path, all_payloads: bool) -> None:
+def _run_corpus(db_dsn: str, tmp_path: Path, all_payloads: bool, corpus: Any = secrets_corpus) -> None:
     hook = HookEnv(tmp_path / "hook", {"TRACEABILITY_CAPTURE_PROMPTS": "1"})
     plants: list[tuple[str, Planted]] = []
     events = 0
     for path in _carriers(all_payloads):
-        payload = _plant(json.loads(path.read_text()), plants, path.stem)
+        payload = _plant(json.loads(path.read_text()), plants, path.stem, corpus)
         result = hook.run(payload)
         assert (result.returncode, result.stdout) == (0, b""), (path.name, result)
         events += 1
@@ -93,7 +105,9 @@ def _run_corpus(db_dsn: str, tmp_path: Path, all_payloads: bool) -> None:
     )
     assert leaked_spool == [], [f"{s.kind}: {s.core[:12]}..." for s in leaked_spool[:10]]
     assert leaked_local == [], [f"{s.kind}: {s.core[:12]}..." for s in leaked_local[:10]]
-    assert set(by_kind) == set(KINDS), "every kind of secret must have been carried into a recorded field"
+    assert set(by_kind) == set(corpus.KINDS), (
+        "every kind of secret must have been carried into a recorded field"
+    )
     assert len(carried) >= events  # at least one recorded field per payload on average
 
     collector = start_collector(db_dsn, hook.spool, tmp_path / "collector.log")  # drains the hook's spool
@@ -112,6 +126,12 @@ def test_planted_secrets_in_every_hook_event_reach_neither_spool_nor_database(
     db_dsn: str, tmp_path: Path
 ) -> None:
     _run_corpus(db_dsn, tmp_path, all_payloads=False)
+
+
+def test_documented_token_formats_in_every_field_and_key_reach_neither_spool_nor_database(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    _run_corpus(db_dsn, tmp_path, all_payloads=False, corpus=secret_shapes)
 
 
 @pytest.mark.slow

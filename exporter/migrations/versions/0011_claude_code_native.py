@@ -7,15 +7,15 @@ that prompt records the native trace id in ``execution_traces.native_trace_id``.
 in ``claude_code_spans`` (with their own ids), never in ``execution_traces`` / ``hook_executions``,
 so a native interaction is never counted as a second turn.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 
 from traceability.exporter.migrations.sql import run_script
 
-revision = "0004"
-down_revision = "0003"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,176 @@
+"""Sessions and turns as the web UI reads them: the session list, one session's turns, one turn's spans.
+
+A session is every ``execution_traces`` row sharing a ``session_id`` (the turns, and the session
+root that holds events outside any turn), whichever Claude Code process sent them. The project is
+the last path component of the turn's ``cwd``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What the session list is narrowed to; ``None`` means no restriction."""
+
+    project: str | None = None
+    status: str | None = None  # ok | failed (a failed/abandoned turn or a failed/blocked tool)
+    since: datetime | None = None
+    until: datetime | None = None
+    tool: str | None = None
+    file_path: str | None = None  # substring of a file path a tool touched
+    text: str | None = None  # substring of a file path, a tool input or a captured prompt
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+COUNT_CAP = 1000  # a filtered list counts its matches up to this many ("1000+")
+
+# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE)
+_MATCH = r"""
+    FROM trace_sessions s
+    WHERE ($1::text IS NULL OR s.project = $1)
+      AND ($3::timestamptz IS NULL OR s.last_started >= $3)
+      AND ($4::timestamptz IS NULL OR s.first_started < $4)
+      AND ($2::text IS NULL
+           OR ($2 = 'failed') = (s.failed_turns > 0
+                                 OR EXISTS (SELECT 1 FROM hook_executions h
+                                            WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
+                                              AND h.status IN ('failed', 'blocked'))))
+      AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                       WHERE h.session_id = s.session_id::text AND h.tool_name = $5))
+      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                       WHERE h.session_id = s.session_id::text AND h.file_path ILIKE $6))
+      AND ($7::text IS NULL
+           OR EXISTS (SELECT 1 FROM execution_traces t WHERE t.session_id = s.session_id AND t.prompt_text ILIKE $7)
+           OR EXISTS (SELECT 1 FROM hook_executions h
+                      WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
+                        AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
+"""
+
+# The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
+_SESSIONS_SQL = r"""
+SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd, s.model,
+       h.tool_calls, h.failed_tools, h.blocked_tools
+FROM (SELECT s.* {match}
+      ORDER BY s.last_started DESC, s.session_id
+      LIMIT $8 OFFSET $9) s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS tool_calls,
+           count(*) FILTER (WHERE x.status = 'failed') AS failed_tools,
+           count(*) FILTER (WHERE x.status = 'blocked') AS blocked_tools
+    FROM hook_executions x WHERE x.session_id = s.session_id::text AND x.span_type = 'tool'
+) h
+ORDER BY s.last_started DESC, s.session_id
+""".replace("{match}", _MATCH)
+_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 {match} LIMIT $8) matched".replace("{match}", _MATCH)
+
+
+async def list_sessions(
+    conn: asyncpg.Connection, filters: SessionFilter, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int, bool]:
+    """Sessions matching ``filters``, newest activity first; how many match; whether that count is capped."""
+    args = (
+        filters.project,
+        filters.status,
+        filters.since,
+        filters.until,
+        filters.tool,
+        _like(filters.file_path) if filters.file_path else None,
+        _like(filters.text) if filters.text else None,
+    )
+    rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset)
+    if filters == SessionFilter():
+        total = int(await conn.fetchval("SELECT count(*) FROM trace_sessions"))
+        return rows, total, False
+    cap = max(COUNT_CAP, offset + limit + 1)
+    total = int(await conn.fetchval(_COUNT_SQL, *args, cap))
+    return rows, total, total >= cap
+
+
+async def projects(conn: asyncpg.Connection) -> list[str]:
+    """Every project name seen, for the filter's choices."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT project FROM trace_sessions WHERE project IS NOT NULL ORDER BY 1"
+    )
+    return [r["project"] for r in rows if r["project"]]
+
+
+async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Every trace row of the session in time order, with per-turn tool counts."""
+    return await conn.fetch(
+        """
+        SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
+               t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
+               t.error_message, t.resource,
+               count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
+               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
+               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
+               count(h.id) AS spans,
+               array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
+        FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
+        WHERE t.session_id = $1
+        GROUP BY t.id
+        ORDER BY t.started_at, t.id
+        """,
+        session_id,
+    )
+
+
+async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM execution_traces WHERE correlation_id = $1", correlation_id)
+
+
+async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The waterfall's columns of every span of a trace (details are read per span)."""
+    return await conn.fetch(
+        """SELECT span_id, parent_span_id, span_name, hook_name, span_type, status, success, started_at,
+                  duration_ms
+           FROM hook_executions WHERE trace_id = $1
+           ORDER BY started_at, execution_order, span_id""",
+        trace_row_id,
+    )
+
+
+async def span(conn: asyncpg.Connection, trace_row_id: uuid.UUID, span_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM hook_executions WHERE trace_id = $1 AND span_id = $2", trace_row_id, span_id
+    )
+
+
+async def previous_content(
+    conn: asyncpg.Connection, file_path: str, before: datetime, code_attribute: str
+) -> str | None:
+    """The code last written to ``file_path`` before ``before`` (for a Write's diff), if recorded."""
+    value = await conn.fetchval(
+        """SELECT attributes->>$3 FROM hook_executions
+           WHERE file_path = $1 AND span_type = 'tool' AND started_at < $2 AND attributes ? $3
+             AND tool_name = 'Write'
+           ORDER BY started_at DESC LIMIT 1""",
+        file_path,
+        before,
+        code_attribute,
+    )
+    return str(value) if value is not None else None
+
+
+async def span_executions(conn: asyncpg.Connection, hook_execution_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The pattern versions a tool use produced or applied."""
+    return await conn.fetch(
+        """SELECT x.pattern_id, x.node_id, n.pattern_name, n.pattern_version, x.success, x.blocked
+           FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
+           WHERE x.hook_execution_id = $1 ORDER BY n.pattern_name""",
+        hook_execution_id,
+    )
+
+
+def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
+    return dict(record) if record is not None else None

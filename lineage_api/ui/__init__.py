@@ -1,0 +1,1 @@
+"""The web UI, served at the API's root: sessions, turns, code changes, patterns, overview."""

@@ -1,0 +1,1 @@
+"""HTTP serving hardening shared by the collector and the lineage API (limits, timeouts, Host check)."""
