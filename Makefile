@@ -5,8 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The real Claude Code CLI the suite runs (tests/claude_code). Pinned exactly: from 2.1.198 its package
+# declares node >= 22 and on node 20 a plain install silently picks 2.1.197; the CLI is a native
+# binary (an optional dependency), so the pinned version runs on node 20 despite the engine warning.
+CLAUDE_CODE_VERSION := 2.1.332
+CLAUDE_CODE_DIR := .claude-code
 
-.PHONY: up test lint typecheck postgres deploy-tools browser bench clean
+.PHONY: up test lint typecheck postgres deploy-tools claude-code browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -38,6 +43,16 @@ deploy-tools:
 		echo "install docker-compose (Debian: apt-get install --no-install-recommends docker-compose)" >&2; exit 1; \
 	fi
 
+$(CLAUDE_CODE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
+	mkdir -p $(CLAUDE_CODE_DIR)
+	echo '{"private": true}' > $(CLAUDE_CODE_DIR)/package.json
+	cd $(CLAUDE_CODE_DIR) && npm install --no-audit --no-fund --save-exact --engine-strict=false \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	test "$$($(CLAUDE_CODE_DIR)/node_modules/.bin/claude --version | cut -d' ' -f1)" = "$(CLAUDE_CODE_VERSION)"
+	touch $@
+
+claude-code: $(CLAUDE_CODE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
 # Debian's Chromium for the UI's browser tests (Playwright drives it; it never downloads a browser).
 browser:
 	@if command -v chromium >/dev/null 2>&1; then \
@@ -58,11 +73,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: postgres deploy-tools browser lint typecheck
+test: postgres deploy-tools claude-code browser lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: postgres
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CLAUDE_CODE_DIR) .pytest_cache .mypy_cache .ruff_cache

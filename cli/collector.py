@@ -13,7 +13,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "collector", help="receive OTLP/HTTP spans and drain the hook spool into PostgreSQL"
     )
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default 4318)")
+    parser.add_argument("--port", type=int, help="OTLP/HTTP port (default 4318)")
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        help="OTLP/gRPC port (default 4317, TRACEABILITY_COLLECTOR_GRPC_PORT; 0: off)",
+    )
     parser.add_argument(
         "--spool-dir", help="spool directory (default: TRACEABILITY_SPOOL_DIR or ~/.local/state/...)"
     )
@@ -34,14 +39,20 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = CollectorSettings.resolve(
-            db_url=args.db_url, spool_dir=args.spool_dir, host=args.host, port=args.port, workers=args.workers
+            db_url=args.db_url,
+            spool_dir=args.spool_dir,
+            host=args.host,
+            port=args.port,
+            grpc_port=args.grpc_port,
+            workers=args.workers,
         )
     except ValueError as exc:
         print(f"traceability collector: {exc}", file=sys.stderr)
         return 2
     print(
-        f"collector listening on http://{settings.host}:{settings.port}/v1/traces "
-        f"(OTLP/HTTP protobuf+JSON), draining spool {settings.spool_dir}",
+        f"collector listening on http://{settings.host}:{settings.port}/v1/{{traces,logs,metrics}} "
+        f"(OTLP/HTTP protobuf+JSON) and OTLP/gRPC on port {settings.grpc_port or 'off'}, "
+        f"draining spool {settings.spool_dir}",
         flush=True,
     )
     serve(settings, log_level=level.lower())

@@ -1,8 +1,8 @@
 """`traceability doctor`: checks every piece and says, in plain words, what is wrong and how to fix it.
 
 Checks: the database (reachable, migrated to head), the spool (writable, how many files wait),
-the collector and the lineage API (answering their health checks), and the Claude Code hooks
-(installed, in which settings file). Exit code 1 when anything is wrong.
+the collector and the lineage API (answering their health checks), the Claude Code hooks
+(installed, in which settings file), and Claude Code's own telemetry (turned on, arriving). Exit code 1 when anything is wrong.
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
         )
     )
     findings.append(check_hooks(Path(args.project_dir)))
+    from traceability.cli.doctor_telemetry import check_native_telemetry
+
+    findings.append(check_native_telemetry(Path(args.project_dir), db_url, collector_url))
     return findings
 
 

@@ -25,6 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument("--python", help="interpreter for the fast form (default: this one)")
             sub.add_argument("--timeout", type=int, default=None, help="seconds per hook (default 10)")
             sub.add_argument("--events", help="comma-separated hook events (default: all but MessageDisplay)")
+            sub.add_argument(
+                "--telemetry",
+                action="store_true",
+                help="also turn on Claude Code's own OpenTelemetry (settings.json env), sent to our collector",
+            )
+            sub.add_argument(
+                "--endpoint",
+                help="collector base URL for --telemetry (default: http://TRACEABILITY_COLLECTOR_HOST:PORT, "
+                "else http://127.0.0.1:4318)",
+            )
+            sub.add_argument(
+                "--protocol", choices=("http/protobuf", "http/json"), default="http/protobuf",
+                help="OTLP protocol for --telemetry",
+            )  # fmt: skip
         sub.set_defaults(func=run)
 
 
@@ -32,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from traceability.hooks import install as inst
+    from traceability.hooks import telemetry_env
 
     if args.settings:
         path = Path(args.settings)
@@ -46,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
                 else inst.DEFAULT_EVENTS
             )
             timeout = args.timeout or inst.DEFAULT_TIMEOUT_S
-            change = inst.install(path, command, events, timeout, max(timeout, inst.PRE_TOOL_TIMEOUT_S))
+            telemetry = (
+                telemetry_env.telemetry_env(args.endpoint or _default_endpoint(), args.protocol)
+                if args.telemetry
+                else None
+            )
+            change = inst.install(
+                path, command, events, timeout, max(timeout, inst.PRE_TOOL_TIMEOUT_S), telemetry=telemetry
+            )
         else:
             change = inst.uninstall(path)
     except (OSError, ValueError) as exc:
@@ -57,7 +79,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         verb = "installed" if args.hooks_action == "install" else "removed"
         count = change.added if args.hooks_action == "install" else change.removed
+        telemetry = " and Claude Code's telemetry env" if getattr(args, "telemetry", False) else ""
         print(
-            f"{path}: {verb} {count} hook entries" + (f" (backup: {change.backup})" if change.backup else "")
+            f"{path}: {verb} {count} hook entries{telemetry}"
+            + (f" (backup: {change.backup})" if change.backup else "")
         )
     return 0
+
+
+def _default_endpoint() -> str:
+    import os
+
+    host = os.environ.get("TRACEABILITY_COLLECTOR_HOST") or "127.0.0.1"
+    port = os.environ.get("TRACEABILITY_COLLECTOR_PORT") or "4318"
+    return f"http://{host}:{port}"

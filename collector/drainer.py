@@ -3,7 +3,9 @@
 Each ready file (``*.json`` directly in the directory; writers rename complete files into place)
 is locked with ``flock`` while it is being drained, so two collectors on one spool never take the
 same file and a killed collector's files are picked up again. A file is removed only after its
-spans are committed. Lines or spans that cannot be stored are kept, as OTLP/JSON, under
+spans are committed. Each line is one OTLP/JSON request of any signal (``resourceSpans``,
+``resourceLogs`` or ``resourceMetrics``): the collector queues logs and metrics the same way.
+Lines or spans that cannot be stored are kept, as OTLP/JSON, under
 ``rejected/`` with the reason beside them: nothing is silently dropped.
 
 Only regular files inside the spool are read (see ``spool_files``); file I/O and decoding run in
@@ -25,12 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from traceability.collector.spool_files import REJECTED_DIR, OpenFile, SpoolFiles
+from traceability.exporter.native_records import LogRecordData, MetricPointData
+from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.otlp_decode import (
     DecodedBatch,
     MalformedRequest,
     decode_json_object,
     records_to_request,
     request_to_otlp_json,
+)
+from traceability.exporter.otlp_native_decode import (
+    DecodedLogs,
+    DecodedMetrics,
+    decode_logs_json_object,
+    decode_metrics_json_object,
 )
 from traceability.exporter.records import SpanRecord
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
@@ -50,6 +60,9 @@ class DrainStats:
     files_drained: int = 0
     spans_written: int = 0
     spans_rejected: int = 0
+    log_records_written: int = 0
+    metric_points_written: int = 0
+    records_rejected: int = 0  # log records and metric points
     files_rejected: int = 0
     last_error: str | None = None
     database_up: bool = True
@@ -76,6 +89,7 @@ class SpoolDrainer:
         self,
         spool_dir: str,
         writer: SpanWriter,
+        native_writer: NativeWriter | None = None,
         *,
         batch_spans: int = 5000,
         interval_s: float = 0.25,
@@ -85,6 +99,9 @@ class SpoolDrainer:
         self.spool_dir = Path(spool_dir)
         self.files = SpoolFiles(self.spool_dir)
         self.writer = writer
+        self.native_writer = native_writer or NativeWriter(
+            writer.pool, writer.retry, capture_prompts=writer.capture_prompts
+        )
         self.batch_spans = batch_spans
         self.interval_s = interval_s
         self.stall_after_s = stall_after_s
@@ -197,12 +214,19 @@ class SpoolDrainer:
             spans = [s for item in opened for s in item.spans]
             try:
                 result = await self.writer.write(spans)
+                logs = await self.native_writer.write_logs([r for item in opened for r in item.logs])
+                metrics = await self.native_writer.write_metrics([p for item in opened for p in item.metrics])
             except RETRYABLE_ERRORS as exc:
                 raise _DatabaseDown() from exc
             except Exception as exc:
                 self._record_failure(opened, exc)
                 raise
             self.stats.database_up = True
+            self.stats.log_records_written += logs.stored
+            self.stats.metric_points_written += metrics.stored
+            for refused in (logs.rejected, metrics.rejected):
+                if refused:
+                    await asyncio.to_thread(self._keep_rejected_records, refused)
             await asyncio.to_thread(self._finish_all, opened, result)
             self._forget_failures([item.name for item in opened])
             return len(opened)
@@ -227,7 +251,7 @@ class SpoolDrainer:
                     self._decode_line(item, line)
                 item.content = None
             opened.append(item)
-            total += len(item.spans)
+            total += len(item.spans) + len(item.logs) + len(item.metrics)
             if total >= self.batch_spans or one_at_a_time:
                 break
         return opened
@@ -236,7 +260,17 @@ class SpoolDrainer:
         if not line.strip():
             return
         try:
-            batch: DecodedBatch = decode_json_object(json.loads(line.decode("utf-8", "replace")))
+            payload = json.loads(line.decode("utf-8", "replace"))
+            batch: DecodedBatch | DecodedLogs | DecodedMetrics
+            if isinstance(payload, dict) and "resourceLogs" in payload:
+                batch = decode_logs_json_object(payload)
+                item.logs.extend(batch.records)
+            elif isinstance(payload, dict) and "resourceMetrics" in payload:
+                batch = decode_metrics_json_object(payload)
+                item.metrics.extend(batch.points)
+            else:
+                batch = decode_json_object(payload)
+                item.spans.extend(batch.spans)
         except (ValueError, RecursionError, MalformedRequest) as exc:
             item.bad_lines.append(line)
             item.errors.append(f"line is not an OTLP/JSON request: {str(exc)[:200]}")
@@ -245,7 +279,6 @@ class SpoolDrainer:
             item.bad_lines.append(line)
             item.errors.append(f"line cannot be decoded: {type(exc).__name__}: {str(exc)[:200]}")
             return
-        item.spans.extend(batch.spans)
         if batch.rejected:
             item.bad_lines.append(line)
             item.errors.append(batch.error_message)
@@ -272,6 +305,20 @@ class SpoolDrainer:
         reasons = "\n".join(f"span {span.span_id}: {reason}" for span, reason in rejected)
         (rejected_dir / f"{stem}.json.reason").write_text(reasons + "\n", encoding="utf-8")
         log.warning("%d spans rejected by the database kept in %s/%s.json", len(rejected), REJECTED_DIR, stem)
+
+    def _keep_rejected_records(
+        self, rejected: list[tuple[LogRecordData, str]] | list[tuple[MetricPointData, str]]
+    ) -> None:
+        """Log records / metric points the database refused, kept as JSON with the reason."""
+        self.stats.records_rejected += len(rejected)
+        line = json.dumps(
+            {"rejectedRecords": [{"reason": reason, "record": repr(record)} for record, reason in rejected]}
+        ).encode("utf-8")
+        stem = f"db-rejected-records-{time.time_ns()}-{os.getpid()}"
+        write_spool_file(str(self.spool_dir / REJECTED_DIR), stem, [line])
+        log.warning(
+            "%d records rejected by the database kept in %s/%s.json", len(rejected), REJECTED_DIR, stem
+        )
 
     # -- files at fault ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""OTLP/HTTP trace receiver: ``POST /v1/traces`` (protobuf or JSON, optionally gzip), ``GET /healthz``.
+"""OTLP/HTTP receiver: ``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics`` (protobuf or JSON, gzip), ``GET /healthz``.
 
 Status codes follow the OTLP/HTTP specification: 200 (with ``partial_success`` when some spans
 were rejected), 400 for undecodable data, 413 over the size limit (from the declared length before
@@ -7,7 +7,9 @@ encoding, 429/503 with ``Retry-After`` when the collector is full or cannot stor
 response Content-Type equals the request's. Size, ``Host`` and in-flight budget are enforced by
 ``serving.guard.RequestGuard`` around every route, connection timeouts by ``serving.protocol``.
 
-200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down.
+200 means committed, or durably queued on disk in the spool when PostgreSQL is slow or down. The
+three signals share one request path (guard, limits, decoding, status codes); only decoding,
+storing and the response message differ (``Signal``); gRPC reuses ``export``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import logging
 import os
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,6 +38,7 @@ from starlette.types import Scope
 from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.settings import CollectorSettings
 from traceability.exporter.access import BearerAuthMiddleware
+from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.otlp_decode import (
     DecodedBatch,
     MalformedRequest,
@@ -39,6 +46,16 @@ from traceability.exporter.otlp_decode import (
     decode_protobuf,
     records_to_request,
     request_to_otlp_json,
+)
+from traceability.exporter.otlp_native_decode import (
+    DecodedLogs,
+    DecodedMetrics,
+    decode_logs_json,
+    decode_logs_protobuf,
+    decode_metrics_json,
+    decode_metrics_protobuf,
+    logs_request_to_otlp_json,
+    metrics_request_to_otlp_json,
 )
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
 from traceability.instrumentation.spool import write_spool_file
@@ -65,6 +82,50 @@ class ReceiverStats:
     spans_accepted: int = 0
     spans_rejected: int = 0
     spans_queued_on_disk: int = 0
+    log_records_accepted: int = 0
+    log_records_rejected: int = 0
+    metric_points_accepted: int = 0
+    metric_points_rejected: int = 0
+    records_queued_on_disk: int = 0  # log records and metric points
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What differs between /v1/traces, /v1/logs and /v1/metrics (and their gRPC services)."""
+
+    what: str  # "span", "log record", "metric point"
+    decode_json: Callable[[bytes], Any]
+    decode_protobuf: Callable[[bytes], Any]
+    store: Callable[[Any], Awaitable[tuple[int, list[str]]]]  # -> (rejected count, reasons)
+    response: Callable[[int, str], Message]  # partial_success (rejected, message) -> response
+
+
+def _items(batch: Any) -> list[Any]:
+    return batch.spans if isinstance(batch, DecodedBatch) else batch.items
+
+
+def _trace_response(rejected: int, message: str) -> Message:
+    response = ExportTraceServiceResponse()
+    if rejected:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+    return response
+
+
+def _logs_response(rejected: int, message: str) -> Message:
+    response = ExportLogsServiceResponse()
+    if rejected:
+        response.partial_success.rejected_log_records = rejected
+        response.partial_success.error_message = message
+    return response
+
+
+def _metrics_response(rejected: int, message: str) -> Message:
+    response = ExportMetricsServiceResponse()
+    if rejected:
+        response.partial_success.rejected_data_points = rejected
+        response.partial_success.error_message = message
+    return response
 
 
 def _media_type(request: Request) -> str:
@@ -101,12 +162,31 @@ def _status_response(
 class OtlpReceiver:
     """The receiver's request handling; one instance per collector."""
 
-    def __init__(self, settings: CollectorSettings, writer: SpanWriter, drainer: SpoolDrainer) -> None:
+    def __init__(
+        self,
+        settings: CollectorSettings,
+        writer: SpanWriter,
+        drainer: SpoolDrainer,
+        native_writer: NativeWriter,
+    ) -> None:
         self.settings = settings
         self.writer = writer
+        self.native_writer = native_writer
         self.drainer = drainer
         self.stats = ReceiverStats()
         self.budget = InflightBudget(settings.max_inflight_bytes)
+        self.grpc_state = "off"  # set by the service: listening on HOST:PORT, or why not
+        self._traces = Signal("span", decode_json, decode_protobuf, self._store_spans, _trace_response)
+        self._logs = Signal(
+            "log record", decode_logs_json, decode_logs_protobuf, self._store_logs, _logs_response
+        )
+        self._metrics = Signal(
+            "metric point",
+            decode_metrics_json,
+            decode_metrics_protobuf,
+            self._store_metrics,
+            _metrics_response,
+        )
 
     def _decompress(self, body: bytes, encoding: str) -> bytes:
         if encoding in ("", "identity"):
@@ -124,6 +204,15 @@ class OtlpReceiver:
         return out
 
     async def handle_traces(self, request: Request) -> Response:
+        return await self._handle(request, self._traces)
+
+    async def handle_logs(self, request: Request) -> Response:
+        return await self._handle(request, self._logs)
+
+    async def handle_metrics(self, request: Request) -> Response:
+        return await self._handle(request, self._metrics)
+
+    async def _handle(self, request: Request, signal: Signal) -> Response:
         self.stats.requests += 1
         media_type = _media_type(request)
         if media_type not in (PROTOBUF, JSON):
@@ -138,9 +227,9 @@ class OtlpReceiver:
             return _status_response(
                 INVALID_ARGUMENT, f"unsupported Content-Encoding {encoding!r}", media_type, 415
             )
-        return await self._process(request, media_type, encoding)
+        return await self._process(request, media_type, encoding, signal)
 
-    async def _process(self, request: Request, media_type: str, encoding: str) -> Response:
+    async def _process(self, request: Request, media_type: str, encoding: str, signal: Signal) -> Response:
         try:
             compressed = await request.body()  # the guard counts it against the limit and the budget
             body = self._decompress(compressed, encoding)
@@ -153,45 +242,93 @@ class OtlpReceiver:
                     429,
                     self.settings.retry_after_s,
                 )
-            batch = decode_json(body) if media_type == JSON else decode_protobuf(body)
+            batch = signal.decode_json(body) if media_type == JSON else signal.decode_protobuf(body)
         except _TooLarge as exc:
             return _status_response(INVALID_ARGUMENT, str(exc), media_type, 413)
         except MalformedRequest as exc:
             return _status_response(INVALID_ARGUMENT, str(exc)[:1000], media_type, 400)
         except ClientDisconnect:
             return Response(status_code=400)
-        if not batch.spans and batch.rejected:
-            return _status_response(
-                INVALID_ARGUMENT, f"no valid span: {batch.error_message}"[:1000], media_type, 400
-            )
         try:
-            result = await self._store(batch)
-        except OSError as exc:  # neither the database nor the disk queue took the batch
-            log.error("cannot store or queue %d spans: %s", len(batch.spans), exc)
+            response = await self.export(signal, batch)
+        except MalformedRequest as exc:
+            return _status_response(INVALID_ARGUMENT, str(exc)[:1000], media_type, 400)
+        except OSError:
             return _status_response(
                 UNAVAILABLE, "storage unavailable; retry later", media_type, 503, self.settings.retry_after_s
             )
-        rejected = batch.rejected + len(result.rejected)
-        self.stats.spans_accepted += len(batch.spans) - len(result.rejected)
-        self.stats.spans_rejected += rejected
-        response = ExportTraceServiceResponse()
-        if rejected:
-            response.partial_success.rejected_spans = rejected
-            messages = [batch.error_message] + [reason for _, reason in result.rejected[:3]]
-            response.partial_success.error_message = "; ".join(m for m in messages if m)[:1000]
         return Response(_encode(response, media_type), status_code=200, media_type=media_type)
+
+    async def export(self, signal: Signal, batch: Any) -> Message:
+        """Store a decoded batch; the Export response (``partial_success``). Shared by HTTP and gRPC.
+
+        Raises MalformedRequest when nothing in the batch is valid, OSError when neither the
+        database nor the disk queue took it.
+        """
+        items = _items(batch)
+        if not items and batch.rejected:
+            raise MalformedRequest(f"no valid {signal.what}: {batch.error_message}")
+        try:
+            db_rejected, reasons = await signal.store(batch)
+        except OSError as exc:
+            log.error("cannot store or queue %d %ss: %s", len(items), signal.what, exc)
+            raise
+        rejected = batch.rejected + db_rejected
+        message = "; ".join(m for m in [batch.error_message, *reasons[:3]] if m)[:1000] if rejected else ""
+        return signal.response(rejected, message)
+
+    @property
+    def signals(self) -> dict[str, Signal]:
+        """The three signals by name (traces, logs, metrics)."""
+        return {"traces": self._traces, "logs": self._logs, "metrics": self._metrics}
+
+    async def _store_spans(self, batch: DecodedBatch) -> tuple[int, list[str]]:
+        result = await self._store(batch)
+        self.stats.spans_accepted += len(batch.spans) - len(result.rejected)
+        self.stats.spans_rejected += batch.rejected + len(result.rejected)
+        return len(result.rejected), [reason for _, reason in result.rejected]
 
     async def _store(self, batch: DecodedBatch) -> WriteResult:
         """Commit the batch, or queue it in the spool when the database does not answer in time."""
         try:
             return await self.writer.write(batch.spans)
         except RETRYABLE_ERRORS as exc:
-            line = request_to_otlp_json(records_to_request(batch.spans))
-            stem = f"{time.time_ns():020d}-recv-{os.getpid()}-{id(batch):x}"
-            write_spool_file(self.settings.spool_dir, stem, [line])
+            self._queue(request_to_otlp_json(records_to_request(batch.spans)), "recv", batch)
             self.stats.spans_queued_on_disk += len(batch.spans)
             log.warning("database unavailable (%s): %d spans queued on disk", exc, len(batch.spans))
             return WriteResult(stored=len(batch.spans))
+
+    def _queue(self, line: bytes, kind: str, batch: object) -> None:
+        stem = f"{time.time_ns():020d}-{kind}-{os.getpid()}-{id(batch):x}"
+        write_spool_file(self.settings.spool_dir, stem, [line])
+
+    async def _store_logs(self, batch: DecodedLogs) -> tuple[int, list[str]]:
+        try:
+            result = await self.native_writer.write_logs(batch.records)
+        except RETRYABLE_ERRORS as exc:
+            self._queue(logs_request_to_otlp_json(batch.accepted), "recv-logs", batch)
+            self.stats.records_queued_on_disk += len(batch.records)
+            log.warning("database unavailable (%s): %d log records queued on disk", exc, len(batch.records))
+            self.stats.log_records_accepted += len(batch.records)
+            self.stats.log_records_rejected += batch.rejected
+            return 0, []
+        self.stats.log_records_accepted += len(batch.records) - len(result.rejected)
+        self.stats.log_records_rejected += batch.rejected + len(result.rejected)
+        return len(result.rejected), [reason for _, reason in result.rejected]
+
+    async def _store_metrics(self, batch: DecodedMetrics) -> tuple[int, list[str]]:
+        try:
+            result = await self.native_writer.write_metrics(batch.points)
+        except RETRYABLE_ERRORS as exc:
+            self._queue(metrics_request_to_otlp_json(batch.accepted), "recv-metrics", batch)
+            self.stats.records_queued_on_disk += len(batch.points)
+            log.warning("database unavailable (%s): %d metric points queued on disk", exc, len(batch.points))
+            self.stats.metric_points_accepted += len(batch.points)
+            self.stats.metric_points_rejected += batch.rejected
+            return 0, []
+        self.stats.metric_points_accepted += len(batch.points) - len(result.rejected)
+        self.stats.metric_points_rejected += batch.rejected + len(result.rejected)
+        return len(result.rejected), [reason for _, reason in result.rejected]
 
     async def healthz(self, request: Request) -> JSONResponse:
         """200 while spans are stored or queued (``status`` ok or degraded); 503 when the drainer
@@ -205,6 +342,7 @@ class OtlpReceiver:
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
+                "grpc": self.grpc_state,
                 "receiver": {**vars(self.stats), "inflight_bytes": self.budget.used},
                 "drainer": vars(drain),
             },
@@ -231,6 +369,8 @@ def create_receiver_app(receiver: OtlpReceiver, lifespan: object = None) -> Star
         middleware=[guard, Middleware(BearerAuthMiddleware, policy=settings.access)],
         routes=[
             Route("/v1/traces", receiver.handle_traces, methods=["POST"]),
+            Route("/v1/logs", receiver.handle_logs, methods=["POST"]),
+            Route("/v1/metrics", receiver.handle_metrics, methods=["POST"]),
             Route("/healthz", receiver.healthz, methods=["GET"]),
         ],
         lifespan=lifespan,  # type: ignore[arg-type]

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from traceability.collector.drainer import SpoolDrainer
+from traceability.collector.grpc_receiver import start_grpc_server
 from traceability.collector.receiver import OtlpReceiver, create_receiver_app
 from traceability.collector.settings import CollectorSettings
 from traceability.exporter.database import LazyPool
+from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.writer import RetryPolicy, SpanWriter
 from traceability.serving.protocol import server_options
 
@@ -24,22 +26,40 @@ log = logging.getLogger(__name__)
 def create_collector_app(settings: CollectorSettings) -> Starlette:
     """The ASGI app; its lifespan runs the drainer and closes the pool."""
     pool = LazyPool(settings.db_url)
-    receiver_writer = SpanWriter(pool, RetryPolicy(deadline_s=settings.db_write_timeout_s))
+    capture = settings.capture_prompts
+    receive_retry = RetryPolicy(deadline_s=settings.db_write_timeout_s)
+    drain_retry = RetryPolicy(deadline_s=30.0)
     drainer = SpoolDrainer(
         settings.spool_dir,
-        SpanWriter(pool, RetryPolicy(deadline_s=30.0)),
+        SpanWriter(pool, drain_retry, capture_prompts=capture),
+        NativeWriter(pool, drain_retry, capture_prompts=capture),
         batch_spans=settings.drain_batch_spans,
         interval_s=settings.drain_interval_s,
         stall_after_s=settings.drain_stall_s,
     )
-    receiver = OtlpReceiver(settings, receiver_writer, drainer)
+    receiver = OtlpReceiver(
+        settings,
+        SpanWriter(pool, receive_retry, capture_prompts=capture),
+        drainer,
+        NativeWriter(pool, receive_retry, capture_prompts=capture),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         drainer.start()
+        grpc_server = None
+        if settings.grpc_port:
+            try:
+                grpc_server = await start_grpc_server(receiver, settings.host, settings.grpc_port)
+                receiver.grpc_state = f"listening on {settings.host}:{settings.grpc_port}"
+            except (OSError, RuntimeError) as exc:  # HTTP still serves; healthz says why gRPC does not
+                receiver.grpc_state = f"not listening: {exc}"
+                log.error("OTLP/gRPC: %s", exc)
         try:
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop(grace=5)
             await drainer.stop()
             await pool.close()
 
@@ -75,9 +95,10 @@ def serve(settings: CollectorSettings, log_level: str = "info") -> None:
     import uvicorn
 
     log.info(
-        "collector: OTLP/HTTP on http://%s:%d/v1/traces, spool %s, %d worker(s)",
+        "collector: OTLP/HTTP on http://%s:%d/v1/{traces,logs,metrics}, OTLP/gRPC on :%s, spool %s, %d worker(s)",
         settings.host,
         settings.port,
+        settings.grpc_port or "off",
         settings.spool_dir,
         settings.workers,
     )

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traceability.exporter.native_records import LogRecordData, MetricPointData
 from traceability.exporter.records import SpanRecord
 from traceability.instrumentation.spool import is_ready_spool_file
 
@@ -41,6 +42,8 @@ class OpenFile:
     fd: int
     content: bytes | None = None
     spans: list[SpanRecord] = field(default_factory=list)
+    logs: list[LogRecordData] = field(default_factory=list)  # Claude Code's log records and metric points
+    metrics: list[MetricPointData] = field(default_factory=list)
     bad_lines: list[bytes] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

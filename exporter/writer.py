@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -25,6 +26,8 @@ from traceability.exporter.mapping import (
     MappedBatch,
     map_spans,
 )
+from traceability.exporter.native_join import copy_native_spans, join_turns, lock_prompts
+from traceability.exporter.native_mapping import is_native_span, native_span_row
 from traceability.exporter.records import SpanRecord
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ _TYPES = {
 }  # fmt: skip
 # hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
 _HOOK_TYPES = {**_TYPES, "session_id": "text"}
+_PROMPT_ID = TRACE_COLUMNS.index("prompt_id")
 
 RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -132,6 +136,28 @@ class RetryPolicy:
 
 
 PoolGetter = Callable[[], Awaitable[asyncpg.Pool]]
+R = TypeVar("R")
+
+
+async def run_with_retry(
+    pool: asyncpg.Pool | PoolGetter, retry: RetryPolicy, work: Callable[[asyncpg.Connection], Awaitable[R]]
+) -> R:
+    """``work`` on a pooled connection, retried on connection errors until ``retry.deadline_s``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + retry.deadline_s
+    attempt = 0
+    while True:
+        try:
+            resolved = pool if isinstance(pool, asyncpg.Pool) else await pool()
+            async with resolved.acquire() as conn:
+                return await work(conn)
+        except RETRYABLE_ERRORS as exc:
+            delay = retry.delay(attempt)
+            if loop.time() + delay > deadline:
+                raise
+            log.info("database write failed (%s); retrying in %.2fs", exc, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
 
 
 class SpanWriter:
@@ -142,15 +168,17 @@ class SpanWriter:
         pool: asyncpg.Pool | PoolGetter,
         retry: RetryPolicy | None = None,
         max_span_bytes: int | None = None,
+        *,
+        capture_prompts: bool = False,
     ) -> None:
         self._pool = pool
         self.retry = retry or RetryPolicy()
         self.max_span_bytes = resolve_max_span_stored_bytes(max_span_bytes)
+        self.capture_prompts = capture_prompts  # for the prompt text of Claude Code's own spans
 
-    async def _get_pool(self) -> asyncpg.Pool:
-        if isinstance(self._pool, asyncpg.Pool):
-            return self._pool
-        return await self._pool()
+    @property
+    def pool(self) -> asyncpg.Pool | PoolGetter:
+        return self._pool
 
     async def write(self, spans: Sequence[SpanRecord]) -> WriteResult:
         """Store ``spans`` exactly once each; raise the last connection error when the deadline passes."""
@@ -160,10 +188,13 @@ class SpanWriter:
         return result
 
     async def _write_splitting(self, spans: list[SpanRecord], result: WriteResult) -> None:
-        batch = map_spans(spans, self.max_span_bytes)
+        batch = map_spans([s for s in spans if not is_native_span(s)], self.max_span_bytes)
+        native = [native_span_row(s, self.capture_prompts) for s in spans if is_native_span(s)]
         try:
-            if batch.roots or batch.placeholders or batch.hooks:
-                result.inserted_hook_rows += await self._write_with_retry(batch)
+            if batch.roots or batch.placeholders or batch.hooks or native:
+                result.inserted_hook_rows += await run_with_retry(
+                    self._pool, self.retry, lambda conn: self._write_once(conn, batch, native)
+                )
         except DATA_ERRORS as exc:
             if len(spans) == 1:
                 result.rejected.append((spans[0], f"{type(exc).__name__}: {exc}"))
@@ -179,50 +210,45 @@ class SpanWriter:
             for span, reason in batch.rejected:
                 log.warning("span %s rejected: %s", span.span_id, reason)
 
-    async def _write_with_retry(self, batch: MappedBatch) -> int:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.retry.deadline_s
-        attempt = 0
-        while True:
-            try:
-                pool = await self._get_pool()
-                async with pool.acquire() as conn:
-                    return await self._write_once(conn, batch)
-            except RETRYABLE_ERRORS as exc:
-                delay = self.retry.delay(attempt)
-                if loop.time() + delay > deadline:
-                    raise
-                log.info("database write failed (%s); retrying in %.2fs", exc, delay)
-                await asyncio.sleep(delay)
-                attempt += 1
+    @staticmethod
+    async def _write_once(conn: asyncpg.Connection, batch: MappedBatch, native: list[tuple[Any, ...]]) -> int:
+        prompts = sorted({r.values[_PROMPT_ID] for r in (*batch.roots, *batch.placeholders)} - {None})
+        async with conn.transaction():
+            if prompts:  # before any row lock (see native_writer)
+                await lock_prompts(conn, prompts)
+            if native:
+                await copy_native_spans(conn, native)
+            inserted = await SpanWriter._write_rows(conn, batch)
+            if prompts:
+                await join_turns(conn, prompts)
+            return inserted
 
     @staticmethod
-    async def _write_once(conn: asyncpg.Connection, batch: MappedBatch) -> int:
-        async with conn.transaction():
-            await conn.execute(_STAGE_TRACE)
-            await conn.execute(_STAGE_HOOK)
-            # sorted ids: concurrent batches touching the same traces lock them in one order
-            trace_rows = sorted(
-                [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
-                key=lambda row: row[0],
+    async def _write_rows(conn: asyncpg.Connection, batch: MappedBatch) -> int:
+        await conn.execute(_STAGE_TRACE)
+        await conn.execute(_STAGE_HOOK)
+        # sorted ids: concurrent batches touching the same traces lock them in one order
+        trace_rows = sorted(
+            [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
+            key=lambda row: row[0],
+        )
+        if trace_rows:
+            await conn.copy_records_to_table(
+                "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
             )
-            if trace_rows:
-                await conn.copy_records_to_table(
-                    "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
-                )
-                if batch.roots:
-                    await conn.execute(UPSERT_ROOTS)
-                if batch.placeholders:
-                    await conn.execute(INSERT_PLACEHOLDERS)
-            if not batch.hooks:
-                return 0
-            records = [r.values for r in batch.hooks]
-            try:  # the common case, new spans: straight COPY, as fast as PostgreSQL takes rows
-                async with conn.transaction():
-                    await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
-                return len(records)
-            except asyncpg.UniqueViolationError:
-                pass  # some rows exist already (a replay): stage them and skip the ones present
-            await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
-            status = await conn.execute(INSERT_HOOKS)
-            return int(status.split()[-1])
+            if batch.roots:
+                await conn.execute(UPSERT_ROOTS)
+            if batch.placeholders:
+                await conn.execute(INSERT_PLACEHOLDERS)
+        if not batch.hooks:
+            return 0
+        records = [r.values for r in batch.hooks]
+        try:  # the common case, new spans: straight COPY, as fast as PostgreSQL takes rows
+            async with conn.transaction():
+                await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
+            return len(records)
+        except asyncpg.UniqueViolationError:
+            pass  # some rows exist already (a replay): stage them and skip the ones present
+        await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
+        status = await conn.execute(INSERT_HOOKS)
+        return int(status.split()[-1])

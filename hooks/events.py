@@ -25,6 +25,7 @@ import posix
 
 from traceability.hooks import payload
 from traceability.hooks import session as sessions
+from traceability.hooks.git_context import git_context
 from traceability.hooks.redact import redact_cut
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
@@ -643,6 +644,9 @@ class EventSpans:
         if isinstance(mode, str):
             attrs[sc.PERMISSION_MODE] = mode
         attrs[sc.INPUT_DATA] = self._json(payload.event_input(self.event, self.settings.capture_prompts))
+        cwd = self.event.get("cwd")
+        if isinstance(cwd, str):
+            attrs.update(git_context(cwd))
         metadata = {k: self.event[k] for k in ("cwd", "transcript_path", "effort", "agent_transcript_path")
                     if self.event.get(k) is not None}  # fmt: skip
         if self.prompt_id and self.prompt_id != container.get("prompt_id"):

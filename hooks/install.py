@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import traceability.hooks
+from traceability.hooks import telemetry_env
 
 ENTRY_SCRIPT = "fast_entry.py"
 TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest")
@@ -131,9 +132,14 @@ def install(
     events: tuple[str, ...] = DEFAULT_EVENTS,
     timeout_s: int = DEFAULT_TIMEOUT_S,
     pre_tool_timeout_s: int = PRE_TOOL_TIMEOUT_S,
+    telemetry: dict[str, str] | None = None,
 ) -> Change:
+    """``telemetry``: the env block to set too (``telemetry_env.telemetry_env``), or None to leave env alone."""
     original = path.read_text(encoding="utf-8") if path.exists() else None
     data = _load(path)
+    env_changed, sidecar = False, None
+    if telemetry is not None:
+        env_changed, sidecar = telemetry_env.install_env(data, path, telemetry)
     hooks = data.get("hooks")
     if not isinstance(hooks, dict):
         hooks = {}
@@ -150,10 +156,12 @@ def install(
             group = {"matcher": "*", **group}
         existing = hooks.get(event)
         hooks[event] = [*(existing if isinstance(existing, list) else []), group]
-    if json.dumps(hooks, sort_keys=True) == before:
+    if json.dumps(hooks, sort_keys=True) == before and not env_changed:
         return Change(path, False, None, 0, 0)
     data["hooks"] = hooks
     backup = _write(path, data, original)
+    if sidecar is not None:
+        telemetry_env.save_sidecar(path, sidecar)
     from traceability.hooks.redact import warm
 
     warm()  # the first hook run then finds the redaction patterns compiled (hooks/regex_cache.py)
@@ -165,15 +173,17 @@ def uninstall(path: Path) -> Change:
         return Change(path, False, None, 0, 0)
     original = path.read_text(encoding="utf-8")
     data = _load(path)
+    env_changed = telemetry_env.uninstall_env(data, path)
     hooks = data.get("hooks")
-    if not isinstance(hooks, dict):
+    removed = _strip_ours(hooks) if isinstance(hooks, dict) else 0
+    if not removed and not env_changed:
+        telemetry_env.save_sidecar(path, None)
         return Change(path, False, None, 0, 0)
-    removed = _strip_ours(hooks)
-    if not removed:
-        return Change(path, False, None, 0, 0)
-    if hooks:
-        data["hooks"] = hooks
-    else:
-        del data["hooks"]
+    if isinstance(hooks, dict):
+        if hooks:
+            data["hooks"] = hooks
+        else:
+            del data["hooks"]
     backup = _write(path, data, original)
+    telemetry_env.save_sidecar(path, None)
     return Change(path, True, backup, 0, removed)

@@ -129,3 +129,59 @@ def execute_tool_span_name(tool_name: str) -> str:
 
 def hook_span_name(hook_type: str) -> str:
     return f"{SPAN_NAME_HOOK_PREFIX} {hook_type}"
+
+
+# --- Claude Code's own telemetry (CLAUDE_CODE_ENABLE_TELEMETRY): names as Claude Code sends them ---
+CC_TRACING_SCOPE = "com.anthropic.claude_code.tracing"  # scope of its spans
+CC_EVENTS_SCOPE = "com.anthropic.claude_code.events"  # scope of its log events
+CC_SPAN_NAME_PREFIX = "claude_code."  # claude_code.interaction, claude_code.tool, ...
+CC_SPAN_TYPE = "span.type"  # interaction | llm_request | tool | tool.blocked_on_user | tool.execution
+CC_SPAN_INTERACTION = "interaction"
+CC_SPAN_LLM_REQUEST = "llm_request"
+CC_SPAN_TOOL = "tool"
+CC_SPAN_BLOCKED_ON_USER = "tool.blocked_on_user"
+CC_SPAN_TOOL_EXECUTION = "tool.execution"
+CC_EVENT_NAME = "event.name"
+CC_EVENT_SEQUENCE = "event.sequence"
+CC_EVENT_TIMESTAMP = "event.timestamp"
+CC_TOOL_USE_ID = "tool_use_id"
+CC_TOOL_NAME = "tool_name"
+CC_MODEL = "model"
+CC_INPUT_TOKENS = "input_tokens"
+CC_OUTPUT_TOKENS = "output_tokens"
+CC_CACHE_READ_TOKENS = "cache_read_tokens"
+CC_CACHE_CREATION_TOKENS = "cache_creation_tokens"
+CC_COST_USD = "cost_usd"
+CC_DURATION_MS = "duration_ms"
+CC_TTFT_MS = "ttft_ms"
+CC_REQUEST_ID = "request_id"
+CC_ERROR = "error"
+CC_STATUS_CODE = "status_code"
+CC_SUCCESS = "success"
+CC_DECISION = "decision"
+CC_DECISION_SOURCE = "source"
+CC_HOOK_EVENT = "hook_event"
+CC_HOOK_NAME = "hook_name"
+CC_HOOK_TOTAL_DURATION_MS = "total_duration_ms"
+CC_NUM_HOOKS = "num_hooks"
+CC_PROMPT = "prompt"  # user_prompt: the text (``<REDACTED>`` unless OTEL_LOG_USER_PROMPTS=1)
+CC_PROMPT_TEXT = "prompt_text"
+CC_USER_PROMPT = "user_prompt"  # the same text on the interaction span
+# event names (attribute event.name; the log body is "claude_code.<name>")
+CC_EVENT_USER_PROMPT = "user_prompt"
+CC_EVENT_API_REQUEST = "api_request"
+CC_EVENT_API_ERROR = "api_error"
+CC_EVENT_TOOL_DECISION = "tool_decision"
+CC_EVENT_TOOL_RESULT = "tool_result"
+CC_EVENT_HOOK_EXECUTION_COMPLETE = "hook_execution_complete"
+CC_REDACTED_PLACEHOLDER = "<REDACTED>"  # what Claude Code sends instead of text it does not log
+
+# --- where the work happened: git context of the hook's cwd (OTel vcs.* names where they exist) ---
+VCS_REPOSITORY_NAME = "vcs.repository.name"
+VCS_REPOSITORY_URL_FULL = "vcs.repository.url.full"  # the origin remote, credentials removed
+VCS_REF_HEAD_NAME = "vcs.ref.head.name"  # the branch (absent on a detached HEAD)
+VCS_REF_HEAD_TYPE = "vcs.ref.head.type"  # branch
+VCS_REF_HEAD_REVISION = "vcs.ref.head.revision"  # the HEAD commit
+VCS_REF_TYPE_BRANCH = "branch"
+VCS_REPOSITORY_ROOT = "traceability.vcs.repository.root"  # the main working tree's directory
+VCS_WORKTREE = "traceability.vcs.worktree"  # a linked worktree's directory (git worktree add)

@@ -32,6 +32,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "traceability.lineage_api.routes.analytics",
     "traceability.lineage_api.routes.feedback",
     "traceability.lineage_api.routes.executions",
+    "traceability.lineage_api.routes.sessions",
 )
 
 log = logging.getLogger(__name__)

@@ -262,6 +262,77 @@ class PatternList(BaseModel):
     has_more: bool
 
 
+class TurnTotals(BaseModel):
+    """What the model did in a turn (or a session): from Claude Code's own telemetry."""
+
+    llm_calls: int
+    api_errors: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+    cost_usd: float
+    models: list[str]
+    model_ms: float = Field(description="sum of api_request / api_error durations")
+    tool_ms: float = Field(description="Claude Code's tool execution spans, else the hook tool spans")
+    permission_wait_ms: float = Field(description="claude_code.tool.blocked_on_user spans")
+    hook_ms: float = Field(description="Claude Code's hook_execution_complete timings, else the hook spans")
+
+
+class TimelineItem(BaseModel):
+    origin: str = Field(description="hooks | native | event")
+    time: datetime
+    end_time: datetime | None
+    name: str
+    kind: str | None
+    span_id: str | None
+    parent_span_id: str | None
+    tool_use_id: str | None
+    joined_span_id: str | None = Field(
+        description="native tool spans: the hook execute_tool span of the same tool_use_id"
+    )
+    duration_ms: float | None
+    status: str | None
+    details: dict[str, Any]
+
+
+class TurnSummary(BaseModel):
+    turn_id: UUID
+    origin: str
+    prompt_id: str | None
+    native_trace_id: UUID | None
+    started_at: datetime
+    completed_at: datetime | None
+    duration_ms: float | None
+    status: str
+    success: bool | None
+    totals: TurnTotals
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    started_at: datetime
+    last_activity_at: datetime
+    turns: int
+    user_id: str | None
+    has_native_telemetry: bool
+    totals: TurnTotals
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionSummary]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class SessionData(BaseModel):
+    session_id: str
+    turns: list[TurnSummary]
+    totals: TurnTotals
+
+
 class TraceData(BaseModel):
     correlation_id: UUID
     jaeger_trace_id: str
@@ -273,3 +344,13 @@ class TraceData(BaseModel):
     hook_executions: list[dict[str, Any]]
     total_hook_executions: int
     pattern_executions: list[dict[str, Any]]
+    native_trace_id: str | None = Field(
+        default=None,
+        description="Claude Code's own trace id for this turn (32 hex), when its telemetry arrived",
+    )
+    native_jaeger_url: str | None = None
+    origin: str = Field(default="hooks", description="hooks | native (a Claude Code turn without hook data)")
+    totals: TurnTotals
+    timeline: list[TimelineItem] = Field(
+        description="hook spans, Claude Code's spans and its events, in time order"
+    )

@@ -1,6 +1,10 @@
-"""bench/ingest: spans/s from OTLP protobuf over HTTP to committed rows, against raw COPY.
+"""bench/ingest: spans/s (or log events/s) from OTLP protobuf over HTTP to committed rows, against raw COPY.
 
-    .venv/bin/python -m bench.ingest [--spans 40000] [--batch 1000] [--rounds 3] [--concurrency 8] [--workers N]
+    .venv/bin/python -m bench.ingest [--signal traces|logs] [--spans 40000] [--batch 1000] [--rounds 3]
+                                     [--concurrency 8] [--workers N]
+
+``--signal logs`` sends Claude Code log events to ``/v1/logs`` (``claude_code_events`` rows, with
+the native trace -> prompt links and the turn join); the baseline COPYs the same event rows.
 
 Both sides run in the same process tree on the same fresh PostgreSQL cluster (default durability:
 fsync and synchronous_commit on), rounds interleaved, medians reported:
@@ -32,6 +36,7 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from bench.common import progress
+from bench.ingest.logs import make_log_requests, raw_copy_logs
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
 from traceability.exporter.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
@@ -97,7 +102,9 @@ def make_requests(total: int, batch: int, seed: int) -> list[bytes]:
 async def reset(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("TRUNCATE hook_executions, execution_traces")
+        await conn.execute(
+            "TRUNCATE hook_executions, execution_traces, claude_code_events, claude_code_trace_links"
+        )
         await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
@@ -146,10 +153,10 @@ async def through_collector(url: str, requests: list[bytes], concurrency: int) -
     return time.perf_counter() - started
 
 
-async def count_hooks(dsn: str) -> int:
+async def count_rows(dsn: str, table: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM hook_executions"))
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
     finally:
         await conn.close()
 
@@ -158,7 +165,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--spans", type=int, default=40_000)
+    parser.add_argument("--signal", choices=("traces", "logs"), default="traces")
+    parser.add_argument("--spans", type=int, default=40_000, help="spans (or log events) per round")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -171,7 +179,7 @@ def main() -> int:
     root.chmod(0o755)
     pg = EmbeddedPostgres(cluster_dir=root / "pg")  # default durability
     print(
-        f"bench/ingest: {args.spans} hook spans in batches of {args.batch}, {args.rounds} rounds, "
+        f"bench/ingest: {args.spans} {'log events' if args.signal == 'logs' else 'hook spans'} in batches of {args.batch}, {args.rounds} rounds, "
         f"collector with {args.workers} worker(s), {args.concurrency} concurrent clients",
         flush=True,
     )
@@ -200,25 +208,30 @@ def main() -> int:
         base_rates: list[float] = []
         our_rates: list[float] = []
         for round_no in range(args.rounds):
-            requests = make_requests(args.spans, args.batch, seed=round_no + 1)
+            logs = args.signal == "logs"
+            make = make_log_requests if logs else make_requests
+            requests = make(args.spans, args.batch, seed=round_no + 1)
             asyncio.run(reset(pg.dsn))
-            elapsed, rows = asyncio.run(raw_copy(pg.dsn, requests))
+            elapsed, rows = asyncio.run((raw_copy_logs if logs else raw_copy)(pg.dsn, requests))
             base_rates.append(rows / elapsed)
             asyncio.run(reset(pg.dsn))
-            elapsed = asyncio.run(through_collector(f"{url}/v1/traces", requests, args.concurrency))
-            stored = asyncio.run(count_hooks(pg.dsn))
+            elapsed = asyncio.run(through_collector(f"{url}/v1/{args.signal}", requests, args.concurrency))
+            table = "claude_code_events" if logs else "hook_executions"
+            stored = asyncio.run(count_rows(pg.dsn, table))
             if stored != args.spans:
-                raise RuntimeError(f"collector stored {stored} hook rows, expected {args.spans}")
+                raise RuntimeError(f"collector stored {stored} {table} rows, expected {args.spans}")
             our_rates.append(args.spans / elapsed)
             print(
                 f"  round {round_no + 1}: raw COPY {base_rates[-1]:,.0f} rows/s, "
-                f"collector {our_rates[-1]:,.0f} spans/s",
+                f"collector {our_rates[-1]:,.0f} {'events' if args.signal == 'logs' else 'spans'}/s",
                 flush=True,
             )
         base, ours = statistics.median(base_rates), statistics.median(our_rates)
         print()
         print(f"raw COPY baseline (median)      : {base:10,.0f} rows/s")
-        print(f"OTLP protobuf -> committed rows : {ours:10,.0f} spans/s")
+        print(
+            f"OTLP protobuf -> committed rows : {ours:10,.0f} {'events' if args.signal == 'logs' else 'spans'}/s"
+        )
         print(f"ratio                           : {ours / base:10.2f}x   (target >= 0.50x)")
         return 0
     finally:

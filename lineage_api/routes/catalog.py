@@ -11,8 +11,16 @@ from fastapi import APIRouter, Query, Request
 from traceability.exporter.mapping import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
 from traceability.lineage_api.errors import BadRequest, NotFound, processing_time_ms
-from traceability.lineage_api.models import Envelope, PatternList, PatternSummary, StatsData, TraceData
-from traceability.lineage_api.store import catalog
+from traceability.lineage_api.models import (
+    Envelope,
+    PatternList,
+    PatternSummary,
+    StatsData,
+    TimelineItem,
+    TraceData,
+    TurnTotals,
+)
+from traceability.lineage_api.store import catalog, sessions
 from traceability.lineage_api.store import traces as trace_store
 
 router = APIRouter(tags=["catalog"])
@@ -128,24 +136,50 @@ async def traces(
 @router.get(
     "/traces/{correlation_id}",
     response_model=Envelope[TraceData],
-    summary="One trace (prompt turn) with its hook executions in order and its Jaeger link",
+    summary="One turn: its hook executions, Claude Code's own spans and events merged in time order, totals",
 )
 async def trace(
     correlation_id: uuid.UUID, conn: ConnectionDep, settings: SettingsDep, request: Request
 ) -> Envelope[TraceData]:
-    """``correlation_id`` is the trace's UUID; the 32-hex Jaeger trace id is accepted too."""
+    """``correlation_id`` is the trace's UUID (the 32-hex Jaeger trace id is accepted too), or
+    Claude Code's own trace id of the turn: both answer with the same merged turn."""
     found = await catalog.trace(conn, correlation_id)
+    native_only: dict[str, Any] | None = None
     if found is None:
-        raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
-    jaeger_id = correlation_id.hex
+        resolved = await sessions.resolve_native(conn, correlation_id)
+        if resolved is None:
+            raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
+        if "turn" in resolved:
+            found = await catalog.trace(conn, resolved["turn"]["correlation_id"])
+        else:
+            native_only = resolved["native"]
+    if found is not None:
+        row = found["trace"]
+        turn_id, native_id, prompt_id = row["id"], row.get("native_trace_id"), row.get("prompt_id")
+        trace_row, hooks, executions, origin = row, found["hooks"], found["executions"], "hooks"
+    else:
+        assert native_only is not None
+        turn_id, native_id, prompt_id = None, native_only["trace_id"], native_only["prompt_id"]
+        trace_row, hooks, executions, origin = native_only, [], [], "native"
+    key = turn_id or native_id
+    totals = await sessions.turn_totals(
+        conn, [{"turn_id": key, "prompt_id": prompt_id, "native_trace_id": native_id}]
+    )
+    items = await sessions.timeline(conn, turn_id, native_id, prompt_id)
+    jaeger_id = (turn_id or native_id).hex
     data = TraceData(
-        correlation_id=correlation_id,
+        correlation_id=turn_id or native_id,
         jaeger_trace_id=jaeger_id,
         jaeger_url=settings.jaeger_trace_url(jaeger_id),
         ui_url=f"/turns/{jaeger_id}",
-        trace=_jsonable(found["trace"]),
-        hook_executions=[_jsonable(h) for h in found["hooks"]],
-        total_hook_executions=len(found["hooks"]),
-        pattern_executions=[_jsonable(x) for x in found["executions"]],
+        trace=_jsonable(trace_row),
+        hook_executions=[_jsonable(h) for h in hooks],
+        total_hook_executions=len(hooks),
+        pattern_executions=[_jsonable(x) for x in executions],
+        native_trace_id=native_id.hex if native_id else None,
+        native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
+        origin=origin,
+        totals=TurnTotals(**totals[key]),
+        timeline=[TimelineItem(**item) for item in items],
     )
     return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})

@@ -58,7 +58,8 @@ def start_collector(
     log_file = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "traceability.cli.main", "collector", "--port", str(port),
-         "--spool-dir", str(spool_dir), "--db-url", dsn, *extra_args],
+         "--spool-dir", str(spool_dir), "--db-url", dsn,
+         *(() if "--grpc-port" in extra_args else ("--grpc-port", "0")), *extra_args],
         stdout=log_file, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     collector = Collector(f"http://127.0.0.1:{port}", spool_dir, process, log_path)

@@ -1,0 +1,290 @@
+"""Claude Code's own telemetry -> rows: log events, metric points and native spans (see the span contract).
+
+Row ids are derived from what identifies the record (a replay maps to the same ids). Every string
+a Claude Code event or span carries goes through ``_redact`` (the one place redaction is called on
+this path); prompt text is kept only when Claude Code sent it and prompt capture is on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traceability.exporter.mapping import (
+    ROW_NAMESPACE,
+    _bool,
+    _float,
+    _text,
+    clean_text,
+    dumps,
+    hook_row_id,
+    resource_json,
+    to_datetime,
+    trace_uuid,
+)
+from traceability.exporter.native_records import LogRecordData, MetricPointData
+from traceability.exporter.records import AttrValue, SpanRecord
+from traceability.hooks.redact import redact
+from traceability.instrumentation import semconv as sc
+
+_PROMPT_KEYS = frozenset({sc.CC_PROMPT, sc.CC_PROMPT_TEXT, sc.CC_USER_PROMPT})
+
+
+def is_native_span(span: SpanRecord) -> bool:
+    """A span Claude Code itself exported (not one of our hook spans)."""
+    if span.scope_name == sc.CC_TRACING_SCOPE:
+        return True
+    return (
+        sc.SPAN_TYPE not in span.attributes
+        and sc.CC_SPAN_TYPE in span.attributes
+        and span.name.startswith(sc.CC_SPAN_NAME_PREFIX)
+    )
+
+
+def _redact(value: Any) -> Any:
+    """Secrets out of every string (nested values too)."""
+    if isinstance(value, str):
+        return redact(clean_text(value))
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _prompt(attrs: Mapping[str, AttrValue], capture_prompts: bool) -> str | None:
+    """The prompt text when Claude Code sent it (not its placeholder) and capture is on, redacted."""
+    if not capture_prompts:
+        return None
+    for key in (sc.CC_PROMPT, sc.CC_PROMPT_TEXT, sc.CC_USER_PROMPT):
+        value = attrs.get(key)
+        if isinstance(value, str) and value and value != sc.CC_REDACTED_PLACEHOLDER:
+            return str(_redact(value))
+    return None
+
+
+def _rest(attrs: Mapping[str, AttrValue], in_columns: frozenset[str]) -> str | None:
+    return dumps({k: _redact(v) for k, v in attrs.items() if k not in in_columns and k not in _PROMPT_KEYS})
+
+
+def _int64(attrs: Mapping[str, AttrValue], key: str) -> int | None:
+    value = _float(attrs, key)
+    if value is None or not -(2**63) <= value < 2**63:
+        return None
+    return int(value)
+
+
+def _uuid_of_hex(value: str | None) -> uuid.UUID | None:
+    return trace_uuid(value) if value else None
+
+
+# --- log events -------------------------------------------------------------------------------
+
+EVENT_COLUMNS = (
+    "id", "event_name", "event_time", "observed_at", "session_id", "prompt_id", "native_trace_id",
+    "native_span_id", "tool_use_id", "tool_name", "model", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cache_creation_tokens", "cost_usd", "duration_ms", "ttft_ms", "request_id",
+    "error", "status_code", "success", "decision", "decision_source", "hook_event", "hook_name",
+    "hook_total_duration_ms", "num_hooks", "prompt_text", "severity_text", "body", "attributes", "resource",
+)  # fmt: skip
+EVENT_JSON_COLUMNS = frozenset({"attributes", "resource"})
+_EVENT_COLUMN_ATTRIBUTES = frozenset(
+    {
+        sc.CC_EVENT_NAME, sc.SESSION_ID, sc.PROMPT_ID, sc.CC_TOOL_USE_ID, sc.CC_TOOL_NAME, sc.CC_MODEL,
+        sc.CC_INPUT_TOKENS, sc.CC_OUTPUT_TOKENS, sc.CC_CACHE_READ_TOKENS, sc.CC_CACHE_CREATION_TOKENS,
+        sc.CC_COST_USD, sc.CC_DURATION_MS, sc.CC_TTFT_MS, sc.CC_REQUEST_ID, sc.CC_ERROR, sc.CC_STATUS_CODE,
+        sc.CC_SUCCESS, sc.CC_DECISION, sc.CC_DECISION_SOURCE, sc.CC_HOOK_EVENT, sc.CC_HOOK_NAME,
+        sc.CC_HOOK_TOTAL_DURATION_MS, sc.CC_NUM_HOOKS,
+    }
+)  # fmt: skip
+
+
+def event_name(record: LogRecordData) -> str:
+    """``event.name``, else the body without its ``claude_code.`` prefix, else ``log``."""
+    name = record.attributes.get(sc.CC_EVENT_NAME)
+    if isinstance(name, str) and name:
+        return clean_text(name)
+    if isinstance(record.body, str) and record.body:
+        return clean_text(record.body.removeprefix(sc.CC_SPAN_NAME_PREFIX))
+    return "log"
+
+
+def event_row_id(record: LogRecordData) -> uuid.UUID:
+    """What identifies an event: session, sequence, time, name and the span it happened in.
+
+    Records without a sequence number (other producers) add their attributes to the key.
+    """
+    attrs = record.attributes
+    sequence = attrs.get(sc.CC_EVENT_SEQUENCE)
+    key = "|".join(
+        str(part)
+        for part in (
+            "event", attrs.get(sc.SESSION_ID), sequence, record.time_unix_nano, event_name(record),
+            record.trace_id, record.span_id,
+        )
+    )  # fmt: skip
+    if sequence is None:
+        key += "|" + (dumps({k: _redact(v) for k, v in sorted(attrs.items())}) or "") + "|" + str(record.body)
+    return uuid.uuid5(ROW_NAMESPACE, key)
+
+
+def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None = None) -> tuple[Any, ...]:
+    attrs = record.attributes
+    body = record.body if isinstance(record.body, str) else dumps(_redact(record.body))
+    return (
+        event_row_id(record),
+        event_name(record),
+        to_datetime(record.time_unix_nano),
+        to_datetime(record.observed_time_unix_nano) if record.observed_time_unix_nano else None,
+        _text(attrs, sc.SESSION_ID),
+        _text(attrs, sc.PROMPT_ID),
+        _uuid_of_hex(record.trace_id),
+        record.span_id,
+        _text(attrs, sc.CC_TOOL_USE_ID),
+        _text(attrs, sc.CC_TOOL_NAME),
+        _text(attrs, sc.CC_MODEL),
+        _int64(attrs, sc.CC_INPUT_TOKENS),
+        _int64(attrs, sc.CC_OUTPUT_TOKENS),
+        _int64(attrs, sc.CC_CACHE_READ_TOKENS),
+        _int64(attrs, sc.CC_CACHE_CREATION_TOKENS),
+        _float(attrs, sc.CC_COST_USD),
+        _float(attrs, sc.CC_DURATION_MS),
+        _float(attrs, sc.CC_TTFT_MS),
+        _text(attrs, sc.CC_REQUEST_ID),
+        _redact(_text(attrs, sc.CC_ERROR)),
+        _text(attrs, sc.CC_STATUS_CODE),
+        _bool(attrs, sc.CC_SUCCESS),
+        _text(attrs, sc.CC_DECISION),
+        _text(attrs, sc.CC_DECISION_SOURCE),
+        _text(attrs, sc.CC_HOOK_EVENT),
+        _text(attrs, sc.CC_HOOK_NAME),
+        _float(attrs, sc.CC_HOOK_TOTAL_DURATION_MS),
+        _int64(attrs, sc.CC_NUM_HOOKS),
+        _prompt(attrs, capture_prompts),
+        clean_text(record.severity_text) or None,
+        _redact(clean_text(body)) if body is not None else None,
+        _rest(attrs, _EVENT_COLUMN_ATTRIBUTES),
+        resource if resource is not None else resource_json(record.resource),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLink:
+    """A native trace and the prompt it belongs to, as a log event tells it."""
+
+    native_trace_id: uuid.UUID
+    prompt_id: str
+    session_id: str | None
+
+
+def trace_links(records: list[LogRecordData]) -> list[TraceLink]:
+    links: dict[uuid.UUID, TraceLink] = {}
+    for record in records:
+        prompt = _text(record.attributes, sc.PROMPT_ID)
+        if record.trace_id and prompt:
+            trace = trace_uuid(record.trace_id)
+            links.setdefault(trace, TraceLink(trace, prompt, _text(record.attributes, sc.SESSION_ID)))
+    return sorted(links.values(), key=lambda link: link.native_trace_id)
+
+
+# --- metric points ----------------------------------------------------------------------------
+
+METRIC_COLUMNS = (
+    "id", "metric_name", "unit", "kind", "temporality", "is_monotonic", "start_time", "point_time",
+    "value", "count", "buckets", "session_id", "attributes", "resource",
+)  # fmt: skip
+METRIC_JSON_COLUMNS = frozenset({"buckets", "attributes", "resource"})
+
+
+def metric_row(point: MetricPointData, resource: str | None = None) -> tuple[Any, ...]:
+    attributes = dumps({k: _redact(v) for k, v in point.attributes.items()})
+    resource = resource if resource is not None else resource_json(point.resource)
+    key = "|".join(
+        str(p)
+        for p in (
+            "metric",
+            point.name,
+            point.kind,
+            attributes,
+            resource,
+            point.start_time_unix_nano,
+            point.time_unix_nano,
+        )
+    )
+    return (
+        uuid.uuid5(ROW_NAMESPACE, key),
+        clean_text(point.name),
+        clean_text(point.unit) or None,
+        point.kind,
+        point.temporality,
+        point.is_monotonic,
+        to_datetime(point.start_time_unix_nano) if point.start_time_unix_nano else None,
+        to_datetime(point.time_unix_nano),
+        point.value,
+        point.count,
+        dumps([[b if b != float("inf") else None, c] for b, c in point.buckets]) if point.buckets else None,
+        _text(point.attributes, sc.SESSION_ID),
+        attributes,
+        resource,
+    )
+
+
+# --- native spans -----------------------------------------------------------------------------
+
+NATIVE_SPAN_COLUMNS = (
+    "id", "trace_id", "span_id", "parent_span_id", "name", "span_type", "started_at", "completed_at",
+    "duration_ms", "status_code", "status_message", "session_id", "tool_use_id", "tool_name", "model",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "request_id", "ttft_ms",
+    "success", "decision", "decision_source", "prompt_text", "attributes", "events", "resource",
+)  # fmt: skip
+NATIVE_SPAN_JSON_COLUMNS = frozenset({"attributes", "events", "resource"})
+_SPAN_COLUMN_ATTRIBUTES = frozenset(
+    {
+        sc.CC_SPAN_TYPE, sc.SESSION_ID, sc.CC_TOOL_USE_ID, sc.GEN_AI_TOOL_CALL_ID, sc.CC_TOOL_NAME,
+        sc.GEN_AI_TOOL_NAME, sc.CC_MODEL, sc.CC_INPUT_TOKENS, sc.CC_OUTPUT_TOKENS, sc.CC_CACHE_READ_TOKENS,
+        sc.CC_CACHE_CREATION_TOKENS, sc.CC_REQUEST_ID, sc.CC_TTFT_MS, sc.CC_SUCCESS, sc.CC_DECISION,
+        sc.CC_DECISION_SOURCE,
+    }
+)  # fmt: skip
+
+
+def native_span_row(span: SpanRecord, capture_prompts: bool, resource: str | None = None) -> tuple[Any, ...]:
+    attrs = span.attributes
+    events = [
+        {
+            "name": e.name,
+            "time_unix_nano": e.time_unix_nano,
+            "attributes": {k: _redact(v) for k, v in e.attributes.items()},
+        }
+        for e in span.events
+    ]
+    return (
+        hook_row_id(span.trace_id, span.span_id),
+        trace_uuid(span.trace_id),
+        span.span_id,
+        span.parent_span_id,
+        clean_text(span.name),
+        _text(attrs, sc.CC_SPAN_TYPE) or clean_text(span.name.removeprefix(sc.CC_SPAN_NAME_PREFIX)),
+        to_datetime(span.start_time_unix_nano),
+        to_datetime(span.end_time_unix_nano),
+        (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
+        span.status_code,
+        _redact(clean_text(span.status_message)) or None,
+        _text(attrs, sc.SESSION_ID),
+        _text(attrs, sc.CC_TOOL_USE_ID) or _text(attrs, sc.GEN_AI_TOOL_CALL_ID),
+        _text(attrs, sc.GEN_AI_TOOL_NAME) or _text(attrs, sc.CC_TOOL_NAME),
+        _text(attrs, sc.CC_MODEL),
+        _int64(attrs, sc.CC_INPUT_TOKENS),
+        _int64(attrs, sc.CC_OUTPUT_TOKENS),
+        _int64(attrs, sc.CC_CACHE_READ_TOKENS),
+        _int64(attrs, sc.CC_CACHE_CREATION_TOKENS),
+        _text(attrs, sc.CC_REQUEST_ID),
+        _float(attrs, sc.CC_TTFT_MS),
+        _bool(attrs, sc.CC_SUCCESS),
+        _text(attrs, sc.CC_DECISION),
+        _text(attrs, sc.CC_DECISION_SOURCE),
+        _prompt(attrs, capture_prompts),
+        _rest(attrs, _SPAN_COLUMN_ATTRIBUTES),
+        dumps(events) if events else None,
+        resource if resource is not None else resource_json(span.resource),
+    )

@@ -1,0 +1,253 @@
+"""Sessions and turns with Claude Code's own telemetry merged in: totals, turn lists, the merged timeline.
+
+A turn is a hook turn (an ``execution_traces`` row other than a session's own row), or a native
+``claude_code.interaction`` whose hook turn never arrived (no ``execution_traces`` row records its
+trace id). Totals come from the ``api_request`` / ``api_error`` / ``hook_execution_complete`` events
+of the turn's prompt and from its native spans; without native spans, tool time is the hook tool
+spans' and hook time the hook spans'. A session's totals are the sums over its turns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from traceability.exporter.mapping import session_uuid
+from traceability.instrumentation import semconv as sc
+
+TOTAL_KEYS = (
+    "llm_calls", "api_errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",
+    "cost_usd", "model_ms", "tool_ms", "permission_wait_ms", "hook_ms",
+)  # fmt: skip
+
+_TURN_TOTALS_SQL = f"""
+WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
+SELECT t.turn_id, e.llm_calls, e.api_errors, e.input_tokens, e.output_tokens, e.cache_read_tokens,
+       e.cache_creation_tokens, e.cost_usd, e.models, e.model_ms,
+       CASE WHEN s.executions > 0 THEN s.tool_ms ELSE h.tool_ms END AS tool_ms,
+       s.permission_wait_ms,
+       CASE WHEN e.hook_events > 0 THEN e.hook_ms ELSE h.hook_ms END AS hook_ms
+FROM t
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}') AS llm_calls,
+           count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_API_ERROR}') AS api_errors,
+           coalesce(sum(input_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0) AS input_tokens,
+           coalesce(sum(output_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0) AS output_tokens,
+           coalesce(sum(cache_read_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0)
+               AS cache_read_tokens,
+           coalesce(sum(cache_creation_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0)
+               AS cache_creation_tokens,
+           coalesce(sum(cost_usd) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0)::float8 AS cost_usd,
+           coalesce(array_agg(DISTINCT model ORDER BY model)
+                    FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}' AND model IS NOT NULL), '{{}}') AS models,
+           coalesce(sum(duration_ms) FILTER (
+               WHERE event_name IN ('{sc.CC_EVENT_API_REQUEST}', '{sc.CC_EVENT_API_ERROR}')), 0)::float8 AS model_ms,
+           count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_HOOK_EXECUTION_COMPLETE}') AS hook_events,
+           coalesce(sum(hook_total_duration_ms)
+                    FILTER (WHERE event_name = '{sc.CC_EVENT_HOOK_EXECUTION_COMPLETE}'), 0)::float8 AS hook_ms
+    FROM claude_code_events ev WHERE ev.prompt_id = t.prompt_id
+) e
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE span_type = '{sc.CC_SPAN_TOOL_EXECUTION}') AS executions,
+           coalesce(sum(duration_ms) FILTER (WHERE span_type = '{sc.CC_SPAN_TOOL_EXECUTION}'), 0)::float8 AS tool_ms,
+           coalesce(sum(duration_ms) FILTER (WHERE span_type = '{sc.CC_SPAN_BLOCKED_ON_USER}'), 0)::float8
+               AS permission_wait_ms
+    FROM claude_code_spans sp WHERE sp.trace_id = t.native_trace_id
+) s
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(coalesce(tool_duration_ms, duration_ms)) FILTER (WHERE span_type = '{sc.SPAN_TYPE_TOOL}'), 0)::float8
+               AS tool_ms,
+           coalesce(sum(duration_ms) FILTER (WHERE span_type = '{sc.SPAN_TYPE_HOOK}'), 0)::float8 AS hook_ms
+    FROM hook_executions he WHERE he.trace_id = t.turn_id
+) h
+"""  # noqa: S608 - constants of semconv
+
+_TURN_COLUMNS = (
+    "turn_id, origin, prompt_id, native_trace_id, started_at, completed_at, duration_ms, status, success"
+)
+
+# $1 session uuid (execution_traces), $2 the raw session id (native spans)
+_SESSION_TURNS_SQL = f"""
+SELECT * FROM (
+    SELECT et.id AS turn_id, 'hooks' AS origin, et.prompt_id, et.native_trace_id, et.started_at, et.completed_at,
+           et.duration_ms::float8 AS duration_ms, et.status, et.success
+    FROM execution_traces et
+    WHERE et.session_id = $1 AND et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
+      AND (et.root_received OR et.prompt_id IS NOT NULL)
+    UNION ALL
+    SELECT sp.trace_id, 'native', l.prompt_id, sp.trace_id, sp.started_at, sp.completed_at, sp.duration_ms,
+           CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
+           sp.status_code IS DISTINCT FROM 'ERROR'
+    FROM claude_code_spans sp LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+    WHERE sp.session_id = $2 AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+      AND NOT EXISTS (SELECT 1 FROM execution_traces t WHERE t.native_trace_id = sp.trace_id)
+) turns ORDER BY started_at, turn_id
+"""  # noqa: S608
+
+# One row per session: its hook traces and its native-only interactions; $1/$2 time range on the
+# last activity, $3 user id, $4 limit, $5 offset.
+_SESSIONS_SQL = f"""
+WITH parts AS (
+    SELECT coalesce(et.session_key, et.session_id::text) AS session_id, et.started_at AS first_at,
+           coalesce(et.completed_at, et.started_at) AS last_at,
+           (et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
+            AND (et.root_received OR et.prompt_id IS NOT NULL))::int AS turns,
+           et.user_id, et.native_trace_id IS NOT NULL AS native
+    FROM execution_traces et
+    UNION ALL
+    SELECT sp.session_id, sp.started_at, sp.completed_at, 1, NULL, TRUE
+    FROM claude_code_spans sp
+    WHERE sp.span_type = '{sc.CC_SPAN_INTERACTION}' AND sp.session_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM execution_traces t WHERE t.native_trace_id = sp.trace_id)
+), sessions AS (
+    SELECT session_id, min(first_at) AS started_at, max(last_at) AS last_activity_at, sum(turns)::int AS turns,
+           max(user_id) AS user_id, bool_or(native) AS has_native_telemetry
+    FROM parts GROUP BY session_id
+)
+SELECT *, count(*) OVER () AS total FROM sessions
+WHERE ($1::timestamptz IS NULL OR last_activity_at >= $1) AND ($2::timestamptz IS NULL OR last_activity_at < $2)
+  AND ($3::text IS NULL OR user_id = $3)
+ORDER BY last_activity_at DESC, session_id
+LIMIT $4 OFFSET $5
+"""  # noqa: S608
+
+
+def _empty_totals() -> dict[str, Any]:
+    return {**dict.fromkeys(TOTAL_KEYS, 0), "cost_usd": 0.0, "models": []}
+
+
+async def turn_totals(
+    conn: asyncpg.Connection, turns: list[dict[str, Any]]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Totals per turn (keyed by turn id) for turns with turn_id, prompt_id and native_trace_id."""
+    if not turns:
+        return {}
+    rows = await conn.fetch(
+        _TURN_TOTALS_SQL,
+        [t["turn_id"] for t in turns],
+        [t["prompt_id"] for t in turns],
+        [t["native_trace_id"] for t in turns],
+    )
+    out = {}
+    for row in rows:
+        totals = {k: row[k] for k in TOTAL_KEYS}
+        totals["models"] = list(row["models"])
+        out[row["turn_id"]] = totals
+    return out
+
+
+def sum_totals(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    total = _empty_totals()
+    models: set[str] = set()
+    for part in parts:
+        for key in TOTAL_KEYS:
+            total[key] += part[key]
+        models.update(part["models"])
+    total["models"] = sorted(models)
+    return total
+
+
+async def session_turns(conn: asyncpg.Connection, session_id: str) -> list[dict[str, Any]]:
+    """The session's turns in time order, each with its totals."""
+    rows = [dict(r) for r in await conn.fetch(_SESSION_TURNS_SQL, session_uuid(session_id)[0], session_id)]
+    totals = await turn_totals(conn, rows)
+    for row in rows:
+        row["totals"] = totals[row["turn_id"]]
+    return rows
+
+
+async def list_sessions(
+    conn: asyncpg.Connection,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    user_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of sessions, newest activity first, with their totals; and how many match."""
+    args = (since, until, user_id)
+    rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset)
+    if rows:
+        total = int(rows[0]["total"])
+    elif offset > 0:
+        first = await conn.fetch(_SESSIONS_SQL, *args, 1, 0)
+        total = int(first[0]["total"]) if first else 0
+    else:
+        total = 0
+    sessions = []
+    for row in rows:
+        turns = await session_turns(conn, row["session_id"])
+        item = {k: v for k, v in dict(row).items() if k != "total"}
+        item["totals"] = sum_totals([t["totals"] for t in turns])
+        sessions.append(item)
+    return sessions, total
+
+
+# The merged timeline of a turn: $1 the turn id (hook spans), $2 its native trace id, $3 its prompt id.
+_TIMELINE_SQL = f"""
+SELECT * FROM (
+    SELECT 'hooks' AS origin, he.started_at AS time, he.completed_at AS end_time, he.span_name AS name,
+           coalesce(he.span_type, he.hook_type) AS kind, he.span_id, he.parent_span_id, he.tool_use_id,
+           NULL::text AS joined_span_id, he.duration_ms::float8 AS duration_ms, he.status,
+           jsonb_strip_nulls(jsonb_build_object('hook_type', he.hook_type, 'tool_name', he.tool_name,
+               'file_path', he.file_path, 'error_message', he.error_message)) AS details
+    FROM hook_executions he WHERE he.trace_id = $1
+    UNION ALL
+    SELECT 'native', sp.started_at, sp.completed_at, sp.name, sp.span_type, sp.span_id, sp.parent_span_id,
+           coalesce(sp.tool_use_id, parent.tool_use_id),
+           joined.span_id,
+           sp.duration_ms,
+           CASE WHEN sp.status_code = 'ERROR' THEN '{sc.STATUS_FAILED}' ELSE '{sc.STATUS_COMPLETED}' END,
+           jsonb_strip_nulls(jsonb_build_object('tool_name', sp.tool_name, 'model', sp.model,
+               'input_tokens', sp.input_tokens, 'output_tokens', sp.output_tokens,
+               'cache_read_tokens', sp.cache_read_tokens, 'cache_creation_tokens', sp.cache_creation_tokens,
+               'request_id', sp.request_id, 'ttft_ms', sp.ttft_ms, 'decision', sp.decision,
+               'decision_source', sp.decision_source, 'status_message', sp.status_message))
+    FROM claude_code_spans sp
+    LEFT JOIN claude_code_spans parent ON parent.trace_id = sp.trace_id AND parent.span_id = sp.parent_span_id
+    LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
+               WHERE trace_id = $1 AND span_type = '{sc.SPAN_TYPE_TOOL}' AND tool_use_id IS NOT NULL
+               ORDER BY tool_use_id, span_id) AS joined
+           ON joined.tool_use_id = coalesce(sp.tool_use_id, parent.tool_use_id)
+    WHERE sp.trace_id = $2
+    UNION ALL
+    SELECT 'event', ev.event_time, NULL, ev.event_name, 'event', ev.native_span_id, NULL, ev.tool_use_id, NULL,
+           ev.duration_ms,
+           CASE WHEN ev.success IS FALSE OR ev.error IS NOT NULL THEN '{sc.STATUS_FAILED}' END,
+           jsonb_strip_nulls(jsonb_build_object('tool_name', ev.tool_name, 'model', ev.model,
+               'input_tokens', ev.input_tokens, 'output_tokens', ev.output_tokens,
+               'cache_read_tokens', ev.cache_read_tokens, 'cache_creation_tokens', ev.cache_creation_tokens,
+               'cost_usd', ev.cost_usd, 'ttft_ms', ev.ttft_ms, 'request_id', ev.request_id, 'error', ev.error,
+               'decision', ev.decision, 'decision_source', ev.decision_source, 'hook_event', ev.hook_event,
+               'hook_name', ev.hook_name, 'hook_total_duration_ms', ev.hook_total_duration_ms))
+    FROM claude_code_events ev WHERE ev.prompt_id = $3 OR ($3 IS NULL AND ev.native_trace_id = $2)
+) items ORDER BY time, origin, span_id NULLS FIRST, name
+"""  # noqa: S608
+
+
+async def timeline(
+    conn: asyncpg.Connection,
+    turn_id: uuid.UUID | None,
+    native_trace_id: uuid.UUID | None,
+    prompt_id: str | None,
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_TIMELINE_SQL, turn_id, native_trace_id, prompt_id)]
+
+
+async def resolve_native(conn: asyncpg.Connection, trace_id: uuid.UUID) -> dict[str, Any] | None:
+    """For a native trace id: the hook turn that records it, or the native interaction itself."""
+    turn = await conn.fetchrow("SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1", trace_id)
+    if turn is not None:
+        return {"turn": dict(turn)}
+    root = await conn.fetchrow(
+        f"""SELECT sp.*, l.prompt_id FROM claude_code_spans sp
+            LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+            WHERE sp.trace_id = $1 AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+            ORDER BY sp.started_at LIMIT 1""",  # noqa: S608
+        trace_id,
+    )
+    return {"native": dict(root)} if root is not None else None
