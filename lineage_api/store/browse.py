@@ -133,7 +133,7 @@ async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[
     """The waterfall's columns of every span of a trace (details are read per span)."""
     return await conn.fetch(
         """SELECT span_id, parent_span_id, span_name, hook_name, span_type, status, success, started_at,
-                  duration_ms
+                  duration_ms, tool_use_id
            FROM hook_executions WHERE trace_id = $1
            ORDER BY started_at, execution_order, span_id""",
         trace_row_id,
@@ -174,3 +174,55 @@ async def span_executions(conn: asyncpg.Connection, hook_execution_id: uuid.UUID
 
 def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
     return dict(record) if record is not None else None
+
+
+async def native_spans(conn: asyncpg.Connection, native_trace_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Claude Code's own spans of one interaction (model requests, tool runs, permission waits)."""
+    return await conn.fetch(
+        """SELECT span_id, parent_span_id, name, span_type, started_at, duration_ms, status_code, tool_use_id
+           FROM claude_code_spans WHERE trace_id = $1 ORDER BY started_at, span_id""",
+        native_trace_id,
+    )
+
+
+async def native_span(
+    conn: asyncpg.Connection, native_trace_id: uuid.UUID, span_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM claude_code_spans WHERE trace_id = $1 AND span_id = $2", native_trace_id, span_id
+    )
+
+
+async def turn_for_native_trace(
+    conn: asyncpg.Connection, native_trace_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The hook turn a native trace was joined to, if any."""
+    return await conn.fetchrow(
+        "SELECT correlation_id FROM execution_traces WHERE native_trace_id = $1 LIMIT 1", native_trace_id
+    )
+
+
+async def native_interaction(conn: asyncpg.Connection, native_trace_id: uuid.UUID) -> asyncpg.Record | None:
+    """A native interaction with no hook turn (hooks not installed): what its page needs as a root."""
+    return await conn.fetchrow(
+        """SELECT sp.trace_id, sp.session_id, sp.started_at, sp.completed_at, sp.duration_ms, sp.status_code,
+                  sp.prompt_text, l.prompt_id
+           FROM claude_code_spans sp LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+           WHERE sp.trace_id = $1 AND sp.span_type = 'interaction' LIMIT 1""",
+        native_trace_id,
+    )
+
+
+async def session_usage(conn: asyncpg.Connection, session_ids: list[str]) -> dict[str, asyncpg.Record]:
+    """Per session: Claude Code's model requests, tokens and cost (from its api_request events)."""
+    rows = await conn.fetch(
+        """SELECT session_id, count(*) AS llm_calls,
+                  coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0)
+                    + coalesce(sum(cache_read_tokens), 0) + coalesce(sum(cache_creation_tokens), 0) AS tokens,
+                  coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
+                  array_agg(DISTINCT model) FILTER (WHERE model IS NOT NULL) AS models
+           FROM claude_code_events WHERE session_id = ANY($1::text[]) AND event_name = 'api_request'
+           GROUP BY session_id""",
+        session_ids,
+    )
+    return {r["session_id"]: r for r in rows}

@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, ApiError
-from traceability.lineage_api.ui import auth, pages
+from traceability.lineage_api.ui import (
+    auth,
+    overview_pages,
+    pattern_pages,
+    rendering,
+    session_pages,
+    turn_pages,
+)
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,17 +42,19 @@ def _ui_aware(original: Handler | None) -> Handler:
 
 
 def _as_page(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, pages.PageError):
-        return pages.error_page(request, exc.status_code, exc.message)
+    if isinstance(exc, rendering.PageError):
+        return rendering.error_page(request, exc.status_code, exc.message)
     if isinstance(exc, ApiError):
-        return pages.error_page(request, exc.status_code, exc.message)
+        return rendering.error_page(request, exc.status_code, exc.message)
     if isinstance(exc, StarletteHTTPException):
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
-        return pages.error_page(request, exc.status_code, message)
+        return rendering.error_page(request, exc.status_code, message)
     if isinstance(exc, DB_UNAVAILABLE_ERRORS):
-        return pages.error_page(request, 503, "the database cannot be reached right now; try again shortly")
+        return rendering.error_page(
+            request, 503, "the database cannot be reached right now; try again shortly"
+        )
     log.exception("UI page failed: %s", request.url.path, exc_info=exc)
-    return pages.error_page(request, 500, "this page failed; the error is in the API's log")
+    return rendering.error_page(request, 500, "this page failed; the error is in the API's log")
 
 
 def install_ui(app: FastAPI) -> None:
@@ -54,7 +63,14 @@ def install_ui(app: FastAPI) -> None:
     The sign-in cookie middleware is one of the API's guards (``http_guards``), so that the Host
     check and body limits stay outermost.
     """
-    app.include_router(pages.router)
+    for module in (session_pages, turn_pages, pattern_pages, overview_pages):
+        app.include_router(module.router)
     app.mount(auth.STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC_DIR), name="static")
-    for error_class in (pages.PageError, ApiError, StarletteHTTPException, *DB_UNAVAILABLE_ERRORS, Exception):
+    for error_class in (
+        rendering.PageError,
+        ApiError,
+        StarletteHTTPException,
+        *DB_UNAVAILABLE_ERRORS,
+        Exception,
+    ):
         app.add_exception_handler(error_class, _ui_aware(app.exception_handlers.get(error_class)))

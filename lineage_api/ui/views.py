@@ -54,6 +54,23 @@ def span_in(row: dict[str, Any]) -> SpanIn:
     )
 
 
+def native_status(row: dict[str, Any]) -> str:
+    return "failed" if row.get("status_code") == "ERROR" or row.get("success") is False else "completed"
+
+
+def native_span_in(row: dict[str, Any], parent_span_id: str | None) -> SpanIn:
+    """One of Claude Code's own spans (``claude_code_spans``) for the waterfall."""
+    return SpanIn(
+        span_id=str(row["span_id"]),
+        parent_span_id=parent_span_id,
+        name=str(row["name"]),
+        kind="native",
+        status=native_status(row),
+        started_at=row["started_at"],
+        duration_ms=float(row["duration_ms"]),
+    )
+
+
 def pretty_json(value: Any) -> str | None:
     """JSON for display; a string holding JSON is shown as the JSON it holds."""
     if value is None:

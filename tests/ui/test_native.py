@@ -1,0 +1,105 @@
+"""Claude Code's own spans in the turn's waterfall: joined to the hook turn, or alone without hooks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.collector.harness import Collector, start_collector, stop_collector, wait_until
+from tests.hooks.helpers import HookEnv
+from tests.native.recorded import OtlpBody, hook_payloads, otlp_bodies
+from tests.native.test_join import _native_trace_id, drained, post
+
+
+@pytest.fixture
+def collector(db_dsn: str, tmp_path: Path) -> Iterator[Collector]:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    running = start_collector(db_dsn, spool, tmp_path / "collector.log")
+    try:
+        yield running
+    finally:
+        stop_collector(running)
+
+
+def _rows(page: str) -> dict[str, tuple[str, str]]:
+    """span id -> (parent span id, kind) of every waterfall row."""
+    return {
+        m[0]: (m[2], m[1])
+        for m in re.findall(
+            r'id="span-([0-9a-f]+)" class="wf-row kind-([a-z]+)" data-span="[0-9a-f]+" data-parent="([0-9a-f]*)"',
+            page,
+        )
+    }
+
+
+def _bodies() -> list[OtlpBody]:
+    return otlp_bodies("json")
+
+
+async def test_native_spans_join_the_hook_turn_under_their_tool(
+    ui: httpx.AsyncClient, collector: Collector, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    hook = HookEnv(tmp_path / "hook")
+    hook.replay(hook_payloads("json"))
+    for path in sorted(hook.spool.glob("*.json")):
+        shutil.copy(path, collector.spool_dir / path.name)
+    bodies = _bodies()
+    for body in bodies:
+        post(collector, body)
+    wait_until(lambda: drained(collector), what="spool drained")
+    native = _native_trace_id(bodies)
+    turn = await db_pool.fetchrow(
+        "SELECT correlation_id, id, prompt_id FROM execution_traces WHERE native_trace_id = $1", native
+    )
+    assert turn is not None
+    page = await ui.get(f"/turns/{turn['correlation_id'].hex}")
+    assert page.status_code == 200
+    rows = _rows(page.text)
+    spans = await db_pool.fetch(
+        "SELECT span_id, span_type, tool_use_id, parent_span_id FROM claude_code_spans WHERE trace_id = $1",
+        native,
+    )
+    hooks = await db_pool.fetch(
+        "SELECT span_id, tool_use_id, span_type FROM hook_executions WHERE trace_id = $1", turn["id"]
+    )
+    assert {s["span_id"] for s in spans} <= set(rows) and {h["span_id"] for h in hooks} <= set(rows)
+    ours = {h["tool_use_id"]: h["span_id"] for h in hooks if h["span_type"] == "tool"}
+    for s in spans:
+        assert rows[s["span_id"]][1] == "native"
+        if s["span_type"] == "tool":
+            assert rows[s["span_id"]][0] == ours[s["tool_use_id"]], (
+                "a native tool span nests under our tool span"
+            )
+    calls = await db_pool.fetchval(
+        "SELECT count(*) FROM claude_code_events WHERE prompt_id = $1 AND event_name = 'api_request'",
+        turn["prompt_id"],
+    )
+    assert calls > 0 and f'data-total="llm_calls">{calls}<' in page.text
+    redirect = await ui.get(f"/turns/{native.hex}")
+    assert (
+        redirect.status_code == 303 and redirect.headers["location"] == f"/turns/{turn['correlation_id'].hex}"
+    )
+    llm = next(s for s in spans if s["span_type"] == "llm_request")
+    details = await ui.get(f"/turns/{turn['correlation_id'].hex}/spans/{llm['span_id']}")
+    assert details.status_code == 200 and "Claude Code's own span (llm_request)" in details.text
+
+
+async def test_a_native_trace_without_hooks_is_its_own_turn(
+    ui: httpx.AsyncClient, collector: Collector, db_pool: asyncpg.Pool
+) -> None:
+    bodies = _bodies()
+    for body in bodies:
+        post(collector, body)
+    native = _native_trace_id(bodies)
+    wait_until(lambda: drained(collector), what="spool drained")
+    page = await ui.get(f"/turns/{native.hex}")
+    assert page.status_code == 200 and "no hook spans arrived" in page.text
+    count = await db_pool.fetchval("SELECT count(*) FROM claude_code_spans WHERE trace_id = $1", native)
+    assert len(_rows(page.text)) == count > 0
