@@ -110,7 +110,7 @@ async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list
         """
         SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
                t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
-               t.error_message, t.resource,
+               t.error_message, t.resource, t.native_trace_id,
                count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
                count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
                count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from traceability.instrumentation import semconv
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.store import browse
+from traceability.lineage_api.store import sessions as sessions_store
 from traceability.lineage_api.ui import views
 from traceability.lineage_api.ui.rendering import PAGE_SIZE, PageError, date_param, int_param, param, render
 
@@ -45,8 +46,12 @@ async def _sessions_context(request: Request, conn: ConnectionDep) -> dict[str, 
         conn, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    sessions = [dict(r) for r in rows]
+    usage = await browse.session_usage(conn, [str(s["session_id"]) for s in sessions])
+    for s in sessions:
+        s["usage"] = usage.get(str(s["session_id"]))
     return {
-        "sessions": [dict(r) for r in rows],
+        "sessions": sessions,
         "total": total,
         "capped": capped,
         "page": page,
@@ -89,6 +94,15 @@ async def session_page(session_id: str, request: Request, conn: ConnectionDep) -
         r["display_status"] = views.status_of(r)
         r["is_turn"] = r["span_name"] == semconv.SPAN_NAME_TURN
     turns = [r for r in rows if r["is_turn"]]
+    usage = await sessions_store.turn_totals(
+        conn,
+        [
+            {"turn_id": r["id"], "prompt_id": r["prompt_id"], "native_trace_id": r.get("native_trace_id")}
+            for r in turns
+        ],
+    )
+    for r in turns:
+        r["usage"] = usage.get(r["id"])
     cwd = next((r["context"].get("cwd") for r in rows if isinstance(r["context"], dict)), None)
     totals = {
         "turns": len(turns),
@@ -96,6 +110,7 @@ async def session_page(session_id: str, request: Request, conn: ConnectionDep) -
         "failed_tools": sum(r["failed_tools"] for r in rows),
         "blocked_tools": sum(r["blocked_tools"] for r in rows),
         "duration_ms": total_ms,
+        "usage": sessions_store.sum_totals(list(usage.values())) if usage else None,
     }
     context = {
         "session_id": str(key),
