@@ -154,7 +154,18 @@ def _doctor_says_all_good(env: dict[str, str], home: Path) -> None:
         check=False,
     )
     findings = {f["piece"]: f for f in json.loads(result.stdout)}
-    assert set(findings) == {"up", "database", "spool", "collector", "lineage API", "hooks"}
+    assert set(findings) == {
+        "up",
+        "database",
+        "spool",
+        "collector",
+        "lineage API",
+        "hooks",
+        "claude code telemetry",
+    }
+    # hooks were installed without --telemetry: doctor says so, with the command that turns it on
+    telemetry = findings.pop("claude code telemetry")
+    assert telemetry["level"] == "warn" and "--telemetry" in telemetry["fix"], telemetry
     bad = {k: f["message"] for k, f in findings.items() if f["level"] != "ok"}
     assert result.returncode == 0 and not bad, bad
     assert str(home / ".claude" / "settings.json") in findings["hooks"]["message"]
