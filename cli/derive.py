@@ -1,8 +1,9 @@
 """`traceability derive`: derive patterns from stored tool spans now (a backfill), with a progress bar.
 
-Resumable (the position is kept in traceability_checkpoints, so an interrupted run continues where
-it stopped) and idempotent (running it again adds nothing). Safe next to a running
-`traceability api`: only one deriver works at a time per database.
+Looks at every stored tool span, whatever the API's deriver checkpoint says, and derives each one
+not derived yet (a span is claimed when it is derived, so an interrupted run continues where it
+stopped, and running it again adds nothing). Safe next to a running `traceability api`: only one
+deriver works at a time per database.
 """
 
 from __future__ import annotations
@@ -21,12 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--db-url", help="database URL (default: $TRACEABILITY_DB_URL)")
     parser.add_argument("--batch-size", type=int, default=500, help="tool spans per batch (default: 500)")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=0.0,
-        help="skip spans stored less than this many seconds ago (default: 0; the API's deriver uses 2)",
-    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -54,10 +49,10 @@ async def _derive(dsn: str, args: argparse.Namespace) -> int:
 
     pool = await create_pool(dsn, min_size=1, max_size=2, timeout=10)
     try:
-        deriver = PatternDeriver(batch_size=args.batch_size, settle_s=args.settle)
-        pending = await deriver.pending(pool)
+        deriver = PatternDeriver(batch_size=args.batch_size)
+        pending = await deriver.pending(pool, everything=True)
         bar = None if args.quiet else Progress(pending, "deriving patterns")
-        result = await deriver.run(pool, progress=bar.advance if bar else None)
+        result = await deriver.run(pool, progress=bar.advance if bar else None, everything=True)
         if bar:
             bar.finish()
     finally:

@@ -1,7 +1,7 @@
 """The pattern deriver: code-writing tool spans in hook_executions -> patterns, lineage, executions.
 
-For every tool span (span_type 'tool', tool Write/Edit/MultiEdit/NotebookEdit) after the checkpoint,
-in ingest order, one transaction:
+For every tool span (span_type 'tool', tool Write/Edit/MultiEdit/NotebookEdit) not derived yet, in commit
+order (the position is a transaction-id watermark, see ``store.derivation.Position``), one transaction:
 
 1. split the code it wrote, or tried to write when it failed or was blocked (the hook keeps it from
    PreToolUse: ``traceability.code.content``), into units: Python functions, classes
@@ -19,8 +19,10 @@ in ingest order, one transaction:
 4. move the slot to the written version, unless the tool use failed or was blocked.
 
 Idempotent: node and execution ids are deterministic, events carry a dedupe key, and a tool span
-is claimed in ``pattern_derived_executions`` in the same transaction. Resumable: the position is
-kept in ``traceability_checkpoints``. One deriver runs at a time per database (advisory lock).
+is claimed in ``pattern_derived_executions`` in the same transaction; unclaimed spans are what is
+pending. Resumable: the position is kept in ``traceability_checkpoints``; it never passes a
+transaction still running, so a span committed late is derived on the next pass. One deriver runs
+at a time per database (advisory lock).
 """
 
 from __future__ import annotations
@@ -90,16 +92,16 @@ class ToolUse:
 class PatternDeriver:
     """Keeps the similarity index between runs; :meth:`run` derives everything pending."""
 
-    def __init__(self, *, batch_size: int = 500, settle_s: float = 2.0) -> None:
+    def __init__(self, *, batch_size: int = 500) -> None:
         self.batch_size = batch_size
-        self.settle_s = settle_s  # rows younger than this may still have earlier-stamped siblings in flight
         self.index = similarity.SimilarityIndex()
         self._index_loaded_at: datetime | None = None
 
-    async def pending(self, pool: asyncpg.Pool) -> int:
+    async def pending(self, pool: asyncpg.Pool, *, everything: bool = False) -> int:
+        """Tool spans left to derive: after the checkpoint, or anywhere (``everything``)."""
         async with pool.acquire() as conn:
-            after = await db.get_checkpoint(conn, DERIVER_CHECKPOINT)
-            return await db.count_pending(conn, after, self.settle_s)
+            start = db.START if everything else await db.get_checkpoint(conn, DERIVER_CHECKPOINT)
+            return await db.count_pending(conn, start)
 
     async def run(
         self,
@@ -107,8 +109,14 @@ class PatternDeriver:
         *,
         max_batches: int | None = None,
         progress: Callable[[int], None] | None = None,
+        everything: bool = False,
     ) -> DeriveResult:
-        """Derive pending tool spans batch by batch; ``progress(n)`` after each batch of n."""
+        """Derive pending tool spans batch by batch; ``progress(n)`` after each batch of n.
+
+        Starts at the checkpoint (see :class:`~traceability.lineage_api.store.derivation.Position`),
+        or with ``everything`` at the very beginning: a sweep that finds any tool span left
+        underived, whatever the checkpoint says (``traceability derive``).
+        """
         result = DeriveResult()
         async with pool.acquire() as conn:
             if not await db.try_lock(conn):
@@ -116,15 +124,19 @@ class PatternDeriver:
                 return result
             try:
                 await self._refresh_index(conn)
+                saved = await db.get_checkpoint(conn, DERIVER_CHECKPOINT)
+                position = db.START if everything else saved
                 batches = 0
                 while max_batches is None or batches < max_batches:
-                    after = await db.get_checkpoint(conn, DERIVER_CHECKPOINT)
-                    rows = await db.fetch_pending(conn, after, self.settle_s, self.batch_size)
-                    if not rows:
-                        break
+                    rows = await db.fetch_pending(conn, position, self.batch_size)
                     for row in rows:
                         await self._derive_guarded(conn, ToolUse(row), result)
-                    await db.set_checkpoint(conn, DERIVER_CHECKPOINT, rows[-1])
+                    position = await db.next_position(conn, position)
+                    if position != saved:
+                        await db.set_checkpoint(conn, DERIVER_CHECKPOINT, position)
+                        saved = position
+                    if not rows:
+                        break
                     result.executions += len(rows)
                     batches += 1
                     if progress:

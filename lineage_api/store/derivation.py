@@ -1,34 +1,93 @@
-"""SQL the pattern deriver uses: pending tool spans, checkpoint, locations, signatures, executions."""
+"""SQL the pattern deriver uses: pending tool spans, its position, locations, signatures, executions."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-CODE_TOOLS = ["Write", "Edit", "MultiEdit", "NotebookEdit"]
 DERIVER_LOCK_KEY = 0x7A7474_0004  # pg advisory lock: one deriver at a time per database
 
-# Both read the same rows: code-writing tool spans after the checkpoint, settled for $5 seconds; rows stamped in
-# one transaction share created_at, so the span start orders them.
-_COUNT_PENDING_SQL = """
-SELECT count(*) FROM hook_executions h
-WHERE h.span_type = 'tool' AND h.tool_name = ANY($1::text[])
-      AND (h.created_at, h.started_at, h.id) > ($2::timestamptz, $3::timestamptz, $4::uuid)
-      AND h.created_at <= NOW() - make_interval(secs => $5)
+
+@dataclass(frozen=True)
+class Position:
+    """The deriver's position in commit order, a watermark over ``(ingest_xid, created_at, started_at, id)``.
+
+    Invariant: every code-writing tool span that sorts before it is derived (claimed in
+    ``pattern_derived_executions``, with its error when it could not be). ``ingest_xid`` is the id
+    of the transaction that inserted the row (migration 0012), so a transaction still running has
+    an id at or above the oldest running one, ``pg_snapshot_xmin(pg_current_snapshot())``; the
+    watermark never passes that horizon, so rows a long transaction commits later (a 13 s batch,
+    a row lock) sort after it and are found. Rows after the watermark that are derived already
+    (committed out of order) are skipped through the claims. No settle delay, no guess.
+
+    Chosen over a queue table filled by the writer (a second insert per span on the ingest path,
+    and a job for the writer that is the deriver's business) and over claims alone (every pass
+    would scan every tool span ever stored). The cost of a long transaction is a wider window to
+    rescan until it ends, never a lost row. ``created_at`` etc. None: the start of ``xid``.
+    """
+
+    xid: int
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    id: uuid.UUID | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "xid": self.xid,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "id": str(self.id) if self.id else None,
+        }
+
+    @classmethod
+    def from_json(cls, position: dict[str, Any]) -> Position:
+        created, started, row_id = position.get("created_at"), position.get("started_at"), position.get("id")
+        return cls(
+            int(position["xid"]),
+            datetime.fromisoformat(created) if created else None,
+            datetime.fromisoformat(started) if started else None,
+            uuid.UUID(row_id) if row_id else None,
+        )
+
+    @property
+    def args(self) -> tuple[int, datetime | None, datetime | None, uuid.UUID | None]:
+        return self.xid, self.created_at, self.started_at, self.id
+
+
+START = Position(0)  # before every row: a sweep of everything still underived
+
+# Code-writing tool spans at or after a position ($1-$4) that are not claimed yet. The tool list is the
+# predicate of the partial index idx_hook_executions_derive (migration 0012), as literals so the
+# planner can match it (a parameter cannot).
+_PENDING = """
+h.span_type = 'tool' AND h.tool_name IN ('Write', 'Edit', 'MultiEdit', 'NotebookEdit')
+AND (h.ingest_xid, h.created_at, h.started_at, h.id) >= ($1::xid8, COALESCE($2::timestamptz, '-infinity'),
+     COALESCE($3::timestamptz, '-infinity'), COALESCE($4::uuid, '00000000-0000-0000-0000-000000000000'))
+AND NOT EXISTS (SELECT 1 FROM pattern_derived_executions d WHERE d.hook_execution_id = h.id)
 """
-_FETCH_PENDING_SQL = """
+_ORDER = "ORDER BY h.ingest_xid, h.created_at, h.started_at, h.id"
+_COUNT_PENDING_SQL = f"SELECT count(*) FROM hook_executions h WHERE {_PENDING}"  # noqa: S608 - constants
+_FETCH_PENDING_SQL = f"""
 SELECT h.id, h.trace_id, h.created_at, h.started_at, h.completed_at, h.duration_ms, h.tool_duration_ms,
        h.tool_name, h.tool_use_id, h.file_path, h.status, h.success, h.quality_score, h.session_id,
        h.attributes, t.user_id
 FROM hook_executions h LEFT JOIN execution_traces t ON t.id = h.trace_id
-WHERE h.span_type = 'tool' AND h.tool_name = ANY($1::text[])
-      AND (h.created_at, h.started_at, h.id) > ($2::timestamptz, $3::timestamptz, $4::uuid)
-      AND h.created_at <= NOW() - make_interval(secs => $5)
-ORDER BY h.created_at, h.started_at, h.id LIMIT $6
-"""
+WHERE {_PENDING} {_ORDER} LIMIT $5
+"""  # noqa: S608
+# One statement, so the horizon and the first unclaimed row come from the same snapshot: a row not
+# visible in it belongs to a transaction at or above the horizon.
+_NEXT_POSITION_SQL = f"""
+SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon,
+       f.ingest_xid, f.created_at, f.started_at, f.id
+FROM (SELECT 1) one LEFT JOIN LATERAL (
+    SELECT h.ingest_xid, h.created_at, h.started_at, h.id FROM hook_executions h
+    WHERE {_PENDING} {_ORDER} LIMIT 1
+) f ON TRUE
+"""  # noqa: S608
 
 
 async def try_lock(conn: asyncpg.Connection) -> bool:
@@ -39,58 +98,40 @@ async def unlock(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_unlock($1)", DERIVER_LOCK_KEY)
 
 
-Position = tuple[datetime, datetime, uuid.UUID]  # (created_at, started_at, id) of the last row done
-_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
-
-
 async def get_checkpoint(conn: asyncpg.Connection, name: str) -> Position:
     position = await conn.fetchval("SELECT position FROM traceability_checkpoints WHERE name = $1", name)
-    if not position:
-        return _EPOCH, _EPOCH, uuid.UUID(int=0)
-    return (
-        datetime.fromisoformat(position["created_at"]),
-        datetime.fromisoformat(position["started_at"]),
-        uuid.UUID(position["id"]),
-    )
+    return Position.from_json(position) if position else START
 
 
-async def set_checkpoint(conn: asyncpg.Connection, name: str, last: asyncpg.Record) -> None:
+async def set_checkpoint(conn: asyncpg.Connection, name: str, position: Position) -> None:
     await conn.execute(
         """
         INSERT INTO traceability_checkpoints (name, position, updated_at) VALUES ($1, $2, NOW())
         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = NOW()
         """,
         name,
-        {
-            "created_at": last["created_at"].isoformat(),
-            "started_at": last["started_at"].isoformat(),
-            "id": str(last["id"]),
-        },
+        position.to_json(),
     )
 
 
-async def count_pending(conn: asyncpg.Connection, after: Position, settle_s: float) -> int:
-    return int(
-        await conn.fetchval(
-            _COUNT_PENDING_SQL,
-            CODE_TOOLS,
-            *after,
-            settle_s,
-        )
-    )
+async def count_pending(conn: asyncpg.Connection, start: Position) -> int:
+    return int(await conn.fetchval(_COUNT_PENDING_SQL, *start.args))
 
 
-async def fetch_pending(
-    conn: asyncpg.Connection, after: Position, settle_s: float, limit: int
-) -> list[asyncpg.Record]:
-    """Code-writing tool spans after the checkpoint, in ingest order, with the trace's user."""
-    return await conn.fetch(
-        _FETCH_PENDING_SQL,
-        CODE_TOOLS,
-        *after,
-        settle_s,
-        limit,
-    )
+async def fetch_pending(conn: asyncpg.Connection, start: Position, limit: int) -> list[asyncpg.Record]:
+    """Unclaimed code-writing tool spans at or after ``start``, in commit order, with the trace's user."""
+    return await conn.fetch(_FETCH_PENDING_SQL, *start.args, limit)
+
+
+async def next_position(conn: asyncpg.Connection, start: Position) -> Position:
+    """The furthest position that keeps the invariant: the first unclaimed row at or after ``start``,
+    but never past the start of the oldest transaction still running."""
+    row = await conn.fetchrow(_NEXT_POSITION_SQL, *start.args)
+    assert row is not None
+    horizon = int(row["horizon"])
+    if row["ingest_xid"] is not None and int(row["ingest_xid"]) < horizon:
+        return Position(int(row["ingest_xid"]), row["created_at"], row["started_at"], row["id"])
+    return Position(horizon)
 
 
 async def mark_derived(conn: asyncpg.Connection, hook_execution_id: uuid.UUID, units: int) -> bool:

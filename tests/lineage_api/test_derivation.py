@@ -71,7 +71,7 @@ async def scripted_session(db_dsn: str) -> ScriptedSession:
 
 async def test_scripted_session_derives_versions_copies_and_forks(db_pool: asyncpg.Pool, db_dsn: str) -> None:
     session = await scripted_session(db_dsn)
-    deriver = PatternDeriver(settle_s=0)
+    deriver = PatternDeriver()
     result = await deriver.run(db_pool)
     assert result.executions == 6
     assert result.nodes_created == 8
@@ -172,19 +172,18 @@ async def test_scripted_session_derives_versions_copies_and_forks(db_pool: async
         ]
 
         before = await counts(conn)
-        checkpoint = await conn.fetchval("SELECT position FROM traceability_checkpoints")
 
     # running again changes nothing: nothing pending ...
-    again = await PatternDeriver(settle_s=0).run(db_pool)
+    again = await PatternDeriver().run(db_pool)
     assert (again.executions, again.nodes_created) == (0, 0)
-    # ... and even replaying every span from the start (checkpoint reset) writes nothing new
+    # ... and even from the start (checkpoint reset, or a sweep of everything) every span is claimed
     async with db_pool.acquire() as conn:
         await conn.execute("DELETE FROM traceability_checkpoints")
-    replay = await PatternDeriver(settle_s=0).run(db_pool)
-    assert (replay.executions, replay.units, replay.nodes_created) == (6, 0, 0)
+    replay = await PatternDeriver().run(db_pool)
+    sweep = await PatternDeriver().run(db_pool, everything=True)
+    assert (replay.executions, sweep.executions, sweep.units, sweep.nodes_created) == (0, 0, 0, 0)
     async with db_pool.acquire() as conn:
         assert await counts(conn) == before
-        assert await conn.fetchval("SELECT position FROM traceability_checkpoints") == checkpoint
 
 
 async def test_comments_docstrings_and_whitespace_do_not_change_the_pattern(
@@ -199,7 +198,7 @@ async def test_comments_docstrings_and_whitespace_do_not_change_the_pattern(
     s.tool("Write", "/repo/a.py", AREA_V1)
     s.tool("Edit", "/repo/a.py", reformatted)
     await s.flush(db_dsn)
-    await PatternDeriver(settle_s=0).run(db_pool)
+    await PatternDeriver().run(db_pool)
     async with db_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM pattern_lineage_nodes") == 1
         assert await conn.fetchval("SELECT count(*) FROM pattern_executions") == 2
@@ -214,7 +213,7 @@ async def test_blocked_write_is_an_unsuccessful_execution_and_does_not_move_the_
     blocked = s.tool("Edit", "/repo/a.py", AREA_V4, status=semconv.STATUS_BLOCKED, quality_score=0.2)
     s.tool("Edit", "/repo/a.py", AREA_V2)
     await s.flush(db_dsn)
-    await PatternDeriver(settle_s=0).run(db_pool)
+    await PatternDeriver().run(db_pool)
     async with db_pool.acquire() as conn:
         x = await conn.fetchrow(
             "SELECT x.success, x.blocked, x.quality_score, n.pattern_version FROM pattern_executions x "
@@ -248,7 +247,7 @@ async def test_other_languages_are_one_pattern_per_file(db_pool: asyncpg.Pool, d
     s.tool("Write", "/repo/util.js", js_v2)
     s.tool("Write", "/repo/notes.txt", "")  # nothing to derive, still claimed
     await s.flush(db_dsn)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert result.executions == 3
     async with db_pool.acquire() as conn:
         rows = await conn.fetch(
@@ -268,26 +267,12 @@ async def test_deriver_resumes_from_its_checkpoint(db_pool: asyncpg.Pool, db_dsn
     for i in range(5):
         s.tool("Write", f"/repo/m{i}.py", f"def f{i}(x):\n    return x * {i} + {i * 7} - len(str(x))\n")
     await s.flush(db_dsn)
-    first = await PatternDeriver(settle_s=0, batch_size=2).run(db_pool, max_batches=1)
+    first = await PatternDeriver(batch_size=2).run(db_pool, max_batches=1)
     assert first.executions == 2
-    rest = await PatternDeriver(settle_s=0, batch_size=2).run(db_pool)
+    rest = await PatternDeriver(batch_size=2).run(db_pool)
     assert rest.executions == 3
     async with db_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(DISTINCT pattern_id) FROM pattern_lineage_nodes") == 5
-
-
-@pytest.mark.parametrize("settle_s", [3600.0])
-async def test_recent_rows_wait_for_the_settle_time(
-    db_pool: asyncpg.Pool, db_dsn: str, settle_s: float
-) -> None:
-    s = ScriptedSession()
-    s.turn()
-    s.tool("Write", "/repo/a.py", AREA_V1)
-    await s.flush(db_dsn)
-    deriver = PatternDeriver(settle_s=settle_s)
-    assert await deriver.pending(db_pool) == 0
-    assert (await deriver.run(db_pool)).executions == 0
-    assert await PatternDeriver(settle_s=0).pending(db_pool) == 1
 
 
 async def test_pathological_code_is_derived_not_fatal(db_pool: asyncpg.Pool, db_dsn: str) -> None:
@@ -300,7 +285,7 @@ async def test_pathological_code_is_derived_not_fatal(db_pool: asyncpg.Pool, db_
     s.tool("Write", "/repo/big.js", big)
     s.tool("Write", "/repo/big.js", big.replace("const v7 = 7;", "const v7 = 8;"))
     await s.flush(db_dsn)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert (result.executions, result.failed) == (4, 0)
     async with db_pool.acquire() as conn:
         rows = await conn.fetch(
@@ -333,7 +318,7 @@ async def test_a_span_that_breaks_the_deriver_is_recorded_and_skipped(
     s.tool("Write", "/repo/bad.py", "def bad():\n    return 0\n")
     s.tool("Write", "/repo/good2.py", "def two():\n    return 'two'\n")
     await s.flush(db_dsn)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert (result.executions, result.failed, result.nodes_created) == (3, 1, 2)
     async with db_pool.acquire() as conn:
         assert (
@@ -345,11 +330,5 @@ async def test_a_span_that_breaks_the_deriver_is_recorded_and_skipped(
             "two",
         }
     monkeypatch.setattr(pipeline, "split_units", real_split)
-    await conn_reset_checkpoint(db_pool)
-    again = await PatternDeriver(settle_s=0).run(db_pool)
-    assert (again.executions, again.nodes_created, again.failed) == (3, 0, 0)  # recorded: not retried
-
-
-async def conn_reset_checkpoint(db_pool: asyncpg.Pool) -> None:
-    async with db_pool.acquire() as conn:
-        await conn.execute("DELETE FROM traceability_checkpoints")
+    again = await PatternDeriver().run(db_pool, everything=True)
+    assert (again.executions, again.nodes_created, again.failed) == (0, 0, 0)  # recorded: not retried

@@ -83,7 +83,7 @@ async def test_hooked_session_becomes_patterns_and_executions(
         else:
             hook.replay([event])
     await drain(db_dsn, hook)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert (result.executions, result.failed) == (2, 0)
 
     nodes = await db_pool.fetch(
@@ -129,7 +129,7 @@ async def test_recorded_blocked_write_is_a_blocked_execution(
     hook = HookEnv(tmp_path)
     hook.replay(events)
     await drain(db_dsn, hook)
-    await PatternDeriver(settle_s=0).run(db_pool)
+    await PatternDeriver().run(db_pool)
     write = next(e for e in events if e.get("tool_name") == "Write" and e["hook_event_name"] == "PreToolUse")
     row = await db_pool.fetchrow(
         "SELECT x.success, x.blocked, x.file_path, x.session_id, n.pattern_data->>'code' AS code, n.language "

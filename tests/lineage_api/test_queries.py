@@ -276,7 +276,7 @@ async def derived_session(db_dsn: str, db_pool: asyncpg.Pool) -> ScriptedSession
         "def load_user(uid):\n    return db.get(uid) or None\n\n\ndef save_user(u):\n    db.put(u)\n",
     )
     await s.flush(db_dsn)
-    await PatternDeriver(settle_s=0).run(db_pool)
+    await PatternDeriver().run(db_pool)
     return s
 
 
@@ -309,7 +309,7 @@ async def test_stats_counts_everything(client: httpx.AsyncClient, db_pool: async
     assert data["nodes_by_status"] == {"active": 6}
     assert data["edges_by_type"] == {"modified_from": 2}
     assert data["events_by_type"] == {"pattern_created": 4, "pattern_modified": 2}
-    assert set(data["deriver_checkpoint"]) == {"created_at", "started_at", "id"}
+    assert set(data["deriver_checkpoint"]) == {"xid", "created_at", "started_at", "id"}
 
 
 async def test_patterns_filter_and_paginate(

@@ -102,7 +102,7 @@ async def test_api_server_derives_patterns_from_stored_spans(live_api: str, db_d
     s.tool("Write", "/repo/svc.py", "def handler(event):\n    return {'ok': True, 'event': event}\n")
     await s.flush(db_dsn)
     async with httpx.AsyncClient(base_url=live_api + API_PREFIX) as client:
-        deadline = time.monotonic() + 20  # the in-process deriver waits 2 s for rows to settle
+        deadline = time.monotonic() + 20  # the in-process deriver polls every 0.2 s
         while True:
             patterns = (await client.get("/patterns", params={"file_path": "/repo/svc.py"})).json()["data"]
             if patterns["total"] or time.monotonic() > deadline:
