@@ -1,8 +1,9 @@
 """Lineage operations (each one transaction) and recursive graph queries over pattern_lineage_*.
 
 Edges point from parent (source) to child (target). Ancestry walks edges backwards
-(``target_node_id = current``), descendants forwards; both carry the visited path so a cycle
-stops the walk, and both stop at ``max_depth`` hops. Ancestry results are cached per node in
+(``target_node_id = current``), descendants forwards, breadth first with a set of nodes seen (each
+node expanded once, so the cost is linear in the edges visited, cycles or not), and both stop at
+``max_depth`` hops. Ancestry results are cached per node in
 ``pattern_ancestry_cache``; adding an edge marks the cache of its target and of every node below
 it stale.
 """
@@ -243,22 +244,22 @@ async def insert_edges(
     return edge_ids
 
 
+# UNION (not UNION ALL) over the node id alone discards a node already reached, so each node is
+# expanded once and each edge followed once, cycles or not.
+INVALIDATE_BELOW_SQL = """
+WITH RECURSIVE below(node_id) AS (
+    SELECT $1::uuid
+    UNION
+    SELECT e.target_node_id FROM below b JOIN pattern_lineage_edges e ON e.source_node_id = b.node_id
+)
+UPDATE pattern_ancestry_cache c SET is_stale = TRUE
+WHERE c.pattern_node_id IN (SELECT node_id FROM below) AND NOT c.is_stale
+"""
+
+
 async def invalidate_ancestry_below(conn: asyncpg.Connection, node_id: uuid.UUID) -> None:
     """Mark stale the cached ancestry of ``node_id`` and of every node reachable below it."""
-    await conn.execute(
-        """
-        WITH RECURSIVE below(node_id, path) AS (
-            SELECT $1::uuid, ARRAY[$1::uuid]
-            UNION ALL
-            SELECT e.target_node_id, b.path || e.target_node_id
-            FROM below b JOIN pattern_lineage_edges e ON e.source_node_id = b.node_id
-            WHERE NOT e.target_node_id = ANY(b.path)
-        )
-        UPDATE pattern_ancestry_cache c SET is_stale = TRUE
-        WHERE c.pattern_node_id IN (SELECT node_id FROM below) AND NOT c.is_stale
-        """,
-        node_id,
-    )
+    await conn.execute(INVALIDATE_BELOW_SQL, node_id)
 
 
 async def insert_event(
@@ -352,43 +353,49 @@ async def deprecate(
 
 # --- graph queries -------------------------------------------------------------------------------
 
-_ANCESTRY_SQL = """
-WITH RECURSIVE walk(node_id, child_id, depth, edge_type, transformation_type, path) AS (
-    SELECT e.source_node_id, e.target_node_id, 1, e.edge_type, e.transformation_type,
-           ARRAY[e.target_node_id, e.source_node_id]
-    FROM pattern_lineage_edges e WHERE e.target_node_id = $1
-    UNION ALL
-    SELECT e.source_node_id, e.target_node_id, w.depth + 1, e.edge_type, e.transformation_type,
-           w.path || e.source_node_id
-    FROM walk w JOIN pattern_lineage_edges e ON e.target_node_id = w.node_id
-    WHERE w.depth < $2 AND NOT e.source_node_id = ANY(w.path)
-), nearest AS (
-    SELECT DISTINCT ON (node_id) * FROM walk ORDER BY node_id, depth, edge_type
-)
-SELECT w.node_id, w.child_id, w.depth, w.edge_type, w.transformation_type,
-       n.pattern_id, n.pattern_name, n.pattern_version, n.generation, n.created_at
-FROM nearest w JOIN pattern_lineage_nodes n ON n.id = w.node_id
-ORDER BY w.depth, n.created_at, n.id
-"""
 
-_DESCENDANTS_SQL = """
-WITH RECURSIVE walk(node_id, parent_id, depth, edge_type, transformation_type, path) AS (
-    SELECT e.target_node_id, e.source_node_id, 1, e.edge_type, e.transformation_type,
-           ARRAY[e.source_node_id, e.target_node_id]
-    FROM pattern_lineage_edges e WHERE e.source_node_id = $1
+def _walk_sql(frontier_col: str, next_col: str, via: str) -> str:
+    """Breadth-first walk from ``$1`` over edges whose ``frontier_col`` is on the frontier, at most ``$2`` hops.
+
+    The recursion carries one row per level: the level's nodes (with the edge that first reached
+    each: lowest edge_type, then lowest neighbour id) and every node seen so far. A node seen is
+    never expanded again, so each node is expanded once and each edge into the frontier read once,
+    whatever the cycles: the cost is linear in the edges visited. Carrying the path per row instead
+    (UNION ALL with a path array) enumerates every simple path, factorial in a dense cyclic graph.
+    The anti-join against the seen set is hashed per level.
+    """
+    return f"""
+WITH RECURSIVE level(depth, nodes, vias, edge_types, transformations, seen) AS (
+    SELECT 0, ARRAY[$1::uuid], ARRAY[NULL::uuid], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[$1::uuid]
     UNION ALL
-    SELECT e.target_node_id, e.source_node_id, w.depth + 1, e.edge_type, e.transformation_type,
-           w.path || e.target_node_id
-    FROM walk w JOIN pattern_lineage_edges e ON e.source_node_id = w.node_id
-    WHERE w.depth < $2 AND NOT e.target_node_id = ANY(w.path)
-), nearest AS (
-    SELECT DISTINCT ON (node_id) * FROM walk ORDER BY node_id, depth, edge_type
+    SELECT l.depth + 1, n.nodes, n.vias, n.edge_types, n.transformations, l.seen || n.nodes
+    FROM level l CROSS JOIN LATERAL (
+        SELECT array_agg(r.node_id) AS nodes, array_agg(r.via) AS vias, array_agg(r.edge_type) AS edge_types,
+               array_agg(r.transformation_type) AS transformations
+        FROM (
+            SELECT DISTINCT ON (e.{next_col}) e.{next_col} AS node_id, e.{frontier_col} AS via, e.edge_type,
+                   e.transformation_type
+            FROM pattern_lineage_edges e
+            WHERE e.{frontier_col} = ANY(l.nodes)
+              AND NOT EXISTS (SELECT 1 FROM unnest(l.seen) AS s(id) WHERE s.id = e.{next_col})
+            ORDER BY e.{next_col}, e.edge_type, e.{frontier_col}
+        ) r
+    ) n
+    WHERE l.depth < $2 AND n.nodes IS NOT NULL
 )
-SELECT w.node_id, w.parent_id, w.depth, w.edge_type, w.transformation_type,
+SELECT w.node_id, w.via AS {via}, l.depth, w.edge_type, w.transformation_type,
        n.pattern_id, n.pattern_name, n.pattern_version, n.generation, n.created_at
-FROM nearest w JOIN pattern_lineage_nodes n ON n.id = w.node_id
-ORDER BY w.depth, n.created_at, n.id
-"""
+FROM level l
+CROSS JOIN LATERAL unnest(l.nodes, l.vias, l.edge_types, l.transformations)
+    AS w(node_id, via, edge_type, transformation_type)
+JOIN pattern_lineage_nodes n ON n.id = w.node_id
+WHERE l.depth > 0
+ORDER BY l.depth, n.created_at, n.id
+"""  # noqa: S608 - column names are constants of this module
+
+
+ANCESTRY_SQL = _walk_sql("target_node_id", "source_node_id", "child_id")  # edges backwards
+DESCENDANTS_SQL = _walk_sql("source_node_id", "target_node_id", "parent_id")  # edges forwards
 
 
 def _ancestor_entry(row: asyncpg.Record) -> dict[str, Any]:
@@ -423,7 +430,7 @@ async def ancestry(
             path = cached["lineage_path"]
             if int(path.get("max_depth", 0)) >= max_depth:
                 return [a for a in path["ancestors"] if a["generation"] <= max_depth], True
-    rows = await conn.fetch(_ANCESTRY_SQL, node_id, max_depth)
+    rows = await conn.fetch(ANCESTRY_SQL, node_id, max_depth)
     entries = [_ancestor_entry(r) for r in rows]
     if use_cache:
         await conn.execute(
@@ -447,7 +454,7 @@ async def ancestry(
 
 
 async def descendants(conn: asyncpg.Connection, node_id: uuid.UUID, max_depth: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(_DESCENDANTS_SQL, node_id, max_depth)
+    rows = await conn.fetch(DESCENDANTS_SQL, node_id, max_depth)
     return [
         {
             "descendant_id": r["node_id"],
