@@ -10,10 +10,15 @@ descendants. Reported, with medians and p99, each next to a baseline measured in
 
 - ancestry, depth 10 (uncached recursive CTE, and served by pattern_ancestry_cache) and
   descendants, depth 10, as the store runs them on one connection   vs  ``SELECT 1`` round trip;
+- a dense cyclic graph beside it (``--dense-nodes`` nodes, every one ``replaced_by`` every other,
+  as deprecations over the API make it): ancestry and descendants, depth 10, and the ancestry
+  cache invalidation a new edge triggers   vs  ``SELECT 1``; each walk must expand every node
+  once (linear in the edges), where carrying paths was factorial;
 - POST lineage/track (pattern_created, and pattern_modified of an existing pattern) against
   ``traceability api`` over HTTP keep-alive   vs  GET health over the same connection.
 
-Targets: ancestry p99 <= 5 ms, descendants p99 <= 20 ms, lineage/track p99 <= 10 ms.
+Targets: ancestry p99 <= 5 ms, descendants p99 <= 20 ms, lineage/track p99 <= 10 ms; dense graph
+walks and invalidation p99 <= 20 ms.
 """
 
 from __future__ import annotations
@@ -194,6 +199,66 @@ async def db_measurements(
     ]
 
 
+async def load_dense(dsn: str, n: int) -> list[uuid.UUID]:
+    """A complete directed graph on ``n`` nodes (n * (n - 1) replaced_by edges), with COPY."""
+    nodes = [uuid.uuid4() for _ in range(n)]
+    conn = await asyncpg.connect(database.asyncpg_dsn(dsn))
+    try:
+        await conn.copy_records_to_table(
+            "pattern_lineage_nodes",
+            records=[(node, f"dense-{i}", f"dense-{i}", "code", "1.0.0") for i, node in enumerate(nodes)],
+            columns=["id", "pattern_id", "pattern_name", "pattern_type", "pattern_version"],
+        )
+        await conn.copy_records_to_table(
+            "pattern_lineage_edges",
+            records=[(uuid.uuid4(), a, b, "replaced_by") for a in nodes for b in nodes if a != b],
+            columns=["id", "source_node_id", "target_node_id", "edge_type"],
+        )
+        await conn.execute("ANALYZE pattern_lineage_edges")
+    finally:
+        await conn.close()
+    return nodes
+
+
+async def dense_measurements(dsn: str, nodes: list[uuid.UUID], samples: int) -> list[tuple]:
+    n = len(nodes)
+    conn = await asyncpg.connect(database.asyncpg_dsn(dsn))
+    try:
+        await database._init_connection(conn)
+        baseline = await timed("baseline SELECT 1", samples, lambda i: conn.fetchval("SELECT 1"))
+        up = await timed(
+            "dense ancestry depth 10",
+            samples,
+            lambda i: store.ancestry(conn, nodes[i % n], 10, use_cache=False),
+        )
+        found, _ = await store.ancestry(conn, nodes[0], 10, use_cache=False)
+        assert len(found) == n - 1, f"expected {n - 1} ancestors, got {len(found)}"
+        down = await timed(
+            "dense descendants depth 10", samples, lambda i: store.descendants(conn, nodes[i % n], 10)
+        )
+        assert len(await store.descendants(conn, nodes[0], 10)) == n - 1
+        for node in nodes:  # cached ancestry everywhere: what a new edge has to mark stale
+            await store.ancestry(conn, node, 10)
+
+        async def invalidate(i: int) -> None:
+            tx = conn.transaction()  # rolled back, so every sample marks all n caches stale
+            await tx.start()
+            try:
+                await store.invalidate_ancestry_below(conn, nodes[i % n])
+            finally:
+                await tx.rollback()
+
+        stale = await timed("dense cache invalidation", samples, invalidate)
+    finally:
+        await conn.close()
+    graph = f"{n} nodes, {n * (n - 1):,} edges"
+    return [
+        (f"dense cyclic {graph}: ancestry", up, baseline, "SELECT 1", 20.0),
+        (f"dense cyclic {graph}: descendants", down, baseline, "SELECT 1", 20.0),
+        (f"dense cyclic {graph}: invalidation", stale, baseline, "SELECT 1", 20.0),
+    ]
+
+
 def start_api(dsn: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -269,6 +334,7 @@ def main() -> int:
     )
     parser.add_argument("--nodes", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--dense-nodes", type=int, default=30, help="nodes of the complete cyclic graph")
     args = parser.parse_args()
 
     with bench_database("lineage") as (dsn, where):
@@ -286,6 +352,8 @@ def run(args: argparse.Namespace, dsn: str, where: str) -> int:
         deep, roots = asyncio.run(load_graph(dsn, args.nodes))
         print(f"  loaded in {time.perf_counter() - t:.1f} s", flush=True)
         rows = asyncio.run(db_measurements(dsn, deep, roots, args.samples, len(deep) * LINEAGE_SIZE))
+        dense = asyncio.run(load_dense(dsn, args.dense_nodes))
+        rows += asyncio.run(dense_measurements(dsn, dense, args.samples))
         api, base = start_api(dsn)
         rows += asyncio.run(http_measurements(base, args.samples))
         report(rows)
