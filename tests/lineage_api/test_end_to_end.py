@@ -178,7 +178,7 @@ async def test_failed_writes_are_failed_executions_of_the_pattern(
         hook.extra["TRACEABILITY_HOOK_NOW_NS"] = str(NOW_NS + n * 1_000_000_000)
         hook.replay([event])
     await drain(db_dsn, hook)
-    assert (await PatternDeriver(settle_s=0).run(db_pool)).failed == 0
+    assert (await PatternDeriver().run(db_pool)).failed == 0
 
     pattern_ids = await db_pool.fetch("SELECT DISTINCT pattern_id FROM pattern_executions")
     assert len(pattern_ids) == 1

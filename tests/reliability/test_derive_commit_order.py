@@ -52,7 +52,7 @@ async def test_a_write_committed_after_the_deriver_passed_it_is_derived_on_the_n
         async with writer_pool.acquire() as slow:
             held = slow.transaction()
             await held.start()  # the slow transaction starts first ...
-            await SpanWriter._write_once(slow, map_spans(late.spans))  # ... and inserts its span
+            await SpanWriter._write_once(slow, map_spans(late.spans), [])  # ... inserts its span
             fast_id = await write_small(db_dsn, "fast")  # a later transaction commits meanwhile
 
             deriver = PatternDeriver()

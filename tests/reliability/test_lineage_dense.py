@@ -206,7 +206,9 @@ async def client(db_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings.resolve(db_url=db_dsn, run_deriver=False))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api" + API_PREFIX) as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost" + API_PREFIX
+        ) as c,
     ):
         yield c
 

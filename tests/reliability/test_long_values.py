@@ -117,7 +117,7 @@ async def test_long_ids_and_paths_are_derived_into_patterns(db_pool: asyncpg.Poo
     session.tool("Write", long_dir + "/area.py", "def area(r):\n    return 3.14159 * r * r\n")
     session.tool("Write", "/repo/short.py", "def short():\n    return 1\n")
     await session.flush(db_dsn)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert (result.executions, result.failed) == (2, 0)
     async with db_pool.acquire() as conn:
         paths = [r["file_path"] for r in await conn.fetch("SELECT file_path FROM pattern_executions")]

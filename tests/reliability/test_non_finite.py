@@ -62,7 +62,7 @@ async def test_non_finite_values_are_not_averaged_by_analytics(
     for score, duration in zip(scores, durations, strict=True):
         session.tool("Write", "/repo/area.py", CODE, quality_score=score, duration_ms=duration)
     await session.flush(db_dsn)
-    result = await PatternDeriver(settle_s=0).run(db_pool)
+    result = await PatternDeriver().run(db_pool)
     assert (result.executions, result.failed) == (6, 0)
     async with db_pool.acquire() as conn:
         pattern_ids = {r[0] for r in await conn.fetch("SELECT DISTINCT pattern_id FROM pattern_executions")}

@@ -132,5 +132,5 @@ async def seed_session(db_dsn: str, db_pool: asyncpg.Pool, tmp_path: Path) -> Se
             pass
     finally:
         await pool.close()
-    await PatternDeriver(settle_s=0).run(db_pool)
+    await PatternDeriver().run(db_pool)
     return seeded
