@@ -28,6 +28,7 @@ from traceability.hooks.redact import redact
 from traceability.hooks.settings import HookSettings
 from traceability.hooks.slowpath import enable_site_packages
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.code_tools import language_of
 
 MAX_REPORTED = 50
 SYNTAX_CODES = frozenset({"invalid-syntax", "E999", None})
@@ -159,7 +160,7 @@ def check(
     content: str, path: str, whole: bool, settings: HookSettings, cwd: str, deadline: float
 ) -> dict[str, Any]:
     """All checks for one file's content: findings, score and which checks ran."""
-    language = payload.language_of(path)
+    language = language_of(path)
     findings = _generic_checks(content, settings)
     checks = ["size", "nul-byte", "conflict-markers", "line-length"]
     remaining = max(deadline - time.monotonic(), 0.05)

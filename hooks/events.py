@@ -1,6 +1,6 @@
 """One hook event + the session's correlation state -> the spans it finishes, and its own hook span.
 
-Trace model (docs: DESIGN.md section 4):
+Trace model (docs/span-contract.md):
 
 - a prompt turn is a trace; its id is Claude Code's ``prompt_id`` (a UUID) when present, else a random
   id kept in the session state. Its root span ``claude_code.turn`` (span id derived from the trace id,
@@ -28,6 +28,7 @@ from traceability.hooks import session as sessions
 from traceability.hooks.git_context import git_context
 from traceability.hooks.redact import redact_cut
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.code_tools import CODE_TOOLS
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
 from traceability.instrumentation.otlp_json import STATUS_ERROR, LeanSpan
 
@@ -365,7 +366,7 @@ class EventSpans:
         return tool
 
     def _code_attrs(self, tool_name: str, tool_input: Any, response: Any, applied: bool) -> dict[str, Any]:
-        if tool_name not in payload.CODE_TOOLS:
+        if tool_name not in CODE_TOOLS:
             return {}
         code = payload.resulting_code(tool_name, tool_input, response, applied, self.settings.max_code_bytes)
         if code is None:

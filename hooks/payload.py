@@ -15,6 +15,7 @@ from __future__ import annotations
 from traceability.hooks import fs
 from traceability.hooks.redact import CUT_MARGIN, REDACTED, is_secret_name, redact, redact_cut, redact_key
 from traceability.instrumentation import otlp_json
+from traceability.instrumentation.code_tools import language_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,30 +30,8 @@ COMMON_FIELDS = frozenset(
 CONVERSATION_FIELDS = frozenset(
     {"prompt", "last_assistant_message", "compact_summary", "delta", "custom_instructions", "command_args"}
 )
-CODE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
-LANGUAGES = {
-    "py": "python", "pyi": "python", "js": "javascript", "mjs": "javascript", "cjs": "javascript",
-    "jsx": "javascript", "ts": "typescript", "tsx": "typescript", "mts": "typescript", "go": "go",
-    "rs": "rust", "java": "java", "kt": "kotlin", "rb": "ruby", "php": "php", "c": "c", "h": "c",
-    "cc": "cpp", "cpp": "cpp", "hpp": "cpp", "cs": "csharp", "swift": "swift", "scala": "scala",
-    "sh": "shell", "bash": "shell", "zsh": "shell", "sql": "sql", "json": "json", "yaml": "yaml",
-    "yml": "yaml", "toml": "toml", "md": "markdown", "html": "html", "css": "css", "scss": "css",
-    "vue": "vue", "svelte": "svelte", "lua": "lua", "r": "r", "dart": "dart", "ex": "elixir",
-    "exs": "elixir", "tf": "terraform", "ipynb": "jupyter", "xml": "xml", "txt": "text",
-}  # fmt: skip
 MAX_ITEMS = 200
 SCAN_BUDGET = 512 * 1024
-_SPECIAL_NAMES = {"Dockerfile": "dockerfile", "Makefile": "makefile", ".env": "dotenv"}
-
-
-def language_of(path: str) -> str:
-    name = fs.basename(path)
-    if name in _SPECIAL_NAMES:
-        return _SPECIAL_NAMES[name]
-    if name.startswith(".env"):
-        return "dotenv"
-    _, dot, ext = name.rpartition(".")
-    return LANGUAGES.get(ext.lower(), "text") if dot else "text"
 
 
 class _Budget:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from traceability.hooks import fs
 from traceability.instrumentation import otlp_json
+from traceability.instrumentation.code_tools import ENFORCED_TOOLS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ USER_ID_ENV = "TRACEABILITY_USER_ID"
 DEADLINE_ENV = "TRACEABILITY_HOOK_DEADLINE_MS"
 
 CACHE_NAME = "config-cache.json"
-DEFAULT_INTERCEPT_TOOLS = ("Write", "Edit", "MultiEdit")
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 
 
@@ -119,9 +119,7 @@ class HookSettings:
         self.performance_budget_s = _number(enforcement.get("performance_budget_seconds"), 2.0, 0.05, 600.0)
         tools = enforcement.get("intercept_tools")
         self.intercept_tools: tuple[str, ...] = (
-            tuple(t for t in tools if isinstance(t, str))
-            if isinstance(tools, list)
-            else DEFAULT_INTERCEPT_TOOLS
+            tuple(t for t in tools if isinstance(t, str)) if isinstance(tools, list) else ENFORCED_TOOLS
         )
         self.min_score = _number(enforcement.get("min_score"), 0.7, 0.0, 1.0)
         self.max_file_bytes = int(_number(enforcement.get("max_file_bytes"), 1024 * 1024, 1, 1 << 40))

@@ -51,7 +51,7 @@ SPAN_TYPE_TURN = "turn"  # the root span of one prompt turn -> execution_traces
 SPAN_TYPE_HOOK = "hook"  # one hook execution -> hook_executions
 SPAN_TYPE_TOOL = "tool"  # one tool use (Pre -> Post) -> hook_executions
 SPAN_TYPE_SUBAGENT = "subagent"  # a subagent's run, nested under the tool span that spawned it
-SPAN_TYPE_SESSION = "session"  # session-level events outside any turn (SessionStart, SessionEnd)
+SPAN_TYPE_SESSION = "session"  # the contract's name for the session root, which carries no span.type
 SPAN_TYPE_RAG = "rag"  # the quality enforcer's RAG query (an HTTP client span under its hook span)
 
 SOURCE = "traceability.source"

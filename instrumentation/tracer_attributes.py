@@ -1,7 +1,7 @@
 """Span attributes for ``ExecutionTracer``: the seed's arguments -> semconv attribute dicts.
 
 Pure functions (no OTel import) so the mapping from the seed's API to the span contract
-(``SPAN_TO_ROWS``) is testable on its own. JSON-valued arguments become JSON strings, because
+(docs/span-contract.md, ``instrumentation/span_contract.py``) is testable on its own. JSON-valued arguments become JSON strings, because
 OTel attributes cannot nest; strings that cannot be UTF-8 encoded are repaired, never dropped.
 """
 
@@ -110,7 +110,8 @@ def turn_attributes(
     """Attributes of a turn's root span (-> one ``execution_traces`` row)."""
     attrs: Attributes = {
         sc.SPAN_TYPE: sc.SPAN_TYPE_TURN,
-        sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_CHAIN,
+        # AGENT, as the hook's turn: a turn is Claude Code acting as an agent (docs/span-contract.md)
+        sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_AGENT,
         sc.SOURCE: clean_str(source),
         sc.ROOT_ID: root_id,
         sc.TRACE_STATUS: sc.TRACE_STATUS_IN_PROGRESS,

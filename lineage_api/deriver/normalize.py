@@ -12,18 +12,11 @@ import hashlib
 import io
 import re
 import tokenize
-from pathlib import PurePosixPath
+
+from traceability.instrumentation.code_tools import UNKNOWN_LANGUAGE, language_of
 
 PATTERN_ID_HEX_DIGITS = 16
 
-_EXTENSIONS = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript",
-    ".cjs": "javascript", ".ts": "typescript", ".tsx": "typescript", ".java": "java", ".kt": "kotlin",
-    ".go": "go", ".rs": "rust", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp",
-    ".cs": "csharp", ".swift": "swift", ".scala": "scala", ".php": "php", ".rb": "ruby", ".sh": "shell",
-    ".bash": "shell", ".zsh": "shell", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".sql": "sql",
-    ".md": "markdown", ".json": "json", ".css": "css", ".scss": "css", ".html": "html",
-}  # fmt: skip
 _HASH_COMMENT_LANGUAGES = {"shell", "ruby", "yaml", "toml", "perl", "r", "python"}
 _SLASH_COMMENT_LANGUAGES = {
     "javascript", "typescript", "java", "kotlin", "go", "rust", "c", "cpp", "csharp", "swift", "scala", "php", "css",
@@ -36,8 +29,8 @@ def detect_language(file_path: str | None, declared: str | None = None) -> str:
     if declared:
         return declared.strip().lower()
     if file_path:
-        return _EXTENSIONS.get(PurePosixPath(file_path).suffix.lower(), "text")
-    return "text"
+        return language_of(file_path)
+    return UNKNOWN_LANGUAGE
 
 
 def code_hash(normalized: str) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from traceability.instrumentation.code_tools import CODE_TOOLS
+
 DERIVER_LOCK_KEY = 0x7A7474_0004  # pg advisory lock: one deriver at a time per database
 
 
@@ -62,9 +64,10 @@ START = Position(0)  # before every row: a sweep of everything still underived
 
 # Code-writing tool spans at or after a position ($1-$4) that are not claimed yet. The tool list is the
 # predicate of the partial index idx_hook_executions_derive (migration 0012), as literals so the
-# planner can match it (a parameter cannot).
-_PENDING = """
-h.span_type = 'tool' AND h.tool_name IN ('Write', 'Edit', 'MultiEdit', 'NotebookEdit')
+# planner can match it (a parameter cannot): CODE_TOOLS, in the order the migration spells them.
+_CODE_TOOLS_SQL = ", ".join(f"'{tool}'" for tool in CODE_TOOLS)
+_PENDING = f"""
+h.span_type = 'tool' AND h.tool_name IN ({_CODE_TOOLS_SQL})
 AND (h.ingest_xid, h.created_at, h.started_at, h.id) >= ($1::xid8, COALESCE($2::timestamptz, '-infinity'),
      COALESCE($3::timestamptz, '-infinity'), COALESCE($4::uuid, '00000000-0000-0000-0000-000000000000'))
 AND NOT EXISTS (SELECT 1 FROM pattern_derived_executions d WHERE d.hook_execution_id = h.id)

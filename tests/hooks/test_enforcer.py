@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.hooks.helpers import HookEnv
+from tests.support.rag_server import RagServer
 from traceability.hooks.enforcer import Finding, score
 from traceability.instrumentation import semconv as sc
 
@@ -20,42 +19,6 @@ SESSION = {
     "prompt_id": "e0000000-0000-4000-8000-00000000f001",
 }
 BAD_PY = "import os\nimport sys\n\n\ndef f(x):\n    return undefined_name + x\n"
-
-
-class RagServer:
-    """A real HTTP server on a free port answering like a RAG service (Archon's /api/rag/query)."""
-
-    def __init__(self, status: int = 200, body: Any = None) -> None:
-        self.status = status
-        self.body = body
-        self.requests: list[tuple[str, dict[str, str], Any]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                server.requests.append((self.path, dict(self.headers), json.loads(self.rfile.read(length))))
-                payload = json.dumps(server.body).encode()
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> RagServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

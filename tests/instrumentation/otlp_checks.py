@@ -103,7 +103,7 @@ def check_example1(requests: Iterable[ExportTraceServiceRequest]) -> str:
     assert len(session) == 36
     assert root["attributes"] == {
         "traceability.span.type": "turn",
-        "openinference.span.kind": "CHAIN",
+        "openinference.span.kind": "AGENT",
         "traceability.source": "user-prompt-submit",
         "traceability.trace.root_id": corr,
         "traceability.trace.status": "completed",

@@ -125,7 +125,7 @@ async def test_example1_spans_whole(tracer: ExecutionTracer, memory: InMemorySpa
             "status": ("UNSET", None),
             "attributes": {
                 "traceability.span.type": "turn",
-                "openinference.span.kind": "CHAIN",
+                "openinference.span.kind": "AGENT",
                 "traceability.source": "user-prompt-submit",
                 "traceability.trace.root_id": CORR_1,
                 "traceability.trace.status": "completed",
@@ -236,7 +236,7 @@ async def test_failures_carry_status_and_exception_events(
     assert root["status"] == ("ERROR", "turn failed")
     assert root["attributes"] == {
         "traceability.span.type": "turn",
-        "openinference.span.kind": "CHAIN",
+        "openinference.span.kind": "AGENT",
         "traceability.source": "pre-tool-use",
         "traceability.trace.root_id": CORR_1,
         "traceability.trace.status": "failed",

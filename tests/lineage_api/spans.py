@@ -1,7 +1,7 @@
 """Scripted Claude Code sessions as OTel span records, stored through the real exporter (SpanWriter).
 
 A turn is a root span (traceability.span.type=turn); each Write/Edit/MultiEdit is a tool span
-carrying the code it wrote, exactly as the hooks emit them (see SPAN_TO_ROWS.md).
+carrying the code it wrote, exactly as the hooks emit them (see docs/span-contract.md).
 """
 
 from __future__ import annotations
