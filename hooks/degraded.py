@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import _signal
 
-from traceability.hooks.events import random_span_id, random_trace_id
+from traceability.hooks.correlation import random_trace_id
 from traceability.hooks.redact import redact_cut
+from traceability.hooks.spans import random_span_id
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import parse_trace_uuid, turn_span_id

@@ -79,9 +79,8 @@ def _enforce(settings: HookSettings, handler: EventSpans) -> str:
     hook.attributes[sc.HOOK_NAME] = "quality-enforcer"
     hook.attributes[sc.OPENINFERENCE_SPAN_KIND] = sc.OPENINFERENCE_KIND_GUARDRAIL
     with SessionState(settings.state_dir, handler.session_id) as state:
-        tools = state.data.get("tools")
-        tool = tools.get(handler.tool_key) if isinstance(tools, dict) else None
-        if isinstance(tool, dict):
+        tool = state.data["tools"].get(handler.tool_key)
+        if tool is not None:
             tool["quality"] = outcome.summary
     return outcome.output
 
@@ -94,6 +93,8 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int =
     handler = EventSpans(event, settings, started_ns)
     with SessionState(settings.state_dir, handler.session_id) as state:
         handler.apply(state.data)
+    if state.problem:
+        fs.log(settings, fs.WARNING, f"session {handler.session_id or '-'}: state reset ({state.problem})")
     output = ""
     if handler.event_name == "PreToolUse" and settings.enforces(handler.tool_name):
         try:

@@ -24,40 +24,39 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from traceability.hooks.state_types import HookState, SessionEntry
+
 SOURCE_SESSION = "claude-code-session"
 SOURCE_RESUME = "resume"
-CONTEXT_KEYS = ("source", "model", "cwd", "resumes")
-STATE_SESSION_KEYS = ("source", "model", "cwd")  # SessionStart fields the session keeps (first seen)
 
 
-def session_entry(
-    state: dict[str, Any], session_id: str, started_ns: int, random_trace: int
-) -> dict[str, Any]:
+def session_entry(state: HookState, session_id: str, started_ns: int, random_trace: int) -> SessionEntry:
     """The session's state entry, created on first use; its trace id is the session id's.
 
     ``random_trace`` is used only without a session id. A state written by an older hook (random
     session trace id) is moved to the derived one.
     """
-    session = state.get("session")
+    session = state["session"]
     trace = session_trace_id(session_id) if session_id else random_trace
-    if not isinstance(session, dict):
+    if session is None:
         session = {"trace": trace, "start": started_ns, "order": 0}
         state["session"] = session
-    elif session_id and session.get("trace") != trace:
+    elif session_id and session["trace"] != trace:
         session["trace"] = trace
     return session
 
 
-def on_start(session: dict[str, Any], event: dict[str, Any]) -> None:
+def on_start(session: SessionEntry, event: dict[str, Any]) -> None:
     """SessionStart: keep the first-seen source/model/cwd; count the processes that resumed it."""
-    for key in STATE_SESSION_KEYS:
-        if isinstance(event.get(key), str) and not session.get(key):
-            session[key] = event[key]
+    for key in ("source", "model", "cwd"):
+        value = event.get(key)
+        if isinstance(value, str) and not session.get(key):
+            session[key] = value  # one of SessionEntry's str keys
     if event.get("source") == SOURCE_RESUME:
-        session["resumes"] = int(session.get("resumes", 0)) + 1
+        session["resumes"] = session.get("resumes", 0) + 1
 
 
-def end_process(state: dict[str, Any]) -> None:
+def end_process(state: HookState) -> None:
     """SessionEnd: this process is done with its turn, tools and subagents; the session goes on."""
     state["turn"] = None
     state["tools"] = {}
@@ -65,7 +64,7 @@ def end_process(state: dict[str, Any]) -> None:
 
 
 def root_span(
-    session: dict[str, Any],
+    session: SessionEntry,
     session_id: str,
     user_id: str,
     reason: str,
@@ -74,7 +73,7 @@ def root_span(
     to_json: Callable[[Any], str],
 ) -> LeanSpan:
     """The session's root span, from its first start to ``end_ns`` (emitted at every SessionEnd)."""
-    trace_id = int(session["trace"])
+    trace_id = session["trace"]
     # No traceability.span.type here: the exporter takes a typed span as a root only when it is a
     # turn; an untyped span without a parent is a root under both readings of the contract.
     attrs: dict[str, Any] = {sc.SOURCE: SOURCE_SESSION}
@@ -84,13 +83,15 @@ def root_span(
         attrs[sc.USER_ID] = user_id
     attrs[sc.EXECUTION_ORDER] = 0
     attrs[sc.TAGS] = tags
-    context = {k: session[k] for k in CONTEXT_KEYS if session.get(k)}
+    found = (("source", session.get("source")), ("model", session.get("model")), ("cwd", session.get("cwd")),
+             ("resumes", session.get("resumes")))  # fmt: skip
+    context: dict[str, Any] = {key: value for key, value in found if value}
     if reason:
         context["end_reason"] = reason
     attrs[sc.CONTEXT] = to_json(context)
     attrs[sc.TRACE_STATUS] = sc.TRACE_STATUS_COMPLETED
     attrs[sc.SUCCESS] = True
-    start = int(session["start"])
+    start = session["start"]
     return LeanSpan(
         trace_id, turn_span_id(trace_id), sc.SPAN_NAME_SESSION, start, max(end_ns, start), attributes=attrs
     )

@@ -17,11 +17,12 @@ from __future__ import annotations
 import posix
 
 from traceability.hooks import fs
+from traceability.hooks.state_load import CorruptState, typed_state
 from traceability.instrumentation import otlp_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from traceability.hooks.state_types import HookState
 
 SESSIONS_DIR = "sessions"
 STATE_VERSION = 1
@@ -43,7 +44,7 @@ def _fnv1a64(data: bytes) -> int:
     return h
 
 
-def new_state(session_id: str) -> dict[str, Any]:
+def new_state(session_id: str) -> HookState:
     return {
         "v": STATE_VERSION,
         "session_id": session_id,
@@ -56,13 +57,15 @@ def new_state(session_id: str) -> dict[str, Any]:
 
 class SessionState:
     """``with SessionState(dir, session_id) as state:`` holds the session's lock; ``state.data`` is the
-    mutable state, written back on a clean exit."""
+    mutable state, written back on a clean exit. ``problem`` says why a corrupt file was reset
+    (for the caller to log; "" when it read fine)."""
 
     def __init__(self, state_dir: str, session_id: str) -> None:
         self.directory = fs.join(state_dir, SESSIONS_DIR)
         self.path = fs.join(self.directory, session_key(session_id or "unknown") + ".json")
         self.session_id = session_id
-        self.data: dict[str, Any] = {}
+        self.data: HookState = new_state(session_id)
+        self.problem = ""
         self._fd = -1
         self._size = 0
 
@@ -82,16 +85,23 @@ class SessionState:
         self.data = self._parse(raw)
         return self
 
-    def _parse(self, raw: bytes) -> dict[str, Any]:
+    def _parse(self, raw: bytes) -> HookState:
+        """The file's state; a fresh one when it is empty, from another version, or corrupt."""
         if not raw:
             return new_state(self.session_id)
         try:
             data = otlp_json.loads(raw.decode("utf-8", "replace"))
         except ValueError:
+            # a process killed mid-write (see the module docstring): correlation restarts
+            self.problem = "the state file is not JSON"
             return new_state(self.session_id)
         if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
             return new_state(self.session_id)
-        return data
+        try:
+            return typed_state(data)
+        except CorruptState as exc:
+            self.problem = str(exc)
+            return new_state(self.session_id)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:

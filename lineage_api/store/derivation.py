@@ -71,7 +71,7 @@ h.span_type = 'tool' AND h.tool_name IN ({_CODE_TOOLS_SQL})
 AND (h.ingest_xid, h.created_at, h.started_at, h.id) >= ($1::xid8, COALESCE($2::timestamptz, '-infinity'),
      COALESCE($3::timestamptz, '-infinity'), COALESCE($4::uuid, '00000000-0000-0000-0000-000000000000'))
 AND NOT EXISTS (SELECT 1 FROM pattern_derived_executions d WHERE d.hook_execution_id = h.id)
-"""
+"""  # noqa: S608 - constants
 _ORDER = "ORDER BY h.ingest_xid, h.created_at, h.started_at, h.id"
 _COUNT_PENDING_SQL = f"SELECT count(*) FROM hook_executions h WHERE {_PENDING}"  # noqa: S608 - constants
 _FETCH_PENDING_SQL = f"""
