@@ -13,7 +13,6 @@ from traceability.hooks import payload, spans
 from traceability.hooks import session as sessions
 from traceability.hooks.spans import Ids, as_text, random_span_id
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.code_tools import CODE_TOOLS
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
 
 TYPE_CHECKING = False
@@ -210,7 +209,7 @@ class Correlation:
         return tool
 
     def _code_attrs(self, tool_name: str, tool_input: Any, response: Any, applied: bool) -> dict[str, Any]:
-        if tool_name not in CODE_TOOLS:
+        if tool_name not in sc.CODE_TOOLS:
             return {}
         code = payload.resulting_code(tool_name, tool_input, response, applied, self.settings.max_code_bytes)
         if code is None:

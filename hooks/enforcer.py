@@ -28,7 +28,7 @@ from traceability.hooks.redact import redact
 from traceability.hooks.settings import HookSettings
 from traceability.hooks.slowpath import enable_site_packages
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.code_tools import language_of
+from traceability.instrumentation.semconv import language_of
 
 MAX_REPORTED = 50
 SYNTAX_CODES = frozenset({"invalid-syntax", "E999", None})

@@ -18,7 +18,7 @@ Trace model (docs/span-contract.md):
   prompt id an event carried there (SessionEnd names the last turn's) is kept in its metadata as
   ``event_prompt_id``, so the correlation id and the prompt id of a row never disagree.
 
-The state is typed (hooks/state_types.py) and checked when loaded (hooks/state_load.py); the spans
+The state is typed (hooks/state_types.py) and checked when loaded (hooks/state.py); the spans
 are built by the pure functions of hooks/spans.py; ``HANDLERS`` names the method of each event.
 """
 

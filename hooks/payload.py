@@ -15,7 +15,7 @@ from __future__ import annotations
 from traceability.hooks import fs
 from traceability.hooks.redact import CUT_MARGIN, REDACTED, is_secret_name, redact, redact_cut, redact_key
 from traceability.instrumentation import otlp_json
-from traceability.instrumentation.code_tools import language_of
+from traceability.instrumentation.semconv import language_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from traceability.hooks import fs
 from traceability.instrumentation import otlp_json
-from traceability.instrumentation.code_tools import ENFORCED_TOOLS
+from traceability.instrumentation.semconv import ENFORCED_TOOLS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The shapes of the hook's per-session state (hooks/state.py), for the type checker only.
 
 Imported under ``if TYPE_CHECKING:`` everywhere (the hook never loads ``typing`` on its telemetry
-path); hooks/state_load.py checks a loaded file against these shapes, so the code that uses the
+path); hooks/state.py checks a loaded file against these shapes, so the code that uses the
 state reads typed values without coercing them.
 """
 

@@ -185,3 +185,39 @@ VCS_REF_HEAD_REVISION = "vcs.ref.head.revision"  # the HEAD commit
 VCS_REF_TYPE_BRANCH = "branch"
 VCS_REPOSITORY_ROOT = "traceability.vcs.repository.root"  # the main working tree's directory
 VCS_WORKTREE = "traceability.vcs.worktree"  # a linked worktree's directory (git worktree add)
+
+
+# --- values of gen_ai.tool.name and traceability.code.language: the code-writing tools and the
+# file-extension -> language table, one spelling for the hook (what it records as traceability.code.*),
+# the quality enforcer (what it checks) and the pattern deriver (which tool spans it reads) ---
+# Tools whose use writes code: their tool spans carry the code they produced (docs/span-contract.md)
+# and the pattern deriver reads them back. A tuple in this order: the deriver's SQL spells it as the
+# predicate of its partial index (migration 0012).
+CODE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+# What the quality enforcer checks by default: the code tools whose result is a source file
+# (a NotebookEdit changes one cell of a JSON notebook, which the linters do not read).
+ENFORCED_TOOLS = ("Write", "Edit", "MultiEdit")
+
+LANGUAGES = {
+    "py": "python", "pyi": "python", "js": "javascript", "mjs": "javascript", "cjs": "javascript",
+    "jsx": "javascript", "ts": "typescript", "tsx": "typescript", "mts": "typescript", "go": "go",
+    "rs": "rust", "java": "java", "kt": "kotlin", "rb": "ruby", "php": "php", "c": "c", "h": "c",
+    "cc": "cpp", "cpp": "cpp", "hpp": "cpp", "cs": "csharp", "swift": "swift", "scala": "scala",
+    "sh": "shell", "bash": "shell", "zsh": "shell", "sql": "sql", "json": "json", "yaml": "yaml",
+    "yml": "yaml", "toml": "toml", "md": "markdown", "html": "html", "css": "css", "scss": "css",
+    "vue": "vue", "svelte": "svelte", "lua": "lua", "r": "r", "dart": "dart", "ex": "elixir",
+    "exs": "elixir", "tf": "terraform", "ipynb": "jupyter", "xml": "xml", "txt": "text",
+}  # fmt: skip
+UNKNOWN_LANGUAGE = "text"
+_SPECIAL_NAMES = {"Dockerfile": "dockerfile", "Makefile": "makefile", ".env": "dotenv"}
+
+
+def language_of(path: str) -> str:
+    """The language of a file, from its name (``Dockerfile``, ``.env*``) or its extension; else "text"."""
+    name = path.rpartition("/")[2]
+    if name in _SPECIAL_NAMES:
+        return _SPECIAL_NAMES[name]
+    if name.startswith(".env"):
+        return "dotenv"
+    _, dot, ext = name.rpartition(".")
+    return LANGUAGES.get(ext.lower(), UNKNOWN_LANGUAGE) if dot else UNKNOWN_LANGUAGE

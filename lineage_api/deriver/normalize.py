@@ -13,7 +13,7 @@ import io
 import re
 import tokenize
 
-from traceability.instrumentation.code_tools import UNKNOWN_LANGUAGE, language_of
+from traceability.instrumentation.semconv import UNKNOWN_LANGUAGE, language_of
 
 PATTERN_ID_HEX_DIGITS = 16
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from traceability.instrumentation.code_tools import CODE_TOOLS
+from traceability.instrumentation.semconv import CODE_TOOLS
 
 DERIVER_LOCK_KEY = 0x7A7474_0004  # pg advisory lock: one deriver at a time per database
 

@@ -1,4 +1,4 @@
-"""A session state file is read typed (hooks/state_load.py): a corrupt one is reset with a log line."""
+"""A session state file is read typed (hooks/state.py): a corrupt one is reset with a log line."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from tests.hooks.helpers import HookEnv
-from traceability.hooks.state import STATE_VERSION, new_state, session_key
-from traceability.hooks.state_load import CorruptState, typed_state
+from traceability.hooks.state import STATE_VERSION, CorruptState, new_state, session_key, typed_state
 from traceability.instrumentation import semconv as sc
 
 SESSION = "d0000000-0000-4000-8000-00000000d001"
