@@ -1,8 +1,22 @@
-"""The session-state side of one hook event: which turn, subagent and open tool it belongs to.
+"""The session-state side of one hook event: which session, turn, subagent and open tool it belongs to.
 
 ``Correlation`` holds one event and the state (typed: hooks/state_types.py) while the session lock
 is held; hooks/events.py's handlers build on it. Spans it finishes go to ``spans``, built by
 hooks/spans.py.
+
+A Claude Code session's own trace is one per ``session_id``, across every process that runs it.
+
+``claude -p``, then ``claude -p --resume <id>``, then ``--continue`` are three processes with one
+``session_id``; each fires SessionStart (``source: resume`` when continuing) and SessionEnd. So:
+
+- the session trace id is derived from the session id (``ids.session_trace_id``), and its root span
+  id from that (``ids.turn_span_id``): every process, and every turn's root_id/parent_id, names the
+  same root without having seen it;
+- the session's part of the hook state (start, execution order, source, model) outlives SessionEnd,
+  so a resumed process continues it; only the per-process parts (turn, tools, subagents) are reset;
+- every SessionEnd emits the root ``claude_code.session`` again, from the session's first start to
+  this end. The exporter keeps the emission that ends last (``exporter/writer.py``), so the stored
+  session covers all of its processes; a replay of an older one changes nothing.
 """
 
 from __future__ import annotations
@@ -10,10 +24,14 @@ from __future__ import annotations
 import posix
 
 from traceability.hooks import payload, spans
-from traceability.hooks import session as sessions
 from traceability.hooks.spans import Ids, as_text, random_span_id
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
+from traceability.instrumentation.ids import (
+    format_trace_uuid,
+    parse_trace_uuid,
+    session_trace_id,
+    turn_span_id,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,10 +47,44 @@ if TYPE_CHECKING:
 
 AGENT_TOOLS = ("Agent", "Task")  # the subagent tool was renamed Task -> Agent (~Mar 2026)
 STATE_INPUT_CHARS = 2048  # tool input kept in the state until its Post (for tools that get none)
+SOURCE_RESUME = "resume"
 
 
 def random_trace_id() -> int:
     return int.from_bytes(posix.urandom(16), "big") or 1
+
+
+def session_entry(state: HookState, session_id: str, started_ns: int, random_trace: int) -> SessionEntry:
+    """The session's state entry, created on first use; its trace id is the session id's.
+
+    ``random_trace`` is used only without a session id. A state written by an older hook (random
+    session trace id) is moved to the derived one.
+    """
+    session = state["session"]
+    trace = session_trace_id(session_id) if session_id else random_trace
+    if session is None:
+        session = {"trace": trace, "start": started_ns, "order": 0}
+        state["session"] = session
+    elif session_id and session["trace"] != trace:
+        session["trace"] = trace
+    return session
+
+
+def on_start(session: SessionEntry, event: dict[str, Any]) -> None:
+    """SessionStart: keep the first-seen source/model/cwd; count the processes that resumed it."""
+    for key in ("source", "model", "cwd"):
+        value = event.get(key)
+        if isinstance(value, str) and not session.get(key):
+            session[key] = value  # one of SessionEntry's str keys
+    if event.get("source") == SOURCE_RESUME:
+        session["resumes"] = session.get("resumes", 0) + 1
+
+
+def end_process(state: HookState) -> None:
+    """SessionEnd: this process is done with its turn, tools and subagents; the session goes on."""
+    state["turn"] = None
+    state["tools"] = {}
+    state["agents"] = {}
 
 
 class Correlation:
@@ -59,7 +111,7 @@ class Correlation:
     # --- state helpers ------------------------------------------------------------------------
 
     def _session(self) -> SessionEntry:
-        return sessions.session_entry(self.state, self.session_id, self.started_ns, random_trace_id())
+        return session_entry(self.state, self.session_id, self.started_ns, random_trace_id())
 
     def _next_order(self, container: Container) -> int:
         container["order"] += 1
@@ -251,6 +303,7 @@ class Correlation:
         return trace_id, parent, container, prompt_id
 
     def _in_touched_turn(self) -> tuple[TurnState, Where]:
+        """The event's turn (a new one when none matches), touched, and where its spans go."""
         turn = self._ensure_turn()
         self._touch(turn)
         return turn, self._trace_of(turn)

@@ -13,7 +13,7 @@ Trace model (docs/span-contract.md):
 - every hook run is a ``hook {event}`` span under the tool/subagent/turn it belongs to;
 - events outside any turn (SessionStart, SessionEnd, ...) belong to the session's own trace, rooted by
   ``claude_code.session``; turns point to it with root_id/parent_id. One session trace per session id,
-  across the processes of ``--resume``/``--continue`` (hooks/session.py);
+  across the processes of ``--resume``/``--continue`` (hooks/correlation.py);
 - a span's ``prompt.id`` is the prompt of the trace it sits in: a session-trace span has none. The
   prompt id an event carried there (SessionEnd names the last turn's) is kept in its metadata as
   ``event_prompt_id``, so the correlation id and the prompt id of a row never disagree.
@@ -27,8 +27,7 @@ from __future__ import annotations
 import posix
 
 from traceability.hooks import payload, spans
-from traceability.hooks import session as sessions
-from traceability.hooks.correlation import AGENT_TOOLS, Correlation
+from traceability.hooks.correlation import AGENT_TOOLS, Correlation, end_process, on_start
 from traceability.hooks.redact import redact_cut
 from traceability.hooks.spans import TAGS, as_text
 from traceability.instrumentation import semconv as sc
@@ -71,7 +70,7 @@ class EventSpans(Correlation):
         return self._in_turn(self.event_name in TURN_EVENTS)
 
     def _on_session_start(self) -> Where:
-        sessions.on_start(self._session(), self.event)
+        on_start(self._session(), self.event)
         return self._trace_of(None)
 
     def _on_session_end(self) -> Where:
@@ -83,9 +82,9 @@ class EventSpans(Correlation):
             self.spans.append(
                 spans.agent_span(agent_id, agent, self.started_ns, sc.STATUS_ABANDONED, self.ids)
             )
-        sessions.end_process(self.state)
+        end_process(self.state)
         self.spans.append(
-            sessions.root_span(
+            spans.session_span(
                 self._session(), self.session_id, self.settings.user_id, as_text(self.event.get("reason")),
                 self.started_ns, list(TAGS), self._json,
             )

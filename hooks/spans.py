@@ -1,7 +1,7 @@
 """The hook's span builders: a state entry (hooks/state_types.py) and the event -> one ``LeanSpan``.
 
 Pure functions: they read what they are given and build the span, touching no state. Which spans to
-build, and when, is hooks/events.py; the session root is hooks/session.py; the attributes of each
+build, and when, is hooks/events.py; the attributes of each
 span type are the contract of docs/span-contract.md.
 """
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 HOOK_NAME = "traceability-hook"
 SOURCE_TURN = "claude-code"
+SOURCE_SESSION = "claude-code-session"
 TAGS = ("claude-code",)
 HOOK_METADATA_KEYS = ("cwd", "transcript_path", "effort", "agent_transcript_path")
 
@@ -220,3 +221,37 @@ def hook_span(
         trace_id, random_span_id(), sc.hook_span_name(event_name), started_ns, started_ns,
         parent_span_id=parent, attributes=attrs,
     )  # fmt: skip
+
+
+def session_span(
+    session: SessionEntry,
+    session_id: str,
+    user_id: str,
+    reason: str,
+    end_ns: int,
+    tags: list[str],
+    to_json: Callable[[Any], str],
+) -> LeanSpan:
+    """The session's root span, from its first start to ``end_ns`` (emitted at every SessionEnd)."""
+    trace_id = session["trace"]
+    # No traceability.span.type here: the exporter takes a typed span as a root only when it is a
+    # turn; an untyped span without a parent is a root under both readings of the contract.
+    attrs: dict[str, Any] = {sc.SOURCE: SOURCE_SESSION}
+    if session_id:
+        attrs[sc.SESSION_ID] = session_id
+    if user_id:
+        attrs[sc.USER_ID] = user_id
+    attrs[sc.EXECUTION_ORDER] = 0
+    attrs[sc.TAGS] = tags
+    found = (("source", session.get("source")), ("model", session.get("model")), ("cwd", session.get("cwd")),
+             ("resumes", session.get("resumes")))  # fmt: skip
+    context: dict[str, Any] = {key: value for key, value in found if value}
+    if reason:
+        context["end_reason"] = reason
+    attrs[sc.CONTEXT] = to_json(context)
+    attrs[sc.TRACE_STATUS] = sc.TRACE_STATUS_COMPLETED
+    attrs[sc.SUCCESS] = True
+    start = session["start"]
+    return LeanSpan(
+        trace_id, turn_span_id(trace_id), sc.SPAN_NAME_SESSION, start, max(end_ns, start), attributes=attrs
+    )

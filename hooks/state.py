@@ -5,7 +5,7 @@ an exclusive POSIX record lock (``lockf``) on it. Claude Code runs matching hook
 concurrently; the lock makes each process's update atomic, so nothing is lost or crossed. The file
 is never unlinked while in use (a waiter would then hold a lock on a dead inode). It outlives
 SessionEnd, which only resets the process's part (a ``--resume`` process continues the session:
-hooks/session.py); files nobody touched for a week are swept.
+hooks/correlation.py); files nobody touched for a week are swept.
 
 In place rather than write-and-rename: one open, no new inode, ~0.2 ms less per hook run. A process
 killed mid-write leaves bytes that do not parse, which reads as a fresh state (correlation for that
