@@ -60,10 +60,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the quality enforcer on the demo's writes and edits (default: warn, so quality scores show)",
     )
     parser.add_argument(
+        "--now",
+        type=_parse_now,
+        help="the sessions end before this ISO 8601 time (default: now); fixes the clock for tests",
+    )
+    parser.add_argument(
         "--hook-command",
         help="the hook command to run per event (default: the one `traceability hooks install` writes)",
     )
     parser.set_defaults(func=run)
+
+
+def _parse_now(text: str) -> datetime:
+    """An ISO 8601 time; one without a zone is UTC (never the machine's zone)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Progress:
@@ -189,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         home=Path(os.path.expanduser("~")),
         sessions=args.sessions,
         days=args.days,
-        now=datetime.now(UTC),
+        now=args.now or datetime.now(UTC),
         seed=args.seed,
     )
     total = sum(len(s.events) for s in sessions)
