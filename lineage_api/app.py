@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from traceability.lineage_api.deriver.service import DeriverService
 from traceability.lineage_api.errors import RequestTimer, install_error_handlers
@@ -22,6 +24,7 @@ from traceability.lineage_api.pool import PoolHolder
 from traceability.lineage_api.settings import Settings
 
 API_PREFIX = "/api/pattern-traceability"
+DOCS_ASSETS_PATH = "/docs-assets"  # Swagger UI / ReDoc JavaScript, CSS and favicon
 
 # Every router of the API, in the order they are included. One line per module; each defines `router`.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -59,11 +62,15 @@ def create_app(settings: Settings) -> FastAPI:
                 await deriver.stop()
             await holder.close()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served from the installed fastapi-offline package, so they
+    # work without internet; no validator badge (it would call an external validator)
+    app = FastAPIOffline(
         title="Pattern traceability API",
         description="Pattern lineage, usage analytics and feedback derived from Claude Code hook traces.",
         version="0.1.0",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS_PATH,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.add_middleware(RequestTimer)
@@ -71,4 +78,10 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        """Until a web UI lives at /, send a browser to the interactive API docs."""
+        return RedirectResponse("/docs")
+
     return app
