@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from traceability.cli import local_stack
+from traceability.cli.command import user_command
 from traceability.cli.demo_sessions import Event, Session, plan_sessions
 
 HOOK_CLOCK_ENV = "TRACEABILITY_HOOK_NOW_NS"  # read by hooks/main.py: "now" for one hook run
@@ -248,12 +249,12 @@ def run(args: argparse.Namespace) -> int:
         left = _waiting(spool_dir)
         print(
             f"the collector is not running at {collector_url}: {left} spool file(s) wait in {spool_dir}. "
-            "Start `traceability up` and they are drained into the database."
+            f"Start `{user_command()} up` and they are drained into the database."
         )
         return 0
     if not _wait_drained(spool_dir):
         print(
-            f"the collector has not drained {spool_dir} after {DRAIN_TIMEOUT_S:.0f} s; see `traceability doctor`"
+            f"the collector has not drained {spool_dir} after {DRAIN_TIMEOUT_S:.0f} s; see `{user_command()} doctor`"
         )
         return 1
     api_url = (
