@@ -1,5 +1,6 @@
 # The two commands: `make up` (everything on an embedded PostgreSQL) and `make test` (the full suite).
-# Both install what they need into .venv from this repository's own files.
+# Both install what they need into .venv from this repository's own files: `up` the package with its
+# runtime dependencies only (.installed-runtime), `test` adds the test tools on top (.installed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -18,13 +19,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml $(BIN)/python
+$(VENV)/.installed-runtime: pyproject.toml $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Newer than .installed-runtime, so a reinstall of the runtime (pyproject.toml changed) redoes this too.
+$(VENV)/.installed: $(VENV)/.installed-runtime
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 # PostgreSQL binaries for the embedded cluster: the machine's, else Debian's package (as root), else
 # the pgserver wheel.
-postgres: $(VENV)/.installed
+postgres: $(VENV)/.installed-runtime
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL binaries: found"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -63,8 +69,10 @@ browser:
 		echo "install chromium (Debian: apt-get install --no-install-recommends chromium)" >&2; exit 1; \
 	fi
 
+# exec: make's child is `up` itself, so a SIGTERM to make reaches it; for a SIGINT to make alone
+# (make then only waits for its children), `up` watches its parent (cli/parent_watch.py).
 up: postgres
-	$(BIN)/traceability up
+	exec $(BIN)/traceability up
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -73,10 +81,10 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: postgres deploy-tools claude-code browser lint typecheck
+test: $(VENV)/.installed postgres deploy-tools claude-code browser lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: postgres
+bench: $(VENV)/.installed postgres
 	$(BIN)/python -m bench
 
 clean:

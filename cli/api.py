@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from traceability.cli import local_stack
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--host", help="address to bind (default: $INTELLIGENCE_SERVICE_HOST, else 127.0.0.1)"
     )
     parser.add_argument("--port", type=int, help="port (default: $INTELLIGENCE_SERVICE_PORT, else 8053)")
-    parser.add_argument("--db-url", help="database URL (default: $TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    )
     parser.add_argument(
         "--no-deriver",
         action="store_true",
@@ -37,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.resolve(
-            db_url=args.db_url, host=args.host, port=args.port, run_deriver=False if args.no_deriver else None
+            db_url=local_stack.resolve_db_url(args.db_url),
+            host=args.host,
+            port=args.port,
+            run_deriver=False if args.no_deriver else None,
         )
     except ValueError as exc:
         print(f"traceability api: {exc}", file=sys.stderr)

@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from traceability.cli import local_stack
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--spool-dir", help="spool directory (default: TRACEABILITY_SPOOL_DIR or ~/.local/state/...)"
     )
-    parser.add_argument("--db-url", help="database URL (default: TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = CollectorSettings.resolve(
-            db_url=args.db_url,
+            db_url=local_stack.resolve_db_url(args.db_url),
             spool_dir=args.spool_dir,
             host=args.host,
             port=args.port,

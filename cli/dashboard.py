@@ -36,8 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traceability.exporter.database import resolve_dsn
-
     try:
         import matplotlib
     except ImportError:
@@ -47,13 +45,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     matplotlib.use("Agg")
-    state = local_stack.read_state(local_stack.resolve_data_dir(None))
-    dsn = resolve_dsn(args.db_url) or (state.db_url if state else None)
+    dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
-        print(
-            "traceability dashboard: no database: pass --db-url, set TRACEABILITY_DB_URL or run `traceability up`",
-            file=sys.stderr,
-        )
+        print(local_stack.no_database_message("dashboard"), file=sys.stderr)
         return 2
     dashboard = grafana_sql.load_dashboard(args.dashboard)
     now = datetime.now(UTC)

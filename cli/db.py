@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import sys
 
+from traceability.cli import local_stack
 from traceability.exporter import database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="apply or revert schema migrations")
-    parser.add_argument("--db-url", help="database URL (default: TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    )
     actions = parser.add_subparsers(dest="action", required=True)
     up = actions.add_parser("upgrade", help="migrate to a revision (default: head)")
     up.add_argument("revision", nargs="?", default="head")
@@ -22,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    dsn = database.resolve_dsn(args.db_url)
+    dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
-        print("traceability db: no database URL: pass --db-url or set TRACEABILITY_DB_URL", file=sys.stderr)
+        print(local_stack.no_database_message("db"), file=sys.stderr)
         return 2
     if args.action == "upgrade":
         database.upgrade(dsn, args.revision)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from traceability.cli import demo_verdict, local_stack
+from traceability.cli.command import user_command
 from traceability.cli.demo_sessions import Event, Session, plan_sessions
 
 HOOK_CLOCK_ENV = "TRACEABILITY_HOOK_NOW_NS"  # read by hooks/main.py: "now" for one hook run
@@ -60,10 +61,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the quality enforcer on the demo's writes and edits (default: warn, so quality scores show)",
     )
     parser.add_argument(
+        "--now",
+        type=_parse_now,
+        help="the sessions end before this ISO 8601 time (default: now); fixes the clock for tests",
+    )
+    parser.add_argument(
         "--hook-command",
         help="the hook command to run per event (default: the one `traceability hooks install` writes)",
     )
     parser.set_defaults(func=run)
+
+
+def _parse_now(text: str) -> datetime:
+    """An ISO 8601 time; one without a zone is UTC (never the machine's zone)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Progress:
@@ -185,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     )
     spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     workspace = data_dir / "demo"
-    now = datetime.now(UTC)
+    now = args.now or datetime.now(UTC)
     sessions = plan_sessions(
         workspace=workspace,
         home=Path(os.path.expanduser("~")),
@@ -239,12 +254,12 @@ def run(args: argparse.Namespace) -> int:
         left = _waiting(spool_dir)
         print(
             f"the collector is not running at {collector_url}: {left} spool file(s) wait in {spool_dir}. "
-            "Start `traceability up` and they are drained into the database."
+            f"Start `{user_command()} up` and they are drained into the database."
         )
         return 0
     if not _wait_drained(spool_dir):
         print(
-            f"the collector has not drained {spool_dir} after {DRAIN_TIMEOUT_S:.0f} s; see `traceability doctor`"
+            f"the collector has not drained {spool_dir} after {DRAIN_TIMEOUT_S:.0f} s; see `{user_command()} doctor`"
         )
         return 1
     api_url = (

@@ -20,20 +20,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--db-url", help="database URL (default: $TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    )
     parser.add_argument("--batch-size", type=int, default=500, help="tool spans per batch (default: 500)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from traceability.exporter.database import redact_dsn, resolve_dsn
+    from traceability.cli import local_stack
+    from traceability.exporter.database import redact_dsn
 
-    dsn = resolve_dsn(args.db_url)
+    dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
-        print(
-            "traceability derive: no database URL: pass --db-url or set TRACEABILITY_DB_URL", file=sys.stderr
-        )
+        print(local_stack.no_database_message("derive"), file=sys.stderr)
         return 2
     try:
         return asyncio.run(_derive(dsn, args))
@@ -58,7 +59,7 @@ async def _derive(dsn: str, args: argparse.Namespace) -> int:
     finally:
         await pool.close()
     if result.busy:
-        print("another deriver is running on this database (e.g. inside `traceability api`); nothing done")
+        print("another deriver is running on this database (e.g. inside the lineage API); nothing done")
         return 0
     print(
         f"derived {result.executions} tool uses: {result.units} pattern uses, {result.nodes_created} new versions"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from traceability.cli import local_stack
+from traceability.cli.command import user_command
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 HOOK_COMMAND_MARKERS = (
@@ -64,15 +65,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def diagnose(args: argparse.Namespace) -> list[Finding]:
-    from traceability.exporter.database import resolve_dsn
     from traceability.instrumentation.spool import resolve_spool_dir
 
+    run = user_command()
     data_dir = local_stack.resolve_data_dir(args.data_dir)
     state = local_stack.read_state(data_dir)
     findings: list[Finding] = []
     if state:
         findings.append(Finding("up", OK, f"`traceability up` runs (pid {state.pid})"))
-    db_url = resolve_dsn(args.db_url) or (state.db_url if state else None)
+    db_url = local_stack.resolve_db_url(args.db_url, args.data_dir)
     findings.append(check_database(db_url, data_dir))
     spool_dir = Path(
         args.spool_dir
@@ -91,7 +92,7 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
         check_http(
             "collector",
             collector_url + local_stack.COLLECTOR_HEALTH_PATH,
-            fix="start it: `traceability up` (everything) or `traceability collector`"
+            fix=f"start it: `{run} up` (everything) or `{run} collector`"
             + (f"; {waiting} spool file(s) wait for it" if waiting else ""),
         )
     )
@@ -107,7 +108,7 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
         check_http(
             "lineage API",
             api_url + local_stack.API_HEALTH_PATH,
-            fix="start it: `traceability up` (everything) or `traceability api`",
+            fix=f"start it: `{run} up` (everything) or `{run} api`",
             healthy=lambda body: body.get("status") in (None, "healthy"),
         )
     )
@@ -121,6 +122,7 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
 def check_database(db_url: str | None, data_dir: Path) -> Finding:
     from traceability.exporter import database
 
+    run = user_command()
     if not db_url:
         from traceability.exporter.embedded_pg import find_bin_dir
 
@@ -137,7 +139,7 @@ def check_database(db_url: str | None, data_dir: Path) -> Finding:
             FAIL,
             f"no database is running: TRACEABILITY_DB_URL is not set and `traceability up` is not running "
             f"(its private PostgreSQL lives in {data_dir})",
-            "run `traceability up`, or set TRACEABILITY_DB_URL to your PostgreSQL",
+            f"run `{run} up`, or set TRACEABILITY_DB_URL to your PostgreSQL",
         )
     shown = database.redact_dsn(db_url)
     try:
@@ -151,15 +153,13 @@ def check_database(db_url: str | None, data_dir: Path) -> Finding:
         )
     head = database.head_revision()
     if revision is None:
-        return Finding(
-            "database", FAIL, f"{shown} is reachable but has no schema", "run `traceability db upgrade`"
-        )
+        return Finding("database", FAIL, f"{shown} is reachable but has no schema", f"run `{run} db upgrade`")
     if revision != head:
         return Finding(
             "database",
             FAIL,
             f"{shown} is at migration {revision}, the code expects {head}",
-            "run `traceability db upgrade`",
+            f"run `{run} db upgrade`",
         )
     return Finding("database", OK, f"{shown} is reachable and migrated to {head}")
 
@@ -283,7 +283,7 @@ def check_hooks(project_dir: Path) -> Finding:
             found.append(f"{path} ({len(events)} events: {', '.join(events)})")
     if problems:
         return Finding(
-            "hooks", FAIL, "; ".join(problems), "fix the JSON, then `traceability hooks install --user`"
+            "hooks", FAIL, "; ".join(problems), f"fix the JSON, then `{user_command()} hooks install --user`"
         )
     if not found:
         return Finding(
@@ -292,7 +292,7 @@ def check_hooks(project_dir: Path) -> Finding:
             "the traceability hook is not in any Claude Code settings file ("
             + ", ".join(str(p) for p in settings_files(project_dir.resolve()))
             + ")",
-            "run `traceability hooks install --user` (all projects) or `--project DIR`",
+            f"run `{user_command()} hooks install --user` (all projects) or `--project DIR`",
         )
     return Finding("hooks", OK, "installed in " + "; ".join(found))
 

@@ -40,6 +40,28 @@ def resolve_data_dir(data_dir: str | None = None) -> Path:
     return Path(base) / "traceability"
 
 
+def resolve_db_url(db_url: str | None = None, data_dir: str | None = None) -> str | None:
+    """The one rule every command follows: the argument, else ``$TRACEABILITY_DB_URL``, else the
+    database of the `up` running with this data dir; None when there is none."""
+    from traceability.exporter.database import resolve_dsn
+
+    dsn = resolve_dsn(db_url)
+    if dsn:
+        return dsn
+    state = read_state(resolve_data_dir(data_dir))
+    return state.db_url if state else None
+
+
+def no_database_message(command_name: str) -> str:
+    """What a command that needs a database says when ``resolve_db_url`` finds none."""
+    from traceability.cli.command import user_command
+
+    return (
+        f"traceability {command_name}: no database: pass --db-url, set TRACEABILITY_DB_URL, "
+        f"or start everything with `{user_command()} up`"
+    )
+
+
 def port_is_free(host: str, port: int) -> bool:
     """True when nothing listens on ``host:port`` (probed the way servers bind: SO_REUSEADDR)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--older-than", required=True, help="age of the traces to delete: 30d, 12h, 2w, 1d12h, ..."
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would be deleted; delete nothing")
-    parser.add_argument("--db-url", help="database URL (default: TRACEABILITY_DB_URL)")
+    parser.add_argument(
+        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    )
     parser.add_argument(
         "--batch-rows", type=int, default=5000, help="hook rows deleted per transaction (default 5000)"
     )
@@ -28,15 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traceability.exporter import database
+    from traceability.cli import local_stack
     from traceability.exporter.retention import parse_duration
 
-    dsn = database.resolve_dsn(args.db_url)
+    dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
-        print(
-            "traceability retention: no database URL: pass --db-url or set TRACEABILITY_DB_URL",
-            file=sys.stderr,
-        )
+        print(local_stack.no_database_message("retention"), file=sys.stderr)
         return 2
     try:
         older_than = parse_duration(args.older_than)

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from traceability.cli import local_stack
 from traceability.cli.local_stack import StackState
+from traceability.cli.parent_watch import ParentWatch
 
 CHILD_STOP_TIMEOUT_S = 15.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -161,6 +162,7 @@ class LocalStack:
     children: list[Child] = field(default_factory=list)
     embedded: Any = None  # EmbeddedPostgres while we run one
     db_url: str = ""
+    parent: ParentWatch | None = field(default_factory=ParentWatch.for_make_parent)
 
     @property
     def logs_dir(self) -> Path:
@@ -168,6 +170,13 @@ class LocalStack:
 
     def say(self, message: str) -> None:
         print(message, file=self.out, flush=True)
+
+    def check_parent(self) -> None:
+        """Raise Shutdown when `make up`'s make got a SIGINT it does not pass on (parent_watch.py)."""
+        if self.parent is not None and self.parent.interrupted():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+            raise Shutdown("SIGINT (to make)")
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -293,6 +302,7 @@ class LocalStack:
                 )
             if _answers(child.health_url):
                 return
+            self.check_parent()
             time.sleep(0.1)
         raise StartupError(
             f"the {child.name} did not answer {child.health_url} within {self.settings.startup_timeout:.0f} s; "
@@ -302,7 +312,10 @@ class LocalStack:
     # --- run -------------------------------------------------------------------------------
     def announce(self) -> None:
         s = self.settings
+        from traceability.cli.command import user_command
         from traceability.exporter.database import redact_dsn
+
+        run = user_command()
 
         collector = local_stack.http_url(s.host, s.collector_port)
         api = local_stack.http_url(s.host, s.api_port)
@@ -319,9 +332,9 @@ class LocalStack:
             f"  spool         {s.spool_dir}  (the hooks write here; the collector drains it)\n"
             f"  logs          {self.logs_dir}\n"
             "\n"
-            "Install the Claude Code hooks once:  traceability hooks install --user\n"
-            "See it with synthetic sessions:      traceability demo\n"
-            "Check every piece:                   traceability doctor\n"
+            f"Install the Claude Code hooks once:  {run} hooks install --user\n"
+            f"See it with synthetic sessions:      {run} demo\n"
+            f"Check every piece:                   {run} doctor\n"
             "Press Ctrl-C to stop (the data is kept).\n"
         )
         local_stack.write_state(
@@ -348,6 +361,7 @@ class LocalStack:
                         f"The end of {child.log_path}:\n{child.log_tail()}"
                     )
                     return 1
+            self.check_parent()
             time.sleep(0.5)
 
     # --- stop ------------------------------------------------------------------------------

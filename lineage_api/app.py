@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from traceability.lineage_api.deriver.service import DeriverService
 from traceability.lineage_api.errors import RequestTimer, install_error_handlers
@@ -23,6 +24,7 @@ from traceability.lineage_api.settings import Settings
 from traceability.lineage_api.ui.install import install_ui
 
 API_PREFIX = "/api/pattern-traceability"
+DOCS_ASSETS_PATH = "/docs-assets"  # Swagger UI / ReDoc JavaScript, CSS and favicon
 
 # Every router of the API, in the order they are included. One line per module; each defines `router`.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -61,11 +63,15 @@ def create_app(settings: Settings) -> FastAPI:
                 await deriver.stop()
             await holder.close()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served from the installed fastapi-offline package, so they
+    # work without internet; no validator badge (it would call an external validator)
+    app = FastAPIOffline(
         title="Pattern traceability API",
         description="Pattern lineage, usage analytics and feedback derived from Claude Code hook traces.",
         version="0.1.0",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS_PATH,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.add_middleware(RequestTimer)

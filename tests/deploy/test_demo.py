@@ -122,6 +122,8 @@ def _run_demo(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[An
             "--spool-dir",
             str(spool),
             "--no-wait",
+            "--now",
+            NOW.isoformat(),
         ],
         env=env,
         capture_output=True,
@@ -177,9 +179,8 @@ def test_demo_spans_spread_over_days(demo_run: tuple[subprocess.CompletedProcess
     _, spans = demo_run
     days = {datetime.fromtimestamp(s.start_time_unix_nano / 1e9, UTC).date() for s in spans}
     assert len(days) >= 3
-    now = datetime.now(UTC)
     assert all(
-        now - timedelta(days=7) <= datetime.fromtimestamp(s.start_time_unix_nano / 1e9, UTC) <= now
+        NOW - timedelta(days=7) <= datetime.fromtimestamp(s.start_time_unix_nano / 1e9, UTC) <= NOW
         for s in spans
     )
     # durations are real: a tool span lasts what Claude Code said (duration_ms), not days

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +61,24 @@ def test_nothing_running_nothing_configured(tmp_path: Path) -> None:
     assert findings["spool"]["level"] == "ok"  # created on demand, writable
 
 
+def test_fixes_name_a_command_that_runs_as_printed(tmp_path: Path) -> None:
+    """After `make up` the venv's bin is not on PATH: a bare `traceability` would not be found."""
+    venv_bin = Path(sys.executable).parent
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != venv_bin]
+    _, findings = _doctor(tmp_path, env={"PATH": os.pathsep.join(path)})
+    match = re.search(r"`(.+) up`", findings["database"]["fix"])
+    assert match, findings["database"]["fix"]
+    assert shlex.split(match.group(1)) == [str(venv_bin / "traceability")]
+    runs = subprocess.run(
+        [*shlex.split(match.group(1)), "--help"], capture_output=True, timeout=60, check=False
+    )
+    assert runs.returncode == 0 and b"usage: traceability" in runs.stdout
+    assert f"`{venv_bin / 'traceability'} hooks install --user`" in findings["hooks"]["fix"]
+    # with the venv's bin on PATH the short name runs this same installation
+    _, findings = _doctor(tmp_path, env={"PATH": os.pathsep.join([str(venv_bin), *path])})
+    assert "run `traceability up`" in findings["database"]["fix"]
+
+
 def test_database_not_migrated_and_spool_backlog(tmp_path: Path, pg_server: PgServer) -> None:
     name = f"doctor_{os.getpid()}"
 
@@ -95,7 +115,7 @@ def _check_not_migrated(tmp_path: Path, dsn: str) -> None:
     assert code == 1
     assert findings["database"]["level"] == "FAIL"
     assert "has no schema" in findings["database"]["message"]
-    assert findings["database"]["fix"] == "run `traceability db upgrade`"
+    assert findings["database"]["fix"].endswith("traceability db upgrade`")
     assert "3 file(s) waiting" in findings["spool"]["message"]
     assert "3 spool file(s) wait for it" in findings["collector"]["fix"]
 

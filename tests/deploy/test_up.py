@@ -25,6 +25,7 @@ from tests.conftest import FIXTURES_DIR
 from traceability.cli import local_stack
 from traceability.exporter.embedded_pg import free_port
 
+REPO = Path(__file__).resolve().parents[2]
 SESSION = FIXTURES_DIR / "sequences" / "v2.1.270_s01_S01_startup_tools.jsonl"
 START_TIMEOUT_S = 120
 
@@ -51,27 +52,25 @@ def _clean_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _start_up(home: Path, tag: str) -> Running:
+def _start_up(home: Path, tag: str, via_make: bool = False) -> Running:
     api_port, collector_port = free_port(), free_port()
     env = _clean_env(home)
     output = home / f"up-{tag}.out"
-    with output.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "traceability.cli.main",
-                "up",
-                "--api-port",
-                str(api_port),
-                "--collector-port",
-                str(collector_port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=home,
+    if via_make:
+        # `make up` as the README says, on this venv (its install steps marked done: -o)
+        venv = Path(sys.executable).parent.parent
+        argv = ["make", "-C", str(REPO), f"VENV={venv}", "-o", f"{venv}/.installed-runtime", "up"]
+        env["TRACEABILITY_COLLECTOR_PORT"], env["INTELLIGENCE_SERVICE_PORT"] = (
+            str(collector_port),
+            str(api_port),
         )
+        # the venv's bin not on PATH, as after a fresh `make up`
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p) != venv / "bin")
+    else:
+        argv = [sys.executable, "-m", "traceability.cli.main", "up"]
+        argv += ["--api-port", str(api_port), "--collector-port", str(collector_port)]
+    with output.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home)
     running = Running(proc, output, env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{collector_port}")
     deadline = time.monotonic() + START_TIMEOUT_S
     while "traceability is up" not in running.text():
@@ -85,7 +84,10 @@ def _start_up(home: Path, tag: str) -> Running:
 
 
 def _stop_and_check_nothing_left(
-    running: Running, cluster_dir: Path, signals: tuple[signal.Signals, ...] = (signal.SIGTERM,)
+    running: Running,
+    cluster_dir: Path,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM,),
+    exit_code: int = 0,
 ) -> None:
     up = psutil.Process(running.proc.pid)
     tree = up.children(recursive=True)
@@ -94,7 +96,7 @@ def _stop_and_check_nothing_left(
     assert len(tree) >= 2, f"expected the collector and the API under `up`, found {tree}"
     for sig in signals:  # more than one: an impatient user, or `make` and a supervisor both signalling
         running.proc.send_signal(sig)
-    assert running.proc.wait(timeout=60) == 0, running.text()
+    assert running.proc.wait(timeout=60) == exit_code, running.text()
     _gone, alive = psutil.wait_procs(watched, timeout=30)
     alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive]}"
@@ -249,6 +251,32 @@ def test_a_second_signal_during_shutdown_still_stops_everything(home: Path) -> N
         cluster_dir_for(home / ".local" / "share" / "traceability"),
         signals=(signal.SIGTERM, signal.SIGINT),
     )
+
+
+def test_sigint_to_make_alone_stops_make_up(home: Path) -> None:
+    """A supervisor that started `make up` sends SIGINT to make's PID only (not to its group):
+    GNU make passes no SIGINT on, so `up` notices make's handler and stops everything."""
+    from traceability.exporter.embedded_pg import cluster_dir_for
+
+    running = _start_up(home, "make", via_make=True)
+    venv_bin = Path(sys.executable).parent
+    # the hints run as they are printed: the venv's bin is not on PATH here
+    assert f"{venv_bin / 'traceability'} doctor" in running.text()
+    make = psutil.Process(running.proc.pid)
+    assert make.name() == "make"
+    try:
+        _stop_and_check_nothing_left(
+            running,
+            cluster_dir_for(home / ".local" / "share" / "traceability"),
+            signals=(signal.SIGINT,),
+            exit_code=-signal.SIGINT,  # make re-raises the SIGINT once `up` has stopped
+        )
+    finally:
+        if running.proc.poll() is None:  # failed: stop `up` (make's child) the way that works
+            for child in make.children():
+                child.terminate()
+            running.proc.wait(timeout=60)
+    assert "SIGINT (to make) received: stopping" in running.text()
 
 
 def test_second_up_on_the_same_data_dir_is_refused(home: Path) -> None:
