@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     base = f"http://{settings.host}:{settings.port}"
     print(
-        f"lineage API on {base}{API_PREFIX} (OpenAPI docs {base}/docs); "
+        f"web UI on {base}/, lineage API on {base}{API_PREFIX} (OpenAPI docs {base}/docs); "
         f"pattern deriver {'on' if settings.run_deriver else 'off'}",
         flush=True,
     )

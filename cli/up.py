@@ -326,13 +326,14 @@ class LocalStack:
         )
         self.say(
             "\ntraceability is up\n"
+            f"  web UI        {api}/  (sessions, turns, code changes, patterns, overview)\n"
             f"  PostgreSQL    {redact_dsn(self.db_url)}  ({where})\n"
             f"  collector     {collector}/v1/traces  (OTLP/HTTP; health {collector}{local_stack.COLLECTOR_HEALTH_PATH})\n"
             f"  lineage API   {api}{local_stack.API_PREFIX}  (OpenAPI docs {api}/docs)\n"
             f"  spool         {s.spool_dir}  (the hooks write here; the collector drains it)\n"
             f"  logs          {self.logs_dir}\n"
             "\n"
-            f"Install the Claude Code hooks once:  {run} hooks install --user\n"
+            f"Install the Claude Code hooks once:  {run} hooks install --user --telemetry\n"
             f"See it with synthetic sessions:      {run} demo\n"
             f"Check every piece:                   {run} doctor\n"
             "Press Ctrl-C to stop (the data is kept).\n"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,24 @@ def _clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+_STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_ups() -> Iterator[None]:
+    """A test that fails before stopping its `up` must not leave it (and its PostgreSQL) running."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def _start_up(home: Path, tag: str, via_make: bool = False) -> Running:
     api_port, collector_port = free_port(), free_port()
     env = _clean_env(home)
@@ -71,6 +90,7 @@ def _start_up(home: Path, tag: str, via_make: bool = False) -> Running:
         argv += ["--api-port", str(api_port), "--collector-port", str(collector_port)]
     with output.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home)
+    _STARTED.append(proc)
     running = Running(proc, output, env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{collector_port}")
     deadline = time.monotonic() + START_TIMEOUT_S
     while "traceability is up" not in running.text():
