@@ -34,7 +34,6 @@ from traceability.exporter.otlp_decode import (
     MalformedRequest,
     decode_json_object,
     records_to_request,
-    request_to_otlp_json,
 )
 from traceability.exporter.otlp_native_decode import (
     DecodedLogs,
@@ -44,6 +43,7 @@ from traceability.exporter.otlp_native_decode import (
 )
 from traceability.exporter.records import SpanRecord
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 
 log = logging.getLogger(__name__)

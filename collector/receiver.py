@@ -45,7 +45,6 @@ from traceability.exporter.otlp_decode import (
     decode_json,
     decode_protobuf,
     records_to_request,
-    request_to_otlp_json,
 )
 from traceability.exporter.otlp_native_decode import (
     DecodedLogs,
@@ -58,6 +57,7 @@ from traceability.exporter.otlp_native_decode import (
     metrics_request_to_otlp_json,
 )
 from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 from traceability.serving.budget import InflightBudget
 from traceability.serving.guard import RequestGuard, reservation_of

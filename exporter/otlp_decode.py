@@ -304,15 +304,3 @@ def records_to_request(spans: list[SpanRecord]) -> ExportTraceServiceRequest:
                 ev.time_unix_nano = event.time_unix_nano
                 ev.attributes.extend(attribute_kv(k, v) for k, v in event.attributes.items())
     return request
-
-
-def request_to_otlp_json(request: ExportTraceServiceRequest) -> bytes:
-    """One OTLP/JSON line (hex ids, as the OTLP specification requires)."""
-    payload = json_format.MessageToDict(request)
-    for rs in payload.get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if span.get(key):
-                        span[key] = base64.b64decode(span[key]).hex()
-    return json.dumps(payload, separators=(",", ":")).encode("utf-8")

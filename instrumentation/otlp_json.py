@@ -202,6 +202,13 @@ def _span_flags(span: LeanSpan) -> int:
     return _FLAG_CONTEXT_HAS_IS_REMOTE
 
 
+def _event_dict(event: SpanEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"timeUnixNano": str(event.time_unix_nano), "name": event.name}
+    if event.attributes:
+        out["attributes"] = key_values(event.attributes)
+    return out
+
+
 def span_dict(span: LeanSpan) -> dict[str, Any]:
     """One span as an OTLP/JSON object (fields at their default are left out, as protobuf does)."""
     out: dict[str, Any] = {
@@ -218,10 +225,7 @@ def span_dict(span: LeanSpan) -> dict[str, Any]:
     if span.attributes:
         out["attributes"] = key_values(span.attributes)
     if span.events:
-        out["events"] = [
-            {"timeUnixNano": str(e.time_unix_nano), "name": e.name, "attributes": key_values(e.attributes)}
-            for e in span.events
-        ]
+        out["events"] = [_event_dict(e) for e in span.events]
     status: dict[str, Any] = {}
     if span.status_message:
         status["message"] = span.status_message

@@ -8,45 +8,19 @@ reported as ``SpanExportResult.FAILURE``.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
-from google.protobuf import json_format
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from traceability.instrumentation.otlp_encode import spans_to_otlp_json
 from traceability.instrumentation.spool import resolve_spool_dir, write_spool_file
 
 log = logging.getLogger(__name__)
-
-_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
-
-
-def _hex_ids(obj: dict[str, Any]) -> None:
-    """Protobuf's JSON mapping writes bytes as base64; OTLP/JSON requires ids as lowercase hex."""
-    for key in _ID_FIELDS:
-        value = obj.get(key)
-        if value:
-            obj[key] = base64.b64decode(value).hex()
-
-
-def spans_to_otlp_json(spans: Sequence[ReadableSpan]) -> bytes:
-    """One OTLP/JSON ``ExportTraceServiceRequest`` (no newline) for ``spans``."""
-    request = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-    for resource_spans in request.get("resourceSpans", ()):
-        for scope_spans in resource_spans.get("scopeSpans", ()):
-            for span in scope_spans.get("spans", ()):
-                _hex_ids(span)
-                for link in span.get("links", ()):
-                    _hex_ids(link)
-    return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
 class SpoolSpanExporter(SpanExporter):

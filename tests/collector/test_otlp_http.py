@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.collector.harness import running_collector
 from tests.exporter.spans import MS, SESSION, T0, make_turn
-from traceability.exporter.otlp_decode import request_to_otlp_json
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 
 TRACE = 0x5B8EFFF798038103D269B633813FC60C
 TRACE_UUID = uuid.UUID(int=TRACE)

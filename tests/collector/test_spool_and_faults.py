@@ -14,7 +14,7 @@ from tests.collector.test_otlp_http import fetch, otlp_json_body
 from tests.exporter.spans import make_turn
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres
-from traceability.exporter.otlp_decode import request_to_otlp_json
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 
 

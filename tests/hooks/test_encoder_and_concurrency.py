@@ -18,6 +18,7 @@ from tests.hooks.helpers import HookEnv, SpanView, iter_requests, load_sequence,
 from traceability.hooks.main import VERSION
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.otlp_encode import spans_to_otlp_json
 from traceability.instrumentation.otlp_json import LeanSpan, SpanEvent, encode_request
 
 _STATUS = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
@@ -51,9 +52,12 @@ def sdk_span(lean: LeanSpan, resource: dict[str, Any]) -> ReadableSpan:
 
 
 def assert_same_as_sdk(spans: list[LeanSpan], resource: dict[str, Any]) -> None:
-    ours = parse_request(encode_request(spans, resource, sc.INSTRUMENTATION_SCOPE, VERSION))
-    theirs = encode_spans([sdk_span(s, resource) for s in spans])
-    assert ours == theirs
+    lean_bytes = encode_request(spans, resource, sc.INSTRUMENTATION_SCOPE, VERSION)
+    sdk_spans = [sdk_span(s, resource) for s in spans]
+    theirs = encode_spans(sdk_spans)
+    assert parse_request(lean_bytes) == theirs
+    # one set of OTLP/JSON rules: the general encoder writes the very same bytes for the SDK's spans
+    assert spans_to_otlp_json(sdk_spans) == lean_bytes
 
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)

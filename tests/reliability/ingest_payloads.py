@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from tests.exporter.spans import make_turn
-from traceability.exporter.otlp_decode import request_to_otlp_json
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 
 
 def incompressible(length: int, seed: int) -> str:

@@ -19,7 +19,7 @@ from bench.soak.stream import SpanStream, count_run, sample_mismatches
 from tests.collector.harness import Collector, running_collector, start_collector, stop_collector, wait_until
 from tests.reliability.services import running_api
 from traceability.exporter.embedded_pg import EmbeddedPostgres
-from traceability.exporter.otlp_decode import request_to_otlp_json
+from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 
 HOOKS = 4
