@@ -250,6 +250,20 @@ def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
     ]
 
 
+def _links(span: SpanRecord) -> list[dict[str, Any]] | None:
+    """Span links as stored in the ``links`` jsonb columns (None when the span has none)."""
+    if not span.links:
+        return None
+    return [
+        {
+            "trace_id": link.trace_id,
+            "span_id": link.span_id,
+            "attributes": {k: list(v) if isinstance(v, tuple) else v for k, v in link.attributes.items()},
+        }
+        for link in span.links
+    ]
+
+
 def resource_json(resource: Mapping[str, AttrValue]) -> str | None:
     """The resource attributes as JSON text."""
     return dumps({k: list(v) if isinstance(v, tuple) else v for k, v in resource.items()})
@@ -297,9 +311,9 @@ TRACE_COLUMNS = (
     "id", "correlation_id", "root_id", "parent_id", "session_id", "session_key", "user_id", "source",
     "prompt_text", "prompt_id", "started_at", "completed_at", "duration_ms", "status", "success",
     "error_message", "error_type", "context", "tags", "root_span_id", "service_name", "span_name",
-    "status_code", "status_message", "attributes", "resource",
+    "status_code", "status_message", "attributes", "resource", "links",
 )  # fmt: skip
-TRACE_JSON_COLUMNS = frozenset({"context", "attributes", "resource"})
+TRACE_JSON_COLUMNS = frozenset({"context", "attributes", "resource", "links"})
 
 HOOK_COLUMNS = (
     "id", "trace_id", "hook_type", "hook_name", "execution_order", "tool_name", "file_path",
@@ -308,11 +322,11 @@ HOOK_COLUMNS = (
     "quality_results", "error_message", "error_type", "error_stack", "metadata", "span_id",
     "parent_span_id", "span_name", "span_kind", "span_type", "status_code", "status_message",
     "session_id", "prompt_id", "tool_use_id", "agent_id", "tool_duration_ms", "quality_score",
-    "success", "service_name", "attributes", "events", "resource",
+    "success", "service_name", "attributes", "events", "resource", "links",
 )  # fmt: skip
 HOOK_JSON_COLUMNS = frozenset(
     {"input_data", "output_data", "modifications_made", "rag_results", "quality_results", "metadata",
-     "attributes", "events", "resource"}
+     "attributes", "events", "resource", "links"}
 )  # fmt: skip
 
 
@@ -358,6 +372,7 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
             clean_text(span.status_message) or None,
             dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES, whole)),
             resource if resource is not None else resource_json(span.resource),
+            dumps(_links(span)),
         )
     )
 
@@ -443,6 +458,7 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES, whole)),
             dumps(_events(span)),
             resource if resource is not None else resource_json(span.resource),
+            dumps(_links(span)),
         )
     )
 

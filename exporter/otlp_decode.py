@@ -28,6 +28,7 @@ from traceability.exporter.records import (
     AttrValue,
     InvalidSpan,
     SpanEventRecord,
+    SpanLinkRecord,
     SpanRecord,
     validate,
 )
@@ -128,6 +129,10 @@ def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str)
             ),
             resource=resource,
             scope_name=scope_name,
+            links=tuple(
+                SpanLinkRecord(link.trace_id.hex(), link.span_id.hex(), _attributes(link.attributes))
+                for link in span.links
+            ),
         )
     )
 
@@ -303,4 +308,9 @@ def records_to_request(spans: list[SpanRecord]) -> ExportTraceServiceRequest:
                 ev.name = event.name
                 ev.time_unix_nano = event.time_unix_nano
                 ev.attributes.extend(attribute_kv(k, v) for k, v in event.attributes.items())
+            for link in record.links:
+                out = span.links.add(
+                    trace_id=_hex_to_bytes(link.trace_id), span_id=_hex_to_bytes(link.span_id)
+                )
+                out.attributes.extend(attribute_kv(k, v) for k, v in link.attributes.items())
     return request

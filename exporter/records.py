@@ -24,6 +24,15 @@ class SpanEventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SpanLinkRecord:
+    """A span link: the linked span's ids (lowercase hex) and the link's own attributes."""
+
+    trace_id: str
+    span_id: str
+    attributes: Mapping[str, AttrValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SpanRecord:
     trace_id: str  # 32 lowercase hex digits, not all zero
     span_id: str  # 16 lowercase hex digits, not all zero
@@ -38,6 +47,7 @@ class SpanRecord:
     events: tuple[SpanEventRecord, ...]
     resource: Mapping[str, AttrValue]
     scope_name: str = ""
+    links: tuple[SpanLinkRecord, ...] = ()
 
 
 class InvalidSpan(ValueError):
@@ -55,6 +65,9 @@ def validate(record: SpanRecord) -> SpanRecord:
     _check_hex(record.span_id, 16, "spanId")
     if record.parent_span_id is not None:
         _check_hex(record.parent_span_id, 16, "parentSpanId")
+    for link in record.links:
+        _check_hex(link.trace_id, 32, "links.traceId")
+        _check_hex(link.span_id, 16, "links.spanId")
     if record.start_time_unix_nano <= 0:
         raise InvalidSpan("startTimeUnixNano must be set")
     if record.end_time_unix_nano < record.start_time_unix_nano:

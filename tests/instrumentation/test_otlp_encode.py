@@ -9,6 +9,8 @@ from typing import Any
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from traceability.exporter.otlp_decode import decode_json, decode_protobuf, records_to_request
+from traceability.exporter.records import SpanLinkRecord
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 
 
@@ -74,3 +76,34 @@ def test_json_parses_back_to_the_same_protobuf() -> None:
     for link in span["links"]:
         _ids_to_base64(link)
     assert json_format.ParseDict(payload, ExportTraceServiceRequest()) == original
+
+
+def test_decode_keeps_links_and_enums_from_json_protobuf_and_the_queue_line() -> None:
+    original = _request()
+    from_json = decode_json(request_to_otlp_json(original))
+    from_proto = decode_protobuf(original.SerializeToString())
+    assert from_json.rejected == 0 and from_json.spans == from_proto.spans
+    (record,) = from_json.spans
+    assert (record.kind, record.status_code, record.status_message) == ("CLIENT", "ERROR", "boom")
+    assert record.links == (
+        SpanLinkRecord("11112222333344445555666677778888", "1234567890abcdef", {"link.kind": "follows"}),
+    )
+    # the collector queues accepted spans as OTLP/JSON: that line decodes to the same records
+    assert decode_json(request_to_otlp_json(records_to_request(from_json.spans))).spans == from_json.spans
+
+
+def test_enum_names_are_accepted_leniently() -> None:
+    payload = json.loads(request_to_otlp_json(_request()))
+    span = payload["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    span["kind"] = "SPAN_KIND_CLIENT"
+    span["status"]["code"] = "STATUS_CODE_ERROR"
+    batch = decode_json(json.dumps(payload).encode())
+    assert batch.rejected == 0
+    assert (batch.spans[0].kind, batch.spans[0].status_code) == ("CLIENT", "ERROR")
+
+
+def test_a_link_with_a_bad_id_rejects_its_span_with_a_reason() -> None:
+    payload = json.loads(request_to_otlp_json(_request()))
+    payload["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["links"][0]["spanId"] = "0" * 16
+    batch = decode_json(json.dumps(payload).encode())
+    assert batch.spans == [] and batch.rejected == 1 and "links.spanId" in batch.error_message

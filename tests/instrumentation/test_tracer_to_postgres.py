@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from tests.instrumentation.span_dicts import MS, FixedClock, IncrementalIds
 from traceability.exporter import PostgresSpanExporter
@@ -16,6 +17,7 @@ from traceability.instrumentation.tracer import ExecutionTracer
 SESSION = "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"
 CORR = "6f9619ff-8b86-4011-b42d-00c04fc964ff"
 FAILED_CORR = "11111111-1111-4111-8111-111111111111"
+LINKED_CORR = "22222222-2222-4222-8222-222222222222"
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -86,6 +88,7 @@ async def test_tracer_spans_become_rows(db_dsn: str, db_pool: asyncpg.Pool) -> N
         ok.pop(column)
     assert ok == {
         "id": uuid.UUID(CORR),
+        "links": None,  # no TRACEPARENT from another trace: no link
         "correlation_id": uuid.UUID(CORR),
         "root_id": uuid.UUID(CORR),
         "parent_id": None,
@@ -131,6 +134,7 @@ async def test_tracer_spans_become_rows(db_dsn: str, db_pool: asyncpg.Pool) -> N
         # ingest_xid: the id of the transaction that stored the row (the deriver's commit-order watermark)
         for column in ("id", "created_at", "updated_at", "attributes", "resource", "ingest_xid"):
             row.pop(column)
+        assert row.pop("links") is None  # hook spans carry no links
     quality, rag = hooks
     assert quality == {
         "trace_id": uuid.UUID(CORR),
@@ -205,3 +209,19 @@ async def test_tracer_spans_become_rows(db_dsn: str, db_pool: asyncpg.Pool) -> N
         "quality_score": None,
         "success": False,
     }
+
+
+async def test_a_turn_linked_to_a_foreign_traceparent_keeps_its_link_in_postgres(
+    db_dsn: str, db_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TRACEPARENT from another trace becomes a span link (not a parent); the row stores it."""
+    linked_trace, linked_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    monkeypatch.setenv("TRACEPARENT", f"00-{linked_trace}-{linked_span}-01")
+    tracer = ExecutionTracer(
+        span_exporter=PostgresSpanExporter(db_dsn), id_generator=IncrementalIds(), clock=FixedClock()
+    )
+    corr = await tracer.start_trace("user-prompt-submit", "linked turn", SESSION, LINKED_CORR)
+    await tracer.complete_trace(corr, success=True)
+    await tracer.shutdown()
+    links = await db_pool.fetchval("SELECT links FROM execution_traces WHERE id = $1", uuid.UUID(corr))
+    assert links == [{"trace_id": linked_trace, "span_id": linked_span, "attributes": {}}]
