@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from traceability.exporter.mapping import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
@@ -16,7 +18,6 @@ from traceability.lineage_api.models import (
     PatternList,
     PatternSummary,
     StatsData,
-    TimelineItem,
     TraceData,
     TurnTotals,
 )
@@ -140,9 +141,12 @@ async def traces(
 )
 async def trace(
     correlation_id: uuid.UUID, conn: ConnectionDep, settings: SettingsDep, request: Request
-) -> Envelope[TraceData]:
+) -> Response:
     """``correlation_id`` is the trace's UUID (the 32-hex Jaeger trace id is accepted too), or
-    Claude Code's own trace id of the turn: both answer with the same merged turn."""
+    Claude Code's own trace id of the turn: both answer with the same merged turn.
+
+    The body is serialized once here (FastAPI would validate the whole model again first), with
+    the timeline spliced in as PostgreSQL built it (``TimelineItem`` documents its items)."""
     found = await catalog.trace(conn, correlation_id)
     native_only: dict[str, Any] | None = None
     if found is None:
@@ -165,7 +169,7 @@ async def trace(
     totals = await sessions.turn_totals(
         conn, [{"turn_id": key, "prompt_id": prompt_id, "native_trace_id": native_id}]
     )
-    items = await sessions.timeline(conn, turn_id, native_id, prompt_id)
+    timeline = await sessions.timeline_json(conn, turn_id, native_id, prompt_id)
     jaeger_id = (turn_id or native_id).hex
     data = TraceData(
         correlation_id=turn_id or native_id,
@@ -180,6 +184,10 @@ async def trace(
         native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
         origin=origin,
         totals=TurnTotals(**totals[key]),
-        timeline=[TimelineItem(**item) for item in items],
+        timeline=[],
     )
-    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+    # the timeline arrives as JSON from PostgreSQL: splice it in instead of decoding and re-encoding it
+    head = data.model_dump_json(exclude={"timeline"})
+    metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
+    body = f'{{"success":true,"data":{head[:-1]},"timeline":{timeline}}},"metadata":{metadata}}}'
+    return Response(body, media_type="application/json")
