@@ -146,7 +146,8 @@ async def trace(
     Claude Code's own trace id of the turn: both answer with the same merged turn.
 
     The body is serialized once here (FastAPI would validate the whole model again first), with
-    the timeline spliced in as PostgreSQL built it (``TimelineItem`` documents its items)."""
+    the hook executions and the timeline spliced in as PostgreSQL built them (``TimelineItem``
+    documents the timeline's items)."""
     found = await catalog.trace(conn, correlation_id)
     native_only: dict[str, Any] | None = None
     if found is None:
@@ -160,11 +161,13 @@ async def trace(
     if found is not None:
         row = found["trace"]
         turn_id, native_id, prompt_id = row["id"], row.get("native_trace_id"), row.get("prompt_id")
-        trace_row, hooks, executions, origin = row, found["hooks"], found["executions"], "hooks"
+        trace_row, executions, origin = row, found["executions"], "hooks"
+        hooks_json, hook_count = found["hooks_json"], found["hook_count"]
     else:
         assert native_only is not None
         turn_id, native_id, prompt_id = None, native_only["trace_id"], native_only["prompt_id"]
-        trace_row, hooks, executions, origin = native_only, [], [], "native"
+        trace_row, executions, origin = native_only, [], "native"
+        hooks_json, hook_count = "[]", 0
     key = turn_id or native_id
     totals = await sessions.turn_totals(
         conn, [{"turn_id": key, "prompt_id": prompt_id, "native_trace_id": native_id}]
@@ -177,8 +180,8 @@ async def trace(
         jaeger_url=settings.jaeger_trace_url(jaeger_id),
         ui_url=f"/turns/{jaeger_id}",
         trace=_jsonable(trace_row),
-        hook_executions=[_jsonable(h) for h in hooks],
-        total_hook_executions=len(hooks),
+        hook_executions=[],
+        total_hook_executions=hook_count,
         pattern_executions=[_jsonable(x) for x in executions],
         native_trace_id=native_id.hex if native_id else None,
         native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
@@ -186,8 +189,11 @@ async def trace(
         totals=TurnTotals(**totals[key]),
         timeline=[],
     )
-    # the timeline arrives as JSON from PostgreSQL: splice it in instead of decoding and re-encoding it
-    head = data.model_dump_json(exclude={"timeline"})
+    # hook executions and timeline arrive as JSON from PostgreSQL: spliced in, not decoded and re-encoded
+    head = data.model_dump_json(exclude={"hook_executions", "timeline"})
     metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
-    body = f'{{"success":true,"data":{head[:-1]},"timeline":{timeline}}},"metadata":{metadata}}}'
+    body = (
+        f'{{"success":true,"data":{head[:-1]},"hook_executions":{hooks_json},"timeline":{timeline}}},'
+        f'"metadata":{metadata}}}'
+    )
     return Response(body, media_type="application/json")
