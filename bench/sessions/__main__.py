@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 import uuid
@@ -18,7 +19,7 @@ import asyncpg
 import httpx
 
 from bench.common import bench_database
-from bench.lineage.__main__ import report, start_api, timed
+from bench.lineage.__main__ import percentile, start_api, timed
 from traceability.exporter import database
 
 SESSION = uuid.UUID("5e55e55e-0000-4000-8000-000000000001")
@@ -100,6 +101,20 @@ async def measure(base: str, samples: int) -> list[tuple]:
         ("GET traces/{id}, 500-span merged turn", traces, health, "GET health", 20.0),
         ("GET sessions/{id}, 10 turns", sessions, health, "GET health", 20.0),
     ]
+
+
+def report(rows: list[tuple]) -> None:
+    """Each measurement's p99 beside the baseline's p99 in this run, as a ratio, and the target."""
+    print()
+    print(f"{'measurement':<40} {'median':>7} {'p99 ms':>7}  {'health p99':>10}  {'p99 ratio':>9}  target")
+    for label, ours, base, _, target in rows:
+        p99, base_p99 = percentile(ours, 99), percentile(base, 99)
+        verdict = "ok" if p99 <= target else "MISSED"
+        print(
+            f"{label:<40} {statistics.median(ours):7.2f} {p99:7.2f}  {base_p99:10.2f}  {p99 / base_p99:8.1f}x"
+            f"  p99 <= {target:g} ms: {verdict}"
+        )
+    print("(GET health measured over the same connection in this run; ratio = p99 / health p99)")
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 An execution is a tool use linked to the pattern (a ``pattern_executions`` row): success = the
 tool call succeeded and was not blocked; time = its duration (Claude Code's ``duration_ms``);
-quality = the enforcer's score; context = the session; user = the trace's user id.
+quality = the enforcer's score; context = the session; user = the trace's user id. Cost and
+tokens are those of the distinct turns the executions happened in (Claude Code's own telemetry).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from traceability.lineage_api.analytics import queries
 from traceability.lineage_api.analytics.models import (
     AnalyticsRequest,
     AnalyticsResponse,
+    CostMetrics,
     Distribution,
     PerformanceMetrics,
     SuccessMetrics,
@@ -26,6 +28,7 @@ from traceability.lineage_api.analytics.statistics import distinct_count, float_
 from traceability.lineage_api.analytics.trend import analyze_trend
 from traceability.lineage_api.analytics.windows import Window, resolve_window
 from traceability.lineage_api.errors import NotFound
+from traceability.lineage_api.store import sessions
 
 NO_KEY_LABEL = "(none)"  # distribution key for executions without a tool, file extension or user
 
@@ -142,6 +145,9 @@ async def compute_analytics(
         if req.include_distribution:
             raw = await queries.fetch_distribution(conn, req.pattern_id, window, use_rollups=req.use_rollups)
             distribution = _distribution(raw)
+        cost = CostMetrics(
+            **await sessions.pattern_turn_totals(conn, req.pattern_id, window.start, window.end)
+        )
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     return AnalyticsResponse(
         pattern_id=req.pattern_id,
@@ -158,6 +164,7 @@ async def compute_analytics(
         performance_metrics=_performance(agg) if req.include_performance else None,
         trend_analysis=_trend(agg, window, min_sample) if req.include_trends else None,
         distribution=distribution,
+        cost_metrics=cost,
         analytics_quality_score=quality_score(agg.executions, window.days),
         total_data_points=agg.executions,
         computation_time_ms=elapsed_ms,

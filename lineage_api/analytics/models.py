@@ -97,6 +97,28 @@ class Distribution(BaseModel):
     by_weekday: dict[str, int] = Field(description="0 = Monday")
 
 
+class CostMetrics(BaseModel):
+    """What the turns in which the pattern's versions were written cost, from Claude Code's own telemetry.
+
+    The turns are the distinct traces of the pattern's executions in the window; each turn counts
+    once however many of its executions touched the pattern, and its whole cost counts (a turn is
+    not split between the patterns it wrote).
+    """
+
+    turns: int = Field(description="distinct turns (traces) of the pattern's executions in the window")
+    turns_with_telemetry: int = Field(
+        description="of those, the turns with Claude Code's own events or spans (the others add 0)"
+    )
+    llm_calls: int = Field(description="api_request events of those turns")
+    api_errors: int = Field(description="api_error events of those turns")
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+    cost_usd: float = Field(description="sum of the api_request events' cost_usd")
+    models: list[str] = Field(description="the models of those requests, sorted")
+
+
 class AnalyticsResponse(BaseModel):
     success: bool = True
     pattern_id: str
@@ -106,6 +128,7 @@ class AnalyticsResponse(BaseModel):
     performance_metrics: PerformanceMetrics | None
     trend_analysis: TrendAnalysis | None
     distribution: Distribution | None
+    cost_metrics: CostMetrics
     analytics_quality_score: float
     total_data_points: int
     computation_time_ms: float

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from traceability.exporter.mapping import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
@@ -16,7 +18,6 @@ from traceability.lineage_api.models import (
     PatternList,
     PatternSummary,
     StatsData,
-    TimelineItem,
     TraceData,
     TurnTotals,
 )
@@ -140,9 +141,13 @@ async def traces(
 )
 async def trace(
     correlation_id: uuid.UUID, conn: ConnectionDep, settings: SettingsDep, request: Request
-) -> Envelope[TraceData]:
+) -> Response:
     """``correlation_id`` is the trace's UUID (the 32-hex Jaeger trace id is accepted too), or
-    Claude Code's own trace id of the turn: both answer with the same merged turn."""
+    Claude Code's own trace id of the turn: both answer with the same merged turn.
+
+    The body is serialized once here (FastAPI would validate the whole model again first), with
+    the hook executions and the timeline spliced in as PostgreSQL built them (``TimelineItem``
+    documents the timeline's items)."""
     found = await catalog.trace(conn, correlation_id)
     native_only: dict[str, Any] | None = None
     if found is None:
@@ -156,16 +161,18 @@ async def trace(
     if found is not None:
         row = found["trace"]
         turn_id, native_id, prompt_id = row["id"], row.get("native_trace_id"), row.get("prompt_id")
-        trace_row, hooks, executions, origin = row, found["hooks"], found["executions"], "hooks"
+        trace_row, executions, origin = row, found["executions"], "hooks"
+        hooks_json, hook_count = found["hooks_json"], found["hook_count"]
     else:
         assert native_only is not None
         turn_id, native_id, prompt_id = None, native_only["trace_id"], native_only["prompt_id"]
-        trace_row, hooks, executions, origin = native_only, [], [], "native"
+        trace_row, executions, origin = native_only, [], "native"
+        hooks_json, hook_count = "[]", 0
     key = turn_id or native_id
     totals = await sessions.turn_totals(
         conn, [{"turn_id": key, "prompt_id": prompt_id, "native_trace_id": native_id}]
     )
-    items = await sessions.timeline(conn, turn_id, native_id, prompt_id)
+    timeline = await sessions.timeline_json(conn, turn_id, native_id, prompt_id)
     jaeger_id = (turn_id or native_id).hex
     data = TraceData(
         correlation_id=turn_id or native_id,
@@ -173,13 +180,20 @@ async def trace(
         jaeger_url=settings.jaeger_trace_url(jaeger_id),
         ui_url=f"/turns/{jaeger_id}",
         trace=_jsonable(trace_row),
-        hook_executions=[_jsonable(h) for h in hooks],
-        total_hook_executions=len(hooks),
+        hook_executions=[],
+        total_hook_executions=hook_count,
         pattern_executions=[_jsonable(x) for x in executions],
         native_trace_id=native_id.hex if native_id else None,
         native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
         origin=origin,
         totals=TurnTotals(**totals[key]),
-        timeline=[TimelineItem(**item) for item in items],
+        timeline=[],
     )
-    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+    # hook executions and timeline arrive as JSON from PostgreSQL: spliced in, not decoded and re-encoded
+    head = data.model_dump_json(exclude={"hook_executions", "timeline"})
+    metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
+    body = (
+        f'{{"success":true,"data":{head[:-1]},"hook_executions":{hooks_json},"timeline":{timeline}}},'
+        f'"metadata":{metadata}}}'
+    )
+    return Response(body, media_type="application/json")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.errors import NotFound, processing_time_ms
@@ -51,7 +52,8 @@ async def list_sessions(
     response_model=Envelope[SessionData],
     summary="One session: its turns in time order, each with its totals, and the session's totals",
 )
-async def session(session_id: str, conn: ConnectionDep, request: Request) -> Envelope[SessionData]:
+async def session(session_id: str, conn: ConnectionDep, request: Request) -> Response:
+    """The body serialized once by pydantic (FastAPI would validate the model a second time)."""
     turns = await sessions.session_turns(conn, session_id)
     if not turns:
         raise NotFound(f"session '{session_id}' not found", session_id=session_id)
@@ -60,4 +62,5 @@ async def session(session_id: str, conn: ConnectionDep, request: Request) -> Env
         turns=[TurnSummary(**{**t, "totals": TurnTotals(**t["totals"])}) for t in turns],
         totals=TurnTotals(**sessions.sum_totals([t["totals"] for t in turns])),
     )
-    return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+    body = Envelope[SessionData](data=data, metadata={"processing_time_ms": processing_time_ms(request)})
+    return Response(body.model_dump_json(), media_type="application/json")

@@ -101,13 +101,23 @@ async def list_patterns(
 
 
 async def trace(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> dict[str, Any] | None:
+    """The trace row, its hook executions as one JSON array (text, every column, in order) and
+    their count, and the pattern executions it caused.
+
+    The hook executions (hundreds of wide rows in a long turn) are encoded by PostgreSQL: decoding
+    them into Python and encoding them again cost more than the rest of ``GET traces/{id}``.
+    """
     row = await conn.fetchrow("SELECT * FROM execution_traces WHERE correlation_id = $1", correlation_id)
     if row is None:
         return None
-    hooks = await conn.fetch(
-        "SELECT * FROM hook_executions WHERE trace_id = $1 ORDER BY started_at, execution_order, span_id",
+    hooks = await conn.fetchrow(
+        """SELECT coalesce(json_agg(he ORDER BY he.started_at, he.execution_order, he.span_id), '[]')::text
+                      AS json,
+                  count(*) AS count
+           FROM hook_executions he WHERE he.trace_id = $1""",
         row["id"],
     )
+    assert hooks is not None
     executions = await conn.fetch(
         """
         SELECT x.node_id, x.pattern_id, n.pattern_name, n.pattern_version, x.tool_use_id, x.hook_execution_id,
@@ -119,6 +129,7 @@ async def trace(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> dict[str
     )
     return {
         "trace": dict(row),
-        "hooks": [dict(h) for h in hooks],
+        "hooks_json": hooks["json"],
+        "hook_count": hooks["count"],
         "executions": [dict(x) for x in executions],
     }

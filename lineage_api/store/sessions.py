@@ -23,16 +23,16 @@ TOTAL_KEYS = (
     "cost_usd", "model_ms", "tool_ms", "permission_wait_ms", "hook_ms",
 )  # fmt: skip
 
-_TURN_TOTALS_SQL = f"""
-WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
-SELECT t.turn_id, e.llm_calls, e.api_errors, e.input_tokens, e.output_tokens, e.cache_read_tokens,
+# The totals of each turn of a CTE ``t(turn_id, prompt_id, native_trace_id)`` given before it.
+_TOTALS_OF_T = f"""
+SELECT t.turn_id, e.events + s.spans > 0 AS has_telemetry, e.llm_calls, e.api_errors, e.input_tokens, e.output_tokens, e.cache_read_tokens,
        e.cache_creation_tokens, e.cost_usd, e.models, e.model_ms,
        CASE WHEN s.executions > 0 THEN s.tool_ms ELSE h.tool_ms END AS tool_ms,
        s.permission_wait_ms,
        CASE WHEN e.hook_events > 0 THEN e.hook_ms ELSE h.hook_ms END AS hook_ms
 FROM t
 CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}') AS llm_calls,
+    SELECT count(*) AS events, count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}') AS llm_calls,
            count(*) FILTER (WHERE event_name = '{sc.CC_EVENT_API_ERROR}') AS api_errors,
            coalesce(sum(input_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0) AS input_tokens,
            coalesce(sum(output_tokens) FILTER (WHERE event_name = '{sc.CC_EVENT_API_REQUEST}'), 0) AS output_tokens,
@@ -51,7 +51,7 @@ CROSS JOIN LATERAL (
     FROM claude_code_events ev WHERE ev.prompt_id = t.prompt_id
 ) e
 CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE span_type = '{sc.CC_SPAN_TOOL_EXECUTION}') AS executions,
+    SELECT count(*) AS spans, count(*) FILTER (WHERE span_type = '{sc.CC_SPAN_TOOL_EXECUTION}') AS executions,
            coalesce(sum(duration_ms) FILTER (WHERE span_type = '{sc.CC_SPAN_TOOL_EXECUTION}'), 0)::float8 AS tool_ms,
            coalesce(sum(duration_ms) FILTER (WHERE span_type = '{sc.CC_SPAN_BLOCKED_ON_USER}'), 0)::float8
                AS permission_wait_ms
@@ -64,6 +64,29 @@ CROSS JOIN LATERAL (
     FROM hook_executions he WHERE he.trace_id = t.turn_id
 ) h
 """  # noqa: S608 - constants of semconv
+
+_TURN_TOTALS_SQL = f"""
+WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
+{_TOTALS_OF_T}"""  # noqa: S608 - constants
+
+# The turns in which a pattern's executions in [$2, $3) happened ($1 the pattern id), and their
+# native totals summed: what writing the pattern cost.
+_PATTERN_TURNS_SQL = f"""
+WITH t AS (
+    SELECT DISTINCT et.id AS turn_id, et.prompt_id, et.native_trace_id
+    FROM pattern_executions x JOIN execution_traces et ON et.id = x.trace_id
+    WHERE x.pattern_id = $1 AND x.executed_at >= $2 AND x.executed_at < $3
+), per_turn AS ({_TOTALS_OF_T})
+SELECT count(*) AS turns, count(*) FILTER (WHERE has_telemetry) AS turns_with_telemetry,
+       coalesce(sum(llm_calls), 0)::bigint AS llm_calls, coalesce(sum(api_errors), 0)::bigint AS api_errors,
+       coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(cache_read_tokens), 0)::bigint AS cache_read_tokens,
+       coalesce(sum(cache_creation_tokens), 0)::bigint AS cache_creation_tokens,
+       coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
+       coalesce((SELECT array_agg(DISTINCT m ORDER BY m) FROM per_turn, unnest(models) AS m), '{{}}') AS models
+FROM per_turn
+"""  # noqa: S608 - constants
 
 _TURN_COLUMNS = (
     "turn_id, origin, prompt_id, native_trace_id, started_at, completed_at, duration_ms, status, success"
@@ -139,6 +162,16 @@ async def turn_totals(
     return out
 
 
+async def pattern_turn_totals(
+    conn: asyncpg.Connection, pattern_id: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The distinct turns of ``pattern_id``'s executions in [start, end), how many of them have
+    Claude Code's own telemetry, and their LLM calls, tokens by kind, cost and models summed."""
+    row = await conn.fetchrow(_PATTERN_TURNS_SQL, pattern_id, start, end)
+    assert row is not None
+    return {**dict(row), "models": list(row["models"])}
+
+
 def sum_totals(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total = _empty_totals()
     models: set[str] = set()
@@ -188,8 +221,18 @@ async def list_sessions(
 
 
 # The merged timeline of a turn: $1 the turn id (hook spans), $2 its native trace id, $3 its prompt id.
+# One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
+# decoding ~500 rows (jsonb details, timestamps) and re-encoding them in Python cost more than the
+# query. Times are UTC with microseconds, fixed width, so they also sort as text.
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 _TIMELINE_SQL = f"""
-SELECT * FROM (
+SELECT coalesce(json_agg(json_build_object(
+           'origin', origin, 'time', to_char(time AT TIME ZONE 'UTC', '{_ISO_UTC}'),
+           'end_time', to_char(end_time AT TIME ZONE 'UTC', '{_ISO_UTC}'), 'name', name, 'kind', kind,
+           'span_id', span_id, 'parent_span_id', parent_span_id, 'tool_use_id', tool_use_id,
+           'joined_span_id', joined_span_id, 'duration_ms', duration_ms, 'status', status, 'details', details)
+         ORDER BY time, origin, span_id NULLS FIRST, name), '[]')::text
+FROM (
     SELECT 'hooks' AS origin, he.started_at AS time, he.completed_at AS end_time, he.span_name AS name,
            coalesce(he.span_type, he.hook_type) AS kind, he.span_id, he.parent_span_id, he.tool_use_id,
            NULL::text AS joined_span_id, he.duration_ms::float8 AS duration_ms, he.status,
@@ -225,17 +268,18 @@ SELECT * FROM (
                'decision', ev.decision, 'decision_source', ev.decision_source, 'hook_event', ev.hook_event,
                'hook_name', ev.hook_name, 'hook_total_duration_ms', ev.hook_total_duration_ms))
     FROM claude_code_events ev WHERE ev.prompt_id = $3 OR ($3 IS NULL AND ev.native_trace_id = $2)
-) items ORDER BY time, origin, span_id NULLS FIRST, name
+) items
 """  # noqa: S608
 
 
-async def timeline(
+async def timeline_json(
     conn: asyncpg.Connection,
     turn_id: uuid.UUID | None,
     native_trace_id: uuid.UUID | None,
     prompt_id: str | None,
-) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_TIMELINE_SQL, turn_id, native_trace_id, prompt_id)]
+) -> str:
+    """The merged timeline as a JSON array (text), in time order."""
+    return str(await conn.fetchval(_TIMELINE_SQL, turn_id, native_trace_id, prompt_id))
 
 
 async def resolve_native(conn: asyncpg.Connection, trace_id: uuid.UUID) -> dict[str, Any] | None:

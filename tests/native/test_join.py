@@ -25,7 +25,7 @@ TABLES = (
     "execution_traces", "hook_executions", "claude_code_events", "claude_code_metric_points",
     "claude_code_spans", "claude_code_trace_links",
 )  # fmt: skip
-VOLATILE = frozenset({"created_at", "updated_at"})
+VOLATILE = frozenset({"created_at", "updated_at", "ingest_xid"})  # ingest_xid: the storing transaction
 
 
 def snapshot(dsn: str) -> dict[str, list[dict[str, Any]]]:
