@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from .data import add_node, assert_same, copy_executions, expected, generate, uniform_times
+from tests.support.analytics_data import (
+    add_node,
+    assert_same,
+    copy_executions,
+    expected,
+    generate,
+    uniform_times,
+)
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, 123456, tzinfo=UTC)  # not on a whole hour: split hours exist
 

@@ -10,7 +10,14 @@ import asyncpg
 import httpx
 import numpy as np
 
-from .data import EXEC_COLUMNS, add_node, assert_same, copy_executions, generate, uniform_times
+from tests.support.analytics_data import (
+    EXEC_COLUMNS,
+    add_node,
+    assert_same,
+    copy_executions,
+    generate,
+    uniform_times,
+)
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import PgServer
+from tests.support.postgres import PgServer
 from traceability.exporter.embedded_pg import free_port
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.analytics.data import add_node, copy_executions, generate, uniform_times
+from tests.support.analytics_data import add_node, copy_executions, generate, uniform_times
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, tzinfo=UTC)
 WINDOW_START = AS_OF - timedelta(days=7)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from tests.hooks.helpers import HookEnv, SpanView, iter_requests, load_sequence, parse_request
+from tests.support.hooks import HookEnv, SpanView, iter_requests, load_sequence, parse_request
 from traceability.hooks.main import VERSION
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.hooks import settings as hook_settings
 from traceability.hooks.events import TURN_EVENTS
 from traceability.hooks.install import entry_script

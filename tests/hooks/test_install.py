@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.hooks import install as inst
 from traceability.instrumentation import semconv as sc
 

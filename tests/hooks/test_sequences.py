@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hooks.helpers import SEQUENCES, HookEnv, SpanView, load_sequence
+from tests.support.hooks import SEQUENCES, HookEnv, SpanView, load_sequence
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import session_trace_id, turn_span_id
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver.normalize import code_hash, normalize, pattern_id_for
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 from traceability.lineage_api.store import lineage as lineage_store
-
-from .spans import ScriptedSession
 
 AREA_V1 = '''def area(radius, precision=2):
     """Area of a circle."""

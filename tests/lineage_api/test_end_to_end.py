@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.hooks.helpers import HookEnv, load_sequence
+from tests.support.hooks import HookEnv, load_sequence
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.writer import SpanWriter

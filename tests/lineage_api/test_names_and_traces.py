@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.instrumentation import semconv
-
-from .spans import ScriptedSession
 
 TRACK = "/lineage/track"
 

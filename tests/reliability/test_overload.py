@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.soak.load import request_bytes
-from bench.soak.rss import RssSampler
-from bench.soak.stream import SpanStream, count_run, sample_mismatches
-from tests.collector.harness import running_collector, wait_until
+from tests.support.collector import running_collector, wait_until
+from tests.support.rss import RssSampler
+from tests.support.span_load import request_bytes
+from tests.support.span_stream import SpanStream, count_run, sample_mismatches
 from traceability.exporter.embedded_pg import EmbeddedPostgres
 
 HOOKS = 4

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.collector.harness import running_collector
-from tests.reliability.services import running_api
+from tests.support.api_process import running_api
+from tests.support.collector import running_collector
 
 TOKEN = "tok-8e1f0c2a9b7d4356"
 

@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.collector.harness import running_collector
-from tests.reliability.services import running_api
+from tests.support.api_process import running_api
+from tests.support.collector import running_collector
 from traceability.instrumentation import semconv as sc
 
 MiB = 1024 * 1024

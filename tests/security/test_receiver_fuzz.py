@@ -28,9 +28,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.collector.harness import running_collector
-from tests.collector.test_otlp_http import fetch
 from tests.security.hostile import hostile_text, json_values
+from tests.support.collector import running_collector
+from tests.support.db import fetch
 from traceability.exporter.limits import index_safe_text
 from traceability.instrumentation import semconv as sc
 

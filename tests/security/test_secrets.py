@@ -22,8 +22,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.collector.harness import start_collector, stop_collector, wait_until
-from tests.hooks.helpers import HookEnv, read_spool
+from tests.support.collector import start_collector, stop_collector, wait_until
+from tests.support.hooks import HookEnv, read_spool
 from tests.security import secret_shapes, secrets_corpus
 from tests.security.secrets_corpus import ORDINARY_CODE, Planted
 from traceability.instrumentation import semconv as sc
