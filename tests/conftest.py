@@ -8,6 +8,7 @@ The schema is migrated once into a template database, and each test gets its own
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,12 @@ from tests.support.postgres import FIXTURES_DIR, PgServer, clone, drop, make_tem
 from traceability.exporter import database
 
 pytest_plugins = ["tests.support.api_fixtures"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.root_only``: skip, saying why, unless we are root (see tests/support/tmpfs.py)."""
+    if item.get_closest_marker("root_only") is not None and os.geteuid() != 0:
+        pytest.skip("needs root: it mounts a tmpfs to fill a disk for real (run as root to include it)")
 
 
 @pytest.fixture(scope="session")

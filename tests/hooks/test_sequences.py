@@ -116,7 +116,9 @@ def test_startup_tools_session_tree_and_attributes(tmp_path: Path) -> None:
     assert write.attributes[sc.CODE_FILE_PATH] == write_input["file_path"]
     assert write.attributes[sc.CODE_CONTENT] == write_input["content"]
     assert write.attributes[sc.CODE_LANGUAGE] == "text"
-    assert "permission" in write.attributes[sc.ERROR_MESSAGE].lower() or write.attributes[sc.ERROR_MESSAGE]
+    assert write.attributes[sc.ERROR_MESSAGE] == (  # the permission prompt's own text, from the batch
+        f"Claude requested permissions to write to {write_input['file_path']}, but you haven't granted it yet."
+    )
     assert write.json_attr(sc.METADATA) == {"permission_requested": True}
 
     # the Agent tool spawned a subagent whose Bash call nests under it
