@@ -6,6 +6,7 @@ import json
 import math
 import uuid
 from collections.abc import Sequence
+from importlib.metadata import version
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -458,7 +459,7 @@ async def test_shutdown_ends_open_traces_as_abandoned_and_is_idempotent(
 def test_resource_settings_argument_env_default(monkeypatch: pytest.MonkeyPatch) -> None:
     default = build_resource()
     assert default.attributes[sc.SERVICE_NAME] == sc.DEFAULT_SERVICE_NAME
-    assert default.attributes[sc.SERVICE_VERSION] == "0.1.0"
+    assert default.attributes[sc.SERVICE_VERSION] == version("pattern-traceability")
     assert default.attributes[sc.HOST_NAME]
     monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.version=7.0,deployment.environment=ci")
