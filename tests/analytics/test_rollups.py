@@ -110,7 +110,7 @@ async def test_concurrent_writers_to_the_same_hour(client: httpx.AsyncClient, db
     ]
     barrier = asyncio.Barrier(len(batches))
 
-    async def writer(batch: list) -> None:  # type: ignore[type-arg]
+    async def writer(batch: list) -> None:
         async with db_pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1")
             await barrier.wait()

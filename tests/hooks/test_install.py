@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tests.support.hooks import HookEnv
 from traceability.hooks import install as inst
 from traceability.instrumentation import semconv as sc
 
-USER_SETTINGS = {
+USER_SETTINGS: dict[str, Any] = {
     "permissions": {"allow": ["Bash(ls:*)"]},
     "hooks": {
         "PreToolUse": [
@@ -38,7 +40,7 @@ def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> 
 
     first = _cli("install", "--user", home=home)
     assert first.returncode == 0, first.stderr
-    data = json.loads(settings.read_text())
+    data: dict[str, Any] = json.loads(settings.read_text())
     assert data["permissions"] == USER_SETTINGS["permissions"]
     assert data["hooks"]["PreToolUse"][0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
     assert data["hooks"]["Stop"][0] == USER_SETTINGS["hooks"]["Stop"][0]
@@ -88,7 +90,9 @@ def test_project_install_creates_the_file_and_uninstall_leaves_no_hooks_key(tmp_
     assert json.loads(settings.read_text()) == {}
 
 
-def _run_command(command: str, hook: HookEnv, event: dict[str, object]) -> subprocess.CompletedProcess[bytes]:
+def _run_command(
+    command: str, hook: HookEnv, event: Mapping[str, object]
+) -> subprocess.CompletedProcess[bytes]:
     """Run an installed command the way Claude Code does: through a shell, from another directory."""
     return subprocess.run(
         ["/bin/sh", "-c", command], input=json.dumps(event).encode(), capture_output=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,7 +243,7 @@ def test_a_failed_code_tool_carries_the_code_it_tried_to_write(
 
 def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: Path) -> None:
     base = {"session_id": "legacy-session", "transcript_path": "/t.jsonl", "cwd": "/w"}
-    events = [
+    events: list[dict[str, Any]] = [
         {**base, "hook_event_name": "UserPromptSubmit", "prompt": "one"},
         {**base, "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": {"file_path": "/w/a"}},
         {**base, "hook_event_name": "PostToolUse", "tool_name": "Read", "tool_input": {"file_path": "/w/a"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import pytest
 
@@ -145,7 +147,7 @@ async def test_scripted_session_derives_versions_copies_and_forks(db_pool: async
         )
         assert len(executions) == 4 * 4 + 1 + 1
         write, edit1, edit2, edit3, copy, rename = session.tool_use_ids
-        per_use = {}
+        per_use: dict[Any, Any] = {}
         for x in executions:
             per_use.setdefault(x["tool_use_id"], []).append((x["qualified_name"], x["pattern_version"]))
         shape = [("Shape", "1.0.0"), ("Shape.__init__", "1.0.0"), ("Shape.describe", "1.0.0")]

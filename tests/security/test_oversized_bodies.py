@@ -40,7 +40,7 @@ def _big_spans(total: int) -> Sequence[ReadableSpan]:
 def _post_whole(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
     """http.client: send headers and the whole body, then read the answer."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     try:
         conn.request("POST", parts.path, body=body, headers={"Content-Type": content_type})
         response = conn.getresponse()

@@ -43,7 +43,7 @@ class PgServer:
         return database.with_database(self.admin_dsn, dbname)
 
     def admin(self) -> asyncpg.Connection:
-        return asyncpg.connect(database.asyncpg_dsn(self.admin_dsn))  # type: ignore[return-value]
+        return asyncpg.connect(database.asyncpg_dsn(self.admin_dsn))
 
 
 def _no_database(reason: str) -> None:
