@@ -17,10 +17,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.support.collector import running_collector
 from tests.support.db import fetch, snapshot
-from tests.support.ingest_payloads import TRACE, otlp_json_body
+from tests.support.ingest_payloads import TRACE, TRACE_UUID, otlp_json_body
 from tests.support.spans import MS, SESSION, T0, make_turn
-
-TRACE_UUID = uuid.UUID(int=TRACE)
 
 
 def test_sdk_otlp_exporter_to_rows_field_by_field(db_dsn: str, tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
-from tests.collector.harness import running_collector, start_collector, stop_collector
-from tests.collector.test_otlp_http import fetch
 from tests.native.recorded import ENCODINGS, json_log_records, otlp_bodies
+from tests.support.collector import running_collector, start_collector, stop_collector
+from tests.support.db import fetch
 from traceability.collector.drainer import DrainStats, SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.embedded_pg import free_port

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import string
+import uuid
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -14,6 +15,7 @@ from traceability.exporter.otlp_decode import request_to_otlp_json
 
 TRACE = 0x5B8EFFF798038103D269B633813FC60C
 """The trace id of the default turn: a fixed value, so rows can be checked field by field."""
+TRACE_UUID = uuid.UUID(int=TRACE)
 
 
 def otlp_json_body(trace_id: int = TRACE, hooks: int = 3) -> bytes:
