@@ -152,7 +152,9 @@ async def test_no_child_starts_before_its_turn(tracer: ExecutionTracer, memory: 
     *hooks, root = memory.get_finished_spans()
     assert root.name == sc.SPAN_NAME_TURN and root.start_time == T0 + 2 * MS - 900 * MS
     assert root.end_time == T0 + 4 * MS
+    assert root.start_time is not None and root.end_time is not None
     for hook, duration_ms in zip(hooks, (0.5, 900, 20), strict=True):
+        assert hook.start_time is not None and hook.end_time is not None
         assert root.start_time <= hook.start_time and hook.end_time <= root.end_time
         assert hook.end_time - hook.start_time == duration_ms * MS
 
