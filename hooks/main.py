@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
     from traceability.instrumentation.otlp_json import LeanSpan
 
-VERSION = "0.1.0"  # the package version (pyproject); a test keeps them equal
+# The package version (pyproject.toml), written here because importlib.metadata would cost ~30 ms
+# per hook run; test_defaults_agree_with_the_shared_modules (tests/hooks) keeps the two equal.
+VERSION = "0.1.0"
 MAX_STDIN_BYTES = 64 * 1024 * 1024
 # "Now" for this run, in ns since the epoch (for replays and `traceability demo`); unset = the clock.
 CLOCK_ENV = b"TRACEABILITY_HOOK_NOW_NS"

@@ -27,7 +27,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -55,10 +54,10 @@ from traceability.instrumentation.tracer_attributes import (
     hook_attributes,
     turn_attributes,
 )
+from traceability.instrumentation.version import package_version
 
 log = logging.getLogger(__name__)
 
-PACKAGE_NAME = "pattern-traceability"
 _FOREIGN_ORDERS_MAX = 4096  # execution-order counters kept for traces started elsewhere
 
 
@@ -108,13 +107,6 @@ class TracerHealth:
         return asdict(self)
 
 
-def _package_version() -> str:
-    try:
-        return metadata.version(PACKAGE_NAME)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 def build_resource(service_name: str | None = None, service_version: str | None = None) -> Resource:
     """service.name / service.version / host.name: argument, else ``OTEL_SERVICE_NAME`` /
     ``OTEL_RESOURCE_ATTRIBUTES``, else ``claude-code-hooks`` / the package version / the hostname."""
@@ -124,7 +116,7 @@ def build_resource(service_name: str | None = None, service_version: str | None 
     if str(resource.attributes.get(sc.SERVICE_NAME, "")).startswith("unknown_service"):
         defaults[sc.SERVICE_NAME] = sc.DEFAULT_SERVICE_NAME
     if sc.SERVICE_VERSION not in resource.attributes:
-        defaults[sc.SERVICE_VERSION] = _package_version()
+        defaults[sc.SERVICE_VERSION] = package_version()
     if sc.HOST_NAME not in resource.attributes:
         defaults[sc.HOST_NAME] = socket.gethostname()
     return resource.merge(Resource(defaults)) if defaults else resource
@@ -206,7 +198,7 @@ class ExecutionTracer:
             shutdown_on_exit=False,  # our own atexit hook also ends open traces first
         )
         self._provider.add_span_processor(processor)
-        self._tracer = self._provider.get_tracer(sc.INSTRUMENTATION_SCOPE, _package_version())
+        self._tracer = self._provider.get_tracer(sc.INSTRUMENTATION_SCOPE, package_version())
         self._lock = threading.Lock()
         self._open: dict[int, _OpenTrace] = {}
         self._foreign_orders: OrderedDict[int, int] = OrderedDict()

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
+from traceability.instrumentation.version import package_version
 from traceability.lineage_api.deriver.service import DeriverService
 from traceability.lineage_api.errors import RequestTimer, install_error_handlers
 from traceability.lineage_api.http_guards import install_guards
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPIOffline(
         title="Pattern traceability API",
         description="Pattern lineage, usage analytics and feedback derived from Claude Code hook traces.",
-        version="0.1.0",
+        version=package_version(),
         lifespan=lifespan,
         static_url=DOCS_ASSETS_PATH,
         swagger_ui_parameters={"validatorUrl": None},

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from bench.soak.fuzz import FuzzThread
-from bench.soak.rss import RssSampler
-from bench.soak.stream import SpanStream, count_run
+from tests.support.rss import RssSampler
+from tests.support.span_stream import SpanStream, count_run
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres
 
@@ -55,7 +55,7 @@ def _progress(elapsed: float, total: float, spans: int, rss_mib: float, fuzz: Fu
 
 
 def run(args: argparse.Namespace) -> int:
-    from tests.collector.harness import start_collector, stop_collector, wait_until
+    from tests.support.collector import start_collector, stop_collector, wait_until
 
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     work.chmod(0o755)

@@ -14,7 +14,7 @@ from collections import Counter
 
 import httpx
 
-from bench.soak.load import request_bytes
+from tests.support.span_load import request_bytes
 
 FUZZ_RUN = 0xF0F0F0F0
 HOSTILE = (

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from .data import add_node, assert_same, copy_executions, expected, generate, uniform_times
+from tests.support.analytics_data import (
+    add_node,
+    assert_same,
+    copy_executions,
+    expected,
+    generate,
+    uniform_times,
+)
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, 123456, tzinfo=UTC)  # not on a whole hour: split hours exist
 
@@ -209,7 +216,7 @@ async def test_unrepresentable_as_of_is_422_not_500(client: httpx.AsyncClient) -
         ("GET", "/analytics/p", {"params": {"as_of": "0001-01-01T00:00:00+05:00"}}),
         ("POST", "/feedback/analyze", {"json": {"pattern_id": "p", "as_of": "9999-12-31T23:59:59"}}),
     ):
-        resp = await client.request(method, path, **kwargs)
+        resp = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
         assert resp.status_code == 422, (path, resp.text)
         assert "as_of must be between 1980-01-01 and 9000-01-01" in resp.json()["error"]
 

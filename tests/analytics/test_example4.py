@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import numpy as np
 
-from .data import add_node, copy_executions, expected, generate, uniform_times
+from tests.support.analytics_data import add_node, copy_executions, expected, generate, uniform_times
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,14 @@ import asyncpg
 import httpx
 import numpy as np
 
-from .data import EXEC_COLUMNS, add_node, assert_same, copy_executions, generate, uniform_times
+from tests.support.analytics_data import (
+    EXEC_COLUMNS,
+    add_node,
+    assert_same,
+    copy_executions,
+    generate,
+    uniform_times,
+)
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, tzinfo=UTC)
 
@@ -103,7 +110,7 @@ async def test_concurrent_writers_to_the_same_hour(client: httpx.AsyncClient, db
     ]
     barrier = asyncio.Barrier(len(batches))
 
-    async def writer(batch: list) -> None:  # type: ignore[type-arg]
+    async def writer(batch: list) -> None:
         async with db_pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1")
             await barrier.wait()

@@ -94,7 +94,12 @@ def _events(step: Step, answered: Answered, model: str) -> Iterator[bytes]:
                   "cache_read_input_tokens": usage.get("cache_read_input_tokens", 0),
                   "cache_creation_input_tokens": usage.get("cache_creation_input_tokens", 0)}}})  # fmt: skip
     if step.tool:
-        block = {"type": "tool_use", "id": answered.tool_use_id, "name": step.tool, "input": {}}
+        block: dict[str, Any] = {
+            "type": "tool_use",
+            "id": answered.tool_use_id,
+            "name": step.tool,
+            "input": {},
+        }
         delta = {"type": "input_json_delta", "partial_json": json.dumps(step.tool_input)}
         stop = "tool_use"
     else:

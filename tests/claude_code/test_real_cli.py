@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.claude_code.messages_api import ScriptedApi, Step, serve
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
 
 REPO = Path(__file__).resolve().parents[2]
 # the version the Makefile pins and installs

@@ -13,10 +13,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.collector.harness import start_collector, stop_collector
-from tests.collector.test_otlp_http import TRACE, TRACE_UUID, fetch
-from tests.exporter.spans import make_turn
 from tests.native.recorded import otlp_bodies
+from tests.support.collector import start_collector, stop_collector
+from tests.support.db import fetch
+from tests.support.ingest_payloads import TRACE, TRACE_UUID
+from tests.support.spans import make_turn
 from traceability.exporter.embedded_pg import free_port
 
 LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -57,16 +58,16 @@ def test_sdk_grpc_exporter_and_recorded_logs_and_metrics(db_dsn: str, tmp_path: 
     assert health["grpc"] == f"listening on 127.0.0.1:{port}"
     assert fetch(db_dsn, "SELECT id FROM execution_traces") == [{"id": TRACE_UUID}]
     assert len(fetch(db_dsn, "SELECT 1 FROM hook_executions")) == 2
-    stored = health["receiver"]["log_records_accepted"]  # type: ignore[index]
+    stored = health["receiver"]["log_records_accepted"]
     assert stored > 0 and len(fetch(db_dsn, "SELECT 1 FROM claude_code_events")) == stored
     assert (
         len(fetch(db_dsn, "SELECT 1 FROM claude_code_metric_points"))
         == health["receiver"]["metric_points_accepted"]
-    )  # type: ignore[index]
+    )
 
 
 def _status(error: grpc.RpcError) -> status_pb2.Status:
-    details = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]  # type: ignore[attr-defined]
+    details = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
     return status_pb2.Status.FromString(details)
 
 
@@ -75,14 +76,14 @@ def test_grpc_status_codes(db_dsn: str, tmp_path: Path) -> None:
     try:
         with pytest.raises(grpc.RpcError) as bad:
             _call(port, LOGS, b"\xff\xff\xff garbage")
-        assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
-        assert "not a valid OTLP ExportLogsServiceRequest" in bad.value.details()  # type: ignore[attr-defined]
+        assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "not a valid OTLP ExportLogsServiceRequest" in bad.value.details()
 
         big = next(b for b in otlp_bodies("protobuf-gzip") if b.name == "02-logs").raw()
         assert len(big) > 2000
         with pytest.raises(grpc.RpcError) as full:
             _call(port, LOGS, big)
-        assert full.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+        assert full.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
         retry = error_details_pb2.RetryInfo()
         assert _status(full.value).details[0].Unpack(retry) and retry.retry_delay.seconds >= 1
         assert collector.health()["status"] == "ok"  # type: ignore[attr-defined]

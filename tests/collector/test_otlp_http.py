@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -17,35 +15,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.collector.harness import running_collector
-from tests.exporter.spans import MS, SESSION, T0, make_turn
-from traceability.instrumentation.otlp_encode import request_to_otlp_json
-
-TRACE = 0x5B8EFFF798038103D269B633813FC60C
-TRACE_UUID = uuid.UUID(int=TRACE)
-
-
-async def _fetch(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
-
-
-def fetch(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
-    return asyncio.run(_fetch(dsn, sql, *args))
-
-
-def snapshot(dsn: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    return (
-        fetch(dsn, "SELECT * FROM execution_traces ORDER BY id"),
-        fetch(dsn, "SELECT * FROM hook_executions ORDER BY id"),
-    )
-
-
-def otlp_json_body(trace_id: int = TRACE, hooks: int = 3) -> bytes:
-    return request_to_otlp_json(encode_spans(make_turn(trace_id, hooks)))
+from tests.support.collector import running_collector
+from tests.support.db import fetch, snapshot
+from tests.support.ingest_payloads import TRACE, TRACE_UUID, otlp_json_body
+from tests.support.spans import MS, SESSION, T0, make_turn
 
 
 def test_sdk_otlp_exporter_to_rows_field_by_field(db_dsn: str, tmp_path: Path) -> None:

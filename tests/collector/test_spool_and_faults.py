@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch, otlp_json_body
-from tests.exporter.spans import make_turn
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import otlp_json_body
+from tests.support.spans import make_turn
 from traceability.exporter import database
 from traceability.exporter.embedded_pg import EmbeddedPostgres
 from traceability.instrumentation.otlp_encode import request_to_otlp_json

@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.collector.harness import start_collector, stop_collector, wait_until
-from tests.collector.test_otlp_http import fetch, otlp_json_body
+from tests.support.collector import start_collector, stop_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import otlp_json_body
 from traceability.instrumentation.spool import write_spool_file
 
 

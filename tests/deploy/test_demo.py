@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import FIXTURES_DIR
+from tests.support.postgres import FIXTURES_DIR
 from traceability.cli import demo_experiment, demo_sessions
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -242,10 +242,10 @@ def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
 
     from scipy import stats
 
-    from tests.deploy.test_up import _start_up, _stop_and_check_nothing_left
+    from tests.deploy.up_stack import start_up, stop_and_check_nothing_left
     from traceability.exporter.embedded_pg import cluster_dir_for
 
-    running = _start_up(home, "demo")
+    running = start_up(home, "demo")
     try:
         result = subprocess.run(
             [sys.executable, "-m", "traceability.cli.main", "demo", "--sessions", "1", "--days", "6"],
@@ -257,7 +257,7 @@ def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
             check=False,
         )
     finally:
-        _stop_and_check_nothing_left(running, cluster_dir_for(home / ".local" / "share" / "traceability"))
+        stop_and_check_nothing_left(running, cluster_dir_for(home / ".local" / "share" / "traceability"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hooks    [" in result.stderr  # the progress bar
     samples = _experiment_samples(

@@ -12,46 +12,14 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import PgServer
+from tests.support.cli import doctor
+from tests.support.postgres import PgServer
 from traceability.exporter.embedded_pg import free_port
 
 
-def _doctor(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> tuple[int, dict[str, dict[str, Any]]]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TRACEABILITY_", "XDG_", "INTELLIGENCE_"))
-    }
-    base["HOME"] = str(home)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "traceability.cli.main",
-            "doctor",
-            "--json",
-            "--collector-url",
-            f"http://127.0.0.1:{free_port()}",
-            "--api-url",
-            f"http://127.0.0.1:{free_port()}",
-            "--project-dir",
-            str(home),
-            *args,
-        ],
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    findings = {f["piece"]: f for f in json.loads(result.stdout)}
-    return result.returncode, findings
-
-
 def test_nothing_running_nothing_configured(tmp_path: Path) -> None:
-    code, findings = _doctor(tmp_path)
+    code, findings = doctor(tmp_path)
     assert code == 1
     assert findings["database"]["level"] == "FAIL"
     assert "traceability up" in findings["database"]["fix"]
@@ -65,7 +33,7 @@ def test_fixes_name_a_command_that_runs_as_printed(tmp_path: Path) -> None:
     """After `make up` the venv's bin is not on PATH: a bare `traceability` would not be found."""
     venv_bin = Path(sys.executable).parent
     path = [p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != venv_bin]
-    _, findings = _doctor(tmp_path, env={"PATH": os.pathsep.join(path)})
+    _, findings = doctor(tmp_path, env={"PATH": os.pathsep.join(path)})
     match = re.search(r"`(.+) up`", findings["database"]["fix"])
     assert match, findings["database"]["fix"]
     assert shlex.split(match.group(1)) == [str(venv_bin / "traceability")]
@@ -75,7 +43,7 @@ def test_fixes_name_a_command_that_runs_as_printed(tmp_path: Path) -> None:
     assert runs.returncode == 0 and b"usage: traceability" in runs.stdout
     assert f"`{venv_bin / 'traceability'} hooks install --user`" in findings["hooks"]["fix"]
     # with the venv's bin on PATH the short name runs this same installation
-    _, findings = _doctor(tmp_path, env={"PATH": os.pathsep.join([str(venv_bin), *path])})
+    _, findings = doctor(tmp_path, env={"PATH": os.pathsep.join([str(venv_bin), *path])})
     assert "run `traceability up`" in findings["database"]["fix"]
 
 
@@ -111,7 +79,7 @@ def _check_not_migrated(tmp_path: Path, dsn: str) -> None:
     for i in range(3):
         (spool / f"{i}.json").write_text("{}\n")
     (spool / ".4.tmp").write_text("")  # a writer's temporary: not waiting yet
-    code, findings = _doctor(tmp_path, "--db-url", dsn, "--spool-dir", str(spool))
+    code, findings = doctor(tmp_path, "--db-url", dsn, "--spool-dir", str(spool))
     assert code == 1
     assert findings["database"]["level"] == "FAIL"
     assert "has no schema" in findings["database"]["message"]
@@ -121,7 +89,7 @@ def _check_not_migrated(tmp_path: Path, dsn: str) -> None:
 
 
 def test_migrated_database_passes(tmp_path: Path, db_dsn: str) -> None:
-    code, findings = _doctor(tmp_path, "--db-url", db_dsn)
+    code, findings = doctor(tmp_path, "--db-url", db_dsn)
     assert findings["database"]["level"] == "ok" and "migrated to" in findings["database"]["message"]
     assert code == 1  # the services are still down
 
@@ -129,7 +97,7 @@ def test_migrated_database_passes(tmp_path: Path, db_dsn: str) -> None:
 def test_unreachable_database_and_unwritable_spool(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    code, findings = _doctor(
+    code, findings = doctor(
         tmp_path,
         "--db-url",
         f"postgresql://nobody@127.0.0.1:{free_port()}/x",
@@ -156,10 +124,10 @@ def test_hooks_found_in_project_settings(tmp_path: Path) -> None:
             }
         )
     )
-    _, findings = _doctor(tmp_path, "--project-dir", str(tmp_path / "proj"))
+    _, findings = doctor(tmp_path, "--project-dir", str(tmp_path / "proj"))
     assert findings["hooks"]["level"] == "ok"
     assert f"{settings} (2 events: PreToolUse, Stop)" in findings["hooks"]["message"]
     (tmp_path / ".claude").mkdir()
     (tmp_path / ".claude" / "settings.json").write_text("{not json")
-    _, findings = _doctor(tmp_path, "--project-dir", str(tmp_path / "proj"))
+    _, findings = doctor(tmp_path, "--project-dir", str(tmp_path / "proj"))
     assert findings["hooks"]["level"] == "FAIL" and "not valid JSON" in findings["hooks"]["message"]

@@ -5,7 +5,6 @@ and a second `up` finds the data and the PostgreSQL port it had."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -14,7 +13,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,114 +20,20 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import FIXTURES_DIR
+from tests.deploy.up_stack import clean_env, start_up, stop_and_check_nothing_left, stop_leftovers
+from tests.support.postgres import FIXTURES_DIR
 from traceability.cli import local_stack
-from traceability.exporter.embedded_pg import free_port
-
-REPO = Path(__file__).resolve().parents[2]
-SESSION = FIXTURES_DIR / "sequences" / "v2.1.270_s01_S01_startup_tools.jsonl"
-START_TIMEOUT_S = 120
-
-
-@dataclass
-class Running:
-    proc: subprocess.Popen[bytes]
-    output: Path
-    env: dict[str, str]
-    api: str
-    collector: str
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace")
-
-
-def _clean_env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TRACEABILITY_", "XDG_", "INTELLIGENCE_", "OTEL_")) and k != "CI"
-    }
-    env["HOME"] = str(home)
-    return env
-
-
-_STARTED: list[subprocess.Popen[bytes]] = []
 
 
 @pytest.fixture(autouse=True)
 def _stop_leftover_ups() -> Iterator[None]:
     """A test that fails before stopping its `up` must not leave it (and its PostgreSQL) running."""
     yield
-    while _STARTED:
-        proc = _STARTED.pop()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    stop_leftovers()
 
 
-def _start_up(home: Path, tag: str, via_make: bool = False) -> Running:
-    api_port, collector_port = free_port(), free_port()
-    env = _clean_env(home)
-    output = home / f"up-{tag}.out"
-    if via_make:
-        # `make up` as the README says, on this venv (its install steps marked done: -o)
-        venv = Path(sys.executable).parent.parent
-        argv = ["make", "-C", str(REPO), f"VENV={venv}", "-o", f"{venv}/.installed-runtime", "up"]
-        env["TRACEABILITY_COLLECTOR_PORT"], env["INTELLIGENCE_SERVICE_PORT"] = (
-            str(collector_port),
-            str(api_port),
-        )
-        # the venv's bin not on PATH, as after a fresh `make up`
-        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p) != venv / "bin")
-    else:
-        argv = [sys.executable, "-m", "traceability.cli.main", "up"]
-        argv += ["--api-port", str(api_port), "--collector-port", str(collector_port)]
-    with output.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home)
-    _STARTED.append(proc)
-    running = Running(proc, output, env, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{collector_port}")
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while "traceability is up" not in running.text():
-        if proc.poll() is not None:
-            pytest.fail(f"`traceability up` exited with {proc.returncode}:\n{running.text()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"`traceability up` did not come up in {START_TIMEOUT_S} s:\n{running.text()}")
-        time.sleep(0.2)
-    return running
-
-
-def _stop_and_check_nothing_left(
-    running: Running,
-    cluster_dir: Path,
-    signals: tuple[signal.Signals, ...] = (signal.SIGTERM,),
-    exit_code: int = 0,
-) -> None:
-    up = psutil.Process(running.proc.pid)
-    tree = up.children(recursive=True)
-    postmaster = int((cluster_dir / "postmaster.pid").read_text().split()[0])
-    watched = [*tree, psutil.Process(postmaster)]
-    assert len(tree) >= 2, f"expected the collector and the API under `up`, found {tree}"
-    for sig in signals:  # more than one: an impatient user, or `make` and a supervisor both signalling
-        running.proc.send_signal(sig)
-    assert running.proc.wait(timeout=60) == exit_code, running.text()
-    _gone, alive = psutil.wait_procs(watched, timeout=30)
-    alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive]}"
-    leftovers = []
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if proc.info["status"] != psutil.STATUS_ZOMBIE and (
-            str(cluster_dir) in cmdline or str(running.output.parent) in cmdline
-        ):
-            leftovers.append((proc.info["pid"], cmdline))
-    assert not leftovers, f"processes of this `up` still run: {leftovers}"
-    assert not (cluster_dir / "postmaster.pid").exists()
-    assert "stopping PostgreSQL (data kept)" in running.text()
+REPO = Path(__file__).resolve().parents[2]
+SESSION = FIXTURES_DIR / "sequences" / "v2.1.270_s01_S01_startup_tools.jsonl"
 
 
 def _installed_hook_command(home: Path) -> list[str]:
@@ -218,7 +122,7 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     from traceability.exporter.embedded_pg import cluster_dir_for
 
     data_dir = home / ".local" / "share" / "traceability"
-    running = _start_up(home, "first")
+    running = start_up(home, "first")
     out = running.text()
     spool_dir = home / ".local" / "state" / "traceability" / "spool"
     assert f"spool         {spool_dir}" in out
@@ -251,22 +155,22 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     assert trace["data"]["ui_url"] == "/turns/" + uuid.UUID(correlation_id).hex
 
     cluster_dir = cluster_dir_for(data_dir)
-    _stop_and_check_nothing_left(running, cluster_dir)
+    stop_and_check_nothing_left(running, cluster_dir)
     assert local_stack.read_state(data_dir) is None
 
     # data kept, port kept
-    again = _start_up(home, "second")
+    again = start_up(home, "second")
     assert local_stack.remembered_pg_port(data_dir) == pg_port
     trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}")
     assert sorted(h["span_id"] for h in trace_again["data"]["hook_executions"]) == spans_before
-    _stop_and_check_nothing_left(again, cluster_dir)
+    stop_and_check_nothing_left(again, cluster_dir)
 
 
 def test_a_second_signal_during_shutdown_still_stops_everything(home: Path) -> None:
     from traceability.exporter.embedded_pg import cluster_dir_for
 
-    running = _start_up(home, "double")
-    _stop_and_check_nothing_left(
+    running = start_up(home, "double")
+    stop_and_check_nothing_left(
         running,
         cluster_dir_for(home / ".local" / "share" / "traceability"),
         signals=(signal.SIGTERM, signal.SIGINT),
@@ -278,14 +182,14 @@ def test_sigint_to_make_alone_stops_make_up(home: Path) -> None:
     GNU make passes no SIGINT on, so `up` notices make's handler and stops everything."""
     from traceability.exporter.embedded_pg import cluster_dir_for
 
-    running = _start_up(home, "make", via_make=True)
+    running = start_up(home, "make", via_make=True)
     venv_bin = Path(sys.executable).parent
     # the hints run as they are printed: the venv's bin is not on PATH here
     assert f"{venv_bin / 'traceability'} doctor" in running.text()
     make = psutil.Process(running.proc.pid)
     assert make.name() == "make"
     try:
-        _stop_and_check_nothing_left(
+        stop_and_check_nothing_left(
             running,
             cluster_dir_for(home / ".local" / "share" / "traceability"),
             signals=(signal.SIGINT,),
@@ -300,7 +204,7 @@ def test_sigint_to_make_alone_stops_make_up(home: Path) -> None:
 
 
 def test_second_up_on_the_same_data_dir_is_refused(home: Path) -> None:
-    running = _start_up(home, "first")
+    running = start_up(home, "first")
     try:
         result = subprocess.run(
             [sys.executable, "-m", "traceability.cli.main", "up", "--api-port", "1", "--collector-port", "2"],
@@ -343,7 +247,7 @@ def _correlation_id_for(db_url: str, prompt_id: str) -> str:
 def test_public_host_without_a_token_is_refused_before_anything_starts(home: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "traceability.cli.main", "up", "--host", "0.0.0.0"],
-        env=_clean_env(home),
+        env=clean_env(home),
         capture_output=True,
         text=True,
         timeout=60,

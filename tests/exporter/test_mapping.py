@@ -26,7 +26,7 @@ def span(span_id: str, parent: str | None, **attrs: object) -> SpanRecord:
         trace_id=TRACE, span_id=span_id, parent_span_id=parent, name="s", kind="INTERNAL",
         start_time_unix_nano=1_000_000_000, end_time_unix_nano=1_250_000_000, status_code="UNSET",
         status_message="", attributes=attrs, events=(), resource={sc.SERVICE_NAME: "svc"},
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def test_clean_text_replaces_nul_and_lone_surrogates() -> None:
@@ -94,7 +94,7 @@ def test_trace_row_failed_status_from_span_status() -> None:
             "status_code": "ERROR",
             "status_message": "bad",
         }
-    )  # type: ignore[arg-type]
+    )
     row = dict(zip(TRACE_COLUMNS, trace_row(failed).values, strict=True))
     assert (row["status"], row["success"], row["error_message"]) == ("failed", False, "bad")
     assert (
@@ -111,6 +111,6 @@ def test_validate_rejects_bad_ids_and_times() -> None:
         ({"end_time_unix_nano": 1}, "before"),
         ({"start_time_unix_nano": 0}, "startTimeUnixNano"),
     ):
-        bad = SpanRecord(**{**{f: getattr(good, f) for f in good.__slots__}, **change})  # type: ignore[arg-type]
+        bad = SpanRecord(**{**{f: getattr(good, f) for f in good.__slots__}, **change})
         with pytest.raises(InvalidSpan, match=message):
             validate(bad)

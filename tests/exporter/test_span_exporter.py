@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
-from tests.collector.test_otlp_http import fetch, snapshot
-from tests.exporter.spans import FixedIds, make_turn
+from tests.support.db import fetch, snapshot
+from tests.support.spans import FixedIds, make_turn
 from traceability.exporter import PostgresSpanExporter
 from traceability.exporter.embedded_pg import free_port
 from traceability.instrumentation import semconv as sc

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.analytics.data import add_node, copy_executions, generate, uniform_times
+from tests.support.analytics_data import add_node, copy_executions, generate, uniform_times
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, tzinfo=UTC)
 WINDOW_START = AS_OF - timedelta(days=7)
@@ -26,7 +26,7 @@ async def two_versions(
     control_success: float = 0.9,
     treatment_success: float = 0.9,
     seed: int = 1,
-) -> tuple[Any, Any, list, list]:  # type: ignore[type-arg]
+) -> tuple[Any, Any, list, list]:
     rng = np.random.default_rng(seed)
     async with db_pool.acquire() as conn:
         control = await add_node(conn, "pat", "1.0.0", created_at=AS_OF - timedelta(days=30))
@@ -50,7 +50,7 @@ async def two_versions(
     return control, treatment, c_rows, t_rows
 
 
-def durations(rows: list) -> np.ndarray:  # type: ignore[type-arg]
+def durations(rows: list) -> np.ndarray:
     return np.array([r.duration_ms for r in rows if r.duration_ms is not None])
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.hooks.helpers import HookEnv, load_sequence
+from tests.support.hooks import HookEnv, load_sequence
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.writer import SpanWriter

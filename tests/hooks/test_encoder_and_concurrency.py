@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from tests.hooks.helpers import HookEnv, SpanView, iter_requests, load_sequence, parse_request
+from tests.support.hooks import HookEnv, SpanView, iter_requests, load_sequence, parse_request
 from traceability.hooks.main import VERSION
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc
@@ -60,7 +60,7 @@ def assert_same_as_sdk(spans: list[LeanSpan], resource: dict[str, Any]) -> None:
     assert spans_to_otlp_json(sdk_spans) == lean_bytes
 
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 attr_value = st.one_of(
     text,
     st.booleans(),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from tests.support.rag_server import RagServer
 from traceability.hooks.enforcer import Finding, score
 from traceability.instrumentation import semconv as sc

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.hooks import settings as hook_settings
 from traceability.hooks.events import TURN_EVENTS
 from traceability.hooks.install import entry_script
@@ -113,7 +114,7 @@ def test_secrets_are_redacted_before_anything_is_written(tmp_path: Path) -> None
     target = tmp_path / "deploy.py"
     code = f"KEY = '{SECRETS['aws']}'\nTOKEN = '{SECRETS['github']}'\n"
     target.write_text(code)
-    events = [
+    events: list[dict[str, Any]] = [
         {**base, "hook_event_name": "UserPromptSubmit",
          "prompt": f"use {SECRETS['anthropic']} and {SECRETS['openai']} with jwt {SECRETS['jwt']}"},
         {**base, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "b1",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.hooks.git_context import git_context
 from traceability.instrumentation import semconv as sc
 

@@ -5,28 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from tests.hooks.helpers import HookEnv
+from tests.support.cli import USER_SETTINGS, cli
+from tests.support.hooks import HookEnv
 from traceability.hooks import install as inst
 from traceability.instrumentation import semconv as sc
-
-USER_SETTINGS = {
-    "permissions": {"allow": ["Bash(ls:*)"]},
-    "hooks": {
-        "PreToolUse": [
-            {"matcher": "Bash", "hooks": [{"type": "command", "command": "~/bin/guard.sh", "timeout": 5}]}
-        ],
-        "Stop": [{"hooks": [{"type": "command", "command": "say done"}]}],
-    },
-}
-
-
-def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "traceability.cli.main", "hooks", *args],
-        capture_output=True, text=True, env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, check=False,
-    )  # fmt: skip
 
 
 def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> None:
@@ -36,9 +22,9 @@ def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> 
     original = json.dumps(USER_SETTINGS, indent=4)
     settings.write_text(original)
 
-    first = _cli("install", "--user", home=home)
+    first = cli("install", "--user", home=home)
     assert first.returncode == 0, first.stderr
-    data = json.loads(settings.read_text())
+    data: dict[str, Any] = json.loads(settings.read_text())
     assert data["permissions"] == USER_SETTINGS["permissions"]
     assert data["hooks"]["PreToolUse"][0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
     assert data["hooks"]["Stop"][0] == USER_SETTINGS["hooks"]["Stop"][0]
@@ -54,7 +40,7 @@ def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> 
     backups = list(settings.parent.glob("settings.json.bak-*"))
     assert [b.read_text() for b in backups] == [original]
 
-    second = _cli("install", "--user", home=home)
+    second = cli("install", "--user", home=home)
     assert second.returncode == 0 and "nothing changed" in second.stdout
     assert json.loads(settings.read_text()) == data
     assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
@@ -66,16 +52,16 @@ def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> 
     commands = [h["command"] for groups in data["hooks"].values() for g in groups for h in g["hooks"]]
     assert sum(inst.is_ours(c) for c in commands) == len(inst.DEFAULT_EVENTS)
 
-    removed = _cli("uninstall", "--user", home=home)
+    removed = cli("uninstall", "--user", home=home)
     assert removed.returncode == 0, removed.stderr
     assert json.loads(settings.read_text()) == USER_SETTINGS
-    assert "nothing changed" in _cli("uninstall", "--user", home=home).stdout
+    assert "nothing changed" in cli("uninstall", "--user", home=home).stdout
 
 
 def test_project_install_creates_the_file_and_uninstall_leaves_no_hooks_key(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()
-    result = _cli(
+    result = cli(
         "install", "--project", str(project), "--events", "Stop,PreToolUse", "--timeout", "15", home=tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -84,11 +70,13 @@ def test_project_install_creates_the_file_and_uninstall_leaves_no_hooks_key(tmp_
     assert set(data["hooks"]) == {"Stop", "PreToolUse"}
     assert data["hooks"]["PreToolUse"][0]["matcher"] == "*"
     assert data["hooks"]["Stop"][0]["hooks"][0]["timeout"] == 15
-    assert _cli("uninstall", "--project", str(project), home=tmp_path).returncode == 0
+    assert cli("uninstall", "--project", str(project), home=tmp_path).returncode == 0
     assert json.loads(settings.read_text()) == {}
 
 
-def _run_command(command: str, hook: HookEnv, event: dict[str, object]) -> subprocess.CompletedProcess[bytes]:
+def _run_command(
+    command: str, hook: HookEnv, event: Mapping[str, object]
+) -> subprocess.CompletedProcess[bytes]:
     """Run an installed command the way Claude Code does: through a shell, from another directory."""
     return subprocess.run(
         ["/bin/sh", "-c", command], input=json.dumps(event).encode(), capture_output=True,

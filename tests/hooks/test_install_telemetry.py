@@ -8,9 +8,8 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.deploy.test_doctor import _doctor
-from tests.hooks.test_install import USER_SETTINGS, _cli
 from tests.native.recorded import otlp_bodies
+from tests.support.cli import USER_SETTINGS, cli, doctor
 from traceability.exporter.native_writer import NativeWriter
 from traceability.exporter.otlp_native_decode import decode_logs_protobuf
 
@@ -41,61 +40,61 @@ def test_telemetry_env_is_written_idempotently_and_removed_exactly(tmp_path: Pat
         "http/json",
     )
 
-    first = _cli(*args, home=home)
+    first = cli(*args, home=home)
     assert first.returncode == 0, first.stderr
     data = json.loads(settings.read_text())
     assert data["env"] == {**EXPECTED_ENV, "MY_VAR": "keep"}
     assert data["permissions"] == USER_SETTINGS["permissions"]
     installed = settings.read_text()
 
-    again = _cli(*args, home=home)
+    again = cli(*args, home=home)
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert settings.read_text() == installed
 
-    plain = _cli("install", "--user", home=home)  # without --telemetry the env is left alone
+    plain = cli("install", "--user", home=home)  # without --telemetry the env is left alone
     assert plain.returncode == 0 and json.loads(settings.read_text())["env"] == data["env"]
 
-    removed = _cli("uninstall", "--user", home=home)
+    removed = cli("uninstall", "--user", home=home)
     assert removed.returncode == 0, removed.stderr
     after = json.loads(settings.read_text())
     assert after == user, "the user's own env values come back, ours are gone"
     assert not list(settings.parent.glob("*.traceability-env.json"))
-    assert "nothing changed" in _cli("uninstall", "--user", home=home).stdout
+    assert "nothing changed" in cli("uninstall", "--user", home=home).stdout
 
 
 def test_a_value_the_user_changed_since_is_kept_on_uninstall(tmp_path: Path) -> None:
     home = tmp_path / "home"
     settings = home / ".claude" / "settings.json"
-    assert _cli("install", "--user", "--telemetry", home=home).returncode == 0
+    assert cli("install", "--user", "--telemetry", home=home).returncode == 0
     data = json.loads(settings.read_text())
     assert data["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
     assert data["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
     data["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://elsewhere:4318"
     settings.write_text(json.dumps(data))
-    assert _cli("uninstall", "--user", home=home).returncode == 0
+    assert cli("uninstall", "--user", home=home).returncode == 0
     assert json.loads(settings.read_text())["env"] == {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://elsewhere:4318"}
 
 
 def test_doctor_says_whether_native_telemetry_is_on_and_arriving(tmp_path: Path, db_dsn: str) -> None:
-    _, findings = _doctor(tmp_path, "--db-url", db_dsn)
+    _, findings = doctor(tmp_path, "--db-url", db_dsn)
     assert findings["claude code telemetry"]["level"] == "warn"
     assert "--telemetry" in findings["claude code telemetry"]["fix"]
 
     port_args = ("--endpoint", "http://127.0.0.1:4318")
-    assert _cli("install", "--user", "--telemetry", *port_args, home=tmp_path).returncode == 0
+    assert cli("install", "--user", "--telemetry", *port_args, home=tmp_path).returncode == 0
     collector = ("--collector-url", "http://127.0.0.1:4318")
-    _, findings = _doctor(tmp_path, "--db-url", db_dsn, *collector)
+    _, findings = doctor(tmp_path, "--db-url", db_dsn, *collector)
     assert findings["claude code telemetry"]["level"] == "FAIL"
     assert "no Claude Code event or span has arrived" in findings["claude code telemetry"]["message"]
 
-    _, findings = _doctor(tmp_path, "--db-url", db_dsn, "--collector-url", "http://127.0.0.1:9")
+    _, findings = doctor(tmp_path, "--db-url", db_dsn, "--collector-url", "http://127.0.0.1:9")
     assert (
         findings["claude code telemetry"]["level"] == "warn"
         and "not to the collector" in findings["claude code telemetry"]["message"]
     )
 
     asyncio.run(_store_recorded_logs(db_dsn))
-    _, findings = _doctor(tmp_path, "--db-url", db_dsn, *collector)
+    _, findings = doctor(tmp_path, "--db-url", db_dsn, *collector)
     assert findings["claude code telemetry"]["level"] == "ok", findings["claude code telemetry"]
     assert "events and 0 spans stored" in findings["claude code telemetry"]["message"]
 

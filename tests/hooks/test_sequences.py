@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.hooks.helpers import SEQUENCES, HookEnv, SpanView, load_sequence
+from tests.support.hooks import SEQUENCES, HookEnv, SpanView, load_sequence
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import session_trace_id, turn_span_id
 
@@ -116,7 +117,9 @@ def test_startup_tools_session_tree_and_attributes(tmp_path: Path) -> None:
     assert write.attributes[sc.CODE_FILE_PATH] == write_input["file_path"]
     assert write.attributes[sc.CODE_CONTENT] == write_input["content"]
     assert write.attributes[sc.CODE_LANGUAGE] == "text"
-    assert "permission" in write.attributes[sc.ERROR_MESSAGE].lower() or write.attributes[sc.ERROR_MESSAGE]
+    assert write.attributes[sc.ERROR_MESSAGE] == (  # the permission prompt's own text, from the batch
+        f"Claude requested permissions to write to {write_input['file_path']}, but you haven't granted it yet."
+    )
     assert write.json_attr(sc.METADATA) == {"permission_requested": True}
 
     # the Agent tool spawned a subagent whose Bash call nests under it
@@ -240,7 +243,7 @@ def test_a_failed_code_tool_carries_the_code_it_tried_to_write(
 
 def test_old_payloads_without_prompt_or_tool_use_ids_still_correlate(tmp_path: Path) -> None:
     base = {"session_id": "legacy-session", "transcript_path": "/t.jsonl", "cwd": "/w"}
-    events = [
+    events: list[dict[str, Any]] = [
         {**base, "hook_event_name": "UserPromptSubmit", "prompt": "one"},
         {**base, "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": {"file_path": "/w/a"}},
         {**base, "hook_event_name": "PostToolUse", "tool_name": "Read", "tool_input": {"file_path": "/w/a"},

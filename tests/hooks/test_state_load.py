@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.hooks.state import STATE_VERSION, CorruptState, new_state, session_key, typed_state
 from traceability.instrumentation import semconv as sc
 

@@ -6,6 +6,7 @@ import base64
 import json
 import runpy
 from collections.abc import Iterable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,6 @@ def check_example1(requests: Iterable[ExportTraceServiceRequest]) -> str:
             "traceability",
         )
         assert span["resource"]["service.name"] == "claude-code-hooks"
-        assert span["resource"]["service.version"] == "0.1.0"
+        assert span["resource"]["service.version"] == version("pattern-traceability")
         assert span["resource"]["host.name"]
     return trace_hex

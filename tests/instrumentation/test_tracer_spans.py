@@ -6,6 +6,7 @@ import json
 import math
 import uuid
 from collections.abc import Sequence
+from importlib.metadata import version
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -151,7 +152,9 @@ async def test_no_child_starts_before_its_turn(tracer: ExecutionTracer, memory: 
     *hooks, root = memory.get_finished_spans()
     assert root.name == sc.SPAN_NAME_TURN and root.start_time == T0 + 2 * MS - 900 * MS
     assert root.end_time == T0 + 4 * MS
+    assert root.start_time is not None and root.end_time is not None
     for hook, duration_ms in zip(hooks, (0.5, 900, 20), strict=True):
+        assert hook.start_time is not None and hook.end_time is not None
         assert root.start_time <= hook.start_time and hook.end_time <= root.end_time
         assert hook.end_time - hook.start_time == duration_ms * MS
 
@@ -458,7 +461,7 @@ async def test_shutdown_ends_open_traces_as_abandoned_and_is_idempotent(
 def test_resource_settings_argument_env_default(monkeypatch: pytest.MonkeyPatch) -> None:
     default = build_resource()
     assert default.attributes[sc.SERVICE_NAME] == sc.DEFAULT_SERVICE_NAME
-    assert default.attributes[sc.SERVICE_VERSION] == "0.1.0"
+    assert default.attributes[sc.SERVICE_VERSION] == version("pattern-traceability")
     assert default.attributes[sc.HOST_NAME]
     monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.version=7.0,deployment.environment=ci")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 
 import asyncpg
 import pytest
@@ -117,7 +118,10 @@ async def test_tracer_spans_become_rows(db_dsn: str, db_pool: asyncpg.Pool) -> N
         "native_trace_id": None,  # no Claude Code telemetry joined to this trace
     }
     assert attributes["traceability.prompt.length"] == 31
-    assert (resource["service.name"], resource["service.version"]) == ("e2e-hooks", "0.1.0")
+    assert (resource["service.name"], resource["service.version"]) == (
+        "e2e-hooks",
+        version("pattern-traceability"),
+    )
 
     bad = traces[FAILED_CORR]
     assert (bad["status"], bad["success"], bad["error_message"], bad["error_type"]) == (

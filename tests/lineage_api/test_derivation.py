@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import pytest
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver.normalize import code_hash, normalize, pattern_id_for
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 from traceability.lineage_api.store import lineage as lineage_store
-
-from .spans import ScriptedSession
 
 AREA_V1 = '''def area(radius, precision=2):
     """Area of a circle."""
@@ -146,7 +147,7 @@ async def test_scripted_session_derives_versions_copies_and_forks(db_pool: async
         )
         assert len(executions) == 4 * 4 + 1 + 1
         write, edit1, edit2, edit3, copy, rename = session.tool_use_ids
-        per_use = {}
+        per_use: dict[Any, Any] = {}
         for x in executions:
             per_use.setdefault(x["tool_use_id"], []).append((x["qualified_name"], x["pattern_version"]))
         shape = [("Shape", "1.0.0"), ("Shape.__init__", "1.0.0"), ("Shape.describe", "1.0.0")]

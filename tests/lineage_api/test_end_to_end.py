@@ -12,25 +12,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.hooks.helpers import HookEnv, load_sequence
-from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.writer import SpanWriter
+from tests.support.drain import drain
+from tests.support.hooks import HookEnv, load_sequence
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
 V1 = "def greet(name):\n    return f'hello {name}'\n\n\ndef shout(text):\n    return text.upper()\n"
 V2 = V1.replace("return text.upper()", "return text.upper() + '!'")
-
-
-async def drain(db_dsn: str, hook: HookEnv) -> None:
-    pool = LazyPool(db_dsn, min_size=1, max_size=2)
-    drainer = SpoolDrainer(str(hook.spool), SpanWriter(pool))
-    try:
-        while await drainer.drain_once():
-            pass
-    finally:
-        await pool.close()
-    assert drainer.stats.spans_rejected == 0
 
 
 def session_events(tmp_path: Path) -> tuple[list[dict[str, Any]], Path]:

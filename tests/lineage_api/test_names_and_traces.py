@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.instrumentation import semconv
-
-from .spans import ScriptedSession
 
 TRACK = "/lineage/track"
 
@@ -77,7 +76,7 @@ async def test_an_ambiguous_name_is_a_409_listing_the_candidates(client: httpx.A
         ("POST", "/feedback/apply", {"params": {"pattern_id": "load_config"}}),
         ("GET", "/feedback/assign", {"params": {"pattern_id": "load_config", "session_id": "s"}}),
     ):
-        r = await client.request(method, path, **kwargs)
+        r = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
         assert r.status_code == 409, (path, r.text)
         body = r.json()
         assert body["error"] == (
@@ -139,8 +138,8 @@ async def test_lineage_show_takes_a_name(live_api: str) -> None:
 def _turn(session: ScriptedSession, prompt_id: str, prompt: str) -> str:
     trace_id = session.turn()
     root = session.spans[-1]
-    root.attributes[semconv.PROMPT_ID] = prompt_id  # type: ignore[index]
-    root.attributes[semconv.PROMPT_TEXT] = prompt  # type: ignore[index]
+    root.attributes[semconv.PROMPT_ID] = prompt_id
+    root.attributes[semconv.PROMPT_TEXT] = prompt
     session.tool("Write", f"/repo/{prompt_id}.py", f"def f_{prompt_id}():\n    return 1\n")
     return trace_id
 

@@ -7,11 +7,10 @@ import uuid
 import asyncpg
 import httpx
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.lineage_api.app import API_PREFIX, create_app
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 from traceability.lineage_api.settings import Settings
-
-from .spans import ScriptedSession
 
 TRACK = "/lineage/track"
 

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.hooks.helpers import HookEnv, load_sequence
-from tests.lineage_api.test_end_to_end import drain
+from tests.support.drain import drain
+from tests.support.hooks import HookEnv, load_sequence
 from traceability.instrumentation.ids import session_trace_id
 
 NATIVE = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code-native" / "json" / "hooks.jsonl"

@@ -14,9 +14,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from tests.support.scripted_session import ScriptedSession
 from traceability.lineage_api.app import API_PREFIX
-
-from .spans import ScriptedSession
 
 REPO = Path(__file__).resolve().parents[2]
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hooks.helpers import HookEnv
 from tests.native.recorded import ENCODINGS, hook_payloads, log_records, native_spans, otlp_bodies
+from tests.support.hooks import HookEnv
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.native_writer import NativeWriter

@@ -21,7 +21,7 @@ class OtlpBody:
 
     def decoded_json(self) -> dict[str, Any]:
         """The request as OTLP/JSON (only for the json recording)."""
-        return json.loads(self.body)  # type: ignore[no-any-return]
+        return json.loads(self.body)
 
     def raw(self) -> bytes:
         return gzip.decompress(self.body) if self.headers.get("Content-Encoding") == "gzip" else self.body
@@ -60,6 +60,7 @@ def json_log_records() -> list[dict[str, Any]]:
 
 
 def _value(value: dict[str, Any]) -> Any:
+    raw: Any
     ((kind, raw),) = value.items() if value else (("none", None),)
     if kind == "intValue":
         return int(raw)

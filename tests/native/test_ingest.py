@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
-from tests.collector.harness import running_collector, start_collector, stop_collector
-from tests.collector.test_otlp_http import fetch
 from tests.native.recorded import ENCODINGS, json_log_records, otlp_bodies
+from tests.support.collector import running_collector, start_collector, stop_collector
+from tests.support.db import fetch
 from traceability.collector.drainer import DrainStats, SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.embedded_pg import free_port
@@ -56,7 +57,7 @@ def test_recorded_logs_and_metrics_are_stored_and_a_replay_changes_nothing(
         health = collector.health()
     assert health["receiver"]["log_records_rejected"] == 0  # type: ignore[index]
 
-    events = first["claude_code_events"]
+    events: list[dict[str, Any]] = first["claude_code_events"]
     names = {e["event_name"] for e in events}
     assert {"user_prompt", "api_request", "tool_decision", "tool_result", "hook_execution_complete"} <= names
     requests = [e for e in events if e["event_name"] == "api_request"]
@@ -75,7 +76,7 @@ def test_recorded_logs_and_metrics_are_stored_and_a_replay_changes_nothing(
     assert len(prompts) == 1 and prompts[0]["prompt_text"] is None  # capture is off
     assert "prompt" not in json.loads(prompts[0]["attributes"])
 
-    points = first["claude_code_metric_points"]
+    points: list[dict[str, Any]] = first["claude_code_metric_points"]
     assert {p["metric_name"] for p in points} >= {"claude_code.token.usage", "claude_code.cost.usage"}
     assert all(p["temporality"] == "DELTA" and p["is_monotonic"] and p["kind"] == "sum" for p in points)
     cost = sum(p["value"] for p in points if p["metric_name"] == "claude_code.cost.usage")

@@ -8,18 +8,17 @@ field by field, and a replay changes nothing.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.collector.harness import Collector, start_collector, stop_collector, wait_until
-from tests.collector.test_otlp_http import fetch
-from tests.hooks.helpers import HookEnv
 from tests.native.recorded import ENCODINGS, OtlpBody, hook_payloads, otlp_bodies
+from tests.support.collector import Collector, start_collector, stop_collector, wait_until
+from tests.support.db import fetch
+from tests.support.hooks import HookEnv
+from tests.support.native import drained, native_trace_id, post
 
 TABLES = (
     "execution_traces", "hook_executions", "claude_code_events", "claude_code_metric_points",
@@ -46,17 +45,6 @@ def snapshot(dsn: str) -> dict[str, list[dict[str, Any]]]:
             dsn, "SELECT native_trace_id, prompt_id, session_id FROM claude_code_trace_links"
         )
     }
-
-
-def post(collector: Collector, body: OtlpBody) -> None:
-    response = httpx.post(
-        f"{collector.url}/v1/{body.signal}", content=body.body, headers=body.headers, timeout=10
-    )
-    assert response.status_code == 200, (body.name, response.text)
-
-
-def drained(collector: Collector) -> bool:
-    return collector.health()["spool_pending_files"] == 0
 
 
 class Replay:
@@ -149,7 +137,7 @@ def test_every_order_gives_the_same_merged_rows(db_dsn: str, tmp_path: Path, enc
             assert rows[table] == reference[table], f"{label}: {table} differs"
 
     prompt = next(p["prompt_id"] for p in payloads if p.get("prompt_id"))
-    native_trace = _native_trace_id(bodies)
+    native_trace = native_trace_id(bodies)
     turns = [t for t in reference["execution_traces"] if t["prompt_id"] == prompt]
     assert len(turns) == 1, "one turn per prompt"
     assert turns[0]["native_trace_id"] == native_trace and turns[0]["root_received"] is True
@@ -163,15 +151,3 @@ def test_every_order_gives_the_same_merged_rows(db_dsn: str, tmp_path: Path, enc
     assert native_tools == hook_tools and len(native_tools) == 3
     failed = [s for s in spans if s["span_type"] == "tool.execution" and s["status_code"] == "ERROR"]
     assert len(failed) == 1 and failed[0]["success"] is False
-
-
-def _native_trace_id(bodies: list[OtlpBody]) -> uuid.UUID:
-    from traceability.exporter.otlp_decode import decode_json, decode_protobuf
-
-    body = next(b for b in bodies if b.signal == "traces")
-    batch = (
-        decode_json(body.raw())
-        if body.headers["Content-Type"] == "application/json"
-        else decode_protobuf(body.raw())
-    )
-    return uuid.UUID(next(s.trace_id for s in batch.spans if s.parent_span_id is None))

@@ -22,7 +22,7 @@ def _prompt_event(text: str, **attrs: object) -> LogRecordData:
             "prompt.id": "p1",
             "prompt": text,
             "prompt_length": str(len(text)),
-            **attrs,  # type: ignore[dict-item]
+            **attrs,
         },
         trace_id="3c328c4a5109a33d4d9c760ddc2d7be3",
         span_id="ba32336464ed650f",

@@ -13,9 +13,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch
-from tests.reliability.ingest_payloads import body, turn_payload
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import body, turn_payload
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.writer import SpanWriter
 from traceability.instrumentation.spool import write_spool_file

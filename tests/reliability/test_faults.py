@@ -14,10 +14,10 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bench.soak.load import add_turn
-from bench.soak.stream import SpanStream, count_run, sample_mismatches
-from tests.collector.harness import Collector, running_collector, start_collector, stop_collector, wait_until
-from tests.reliability.services import running_api
+from tests.support.api_process import running_api
+from tests.support.collector import Collector, running_collector, start_collector, stop_collector, wait_until
+from tests.support.span_load import add_turn
+from tests.support.span_stream import SpanStream, count_run, sample_mismatches
 from traceability.exporter.embedded_pg import EmbeddedPostgres
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file

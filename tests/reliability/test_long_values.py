@@ -15,10 +15,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch
-from tests.lineage_api.spans import ScriptedSession
-from tests.reliability.ingest_payloads import body, incompressible, plant, turn_payload
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import body, incompressible, plant, turn_payload
+from tests.support.scripted_session import ScriptedSession
 from traceability.exporter.limits import INDEXED_TEXT_MAX_BYTES
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.spool import write_spool_file

@@ -12,16 +12,14 @@ import numpy as np
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.collector.harness import running_collector
-from tests.collector.test_otlp_http import fetch
-from tests.exporter.spans import make_turn
-from tests.lineage_api.conftest import api_settings, client
-from tests.lineage_api.spans import ScriptedSession
+from tests.support.collector import running_collector
+from tests.support.db import fetch
+from tests.support.scripted_session import ScriptedSession
+from tests.support.spans import make_turn
 from traceability.instrumentation import semconv as sc
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
 CODE = "def area(r):\n    return 3.14159 * r * r\n"
-__all__ = ["api_settings", "client"]  # the lineage API fixtures
 
 SPAN_DURATION_MS = 40.0  # ScriptedSession's tool spans last 40 ms
 

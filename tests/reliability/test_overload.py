@@ -3,16 +3,17 @@ Retry-After, its memory stays bounded, and every span it accepted is stored exac
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from bench.soak.load import request_bytes
-from bench.soak.rss import RssSampler
-from bench.soak.stream import SpanStream, count_run, sample_mismatches
-from tests.collector.harness import running_collector, wait_until
+from tests.support.collector import running_collector, wait_until
+from tests.support.rss import RssSampler
+from tests.support.span_load import request_bytes
+from tests.support.span_stream import SpanStream, count_run, sample_mismatches
+from tests.support.tmpfs import mounted_tmpfs
 from traceability.exporter.embedded_pg import EmbeddedPostgres
 
 HOOKS = 4
@@ -60,29 +61,29 @@ def test_above_capacity_429_with_retry_after_bounded_memory_nothing_lost(db_dsn:
     assert health["receiver"]["inflight_bytes"] == 0  # type: ignore[index]
 
 
+@pytest.mark.root_only
 def test_database_down_and_spool_disk_full_answers_503_with_retry_after_then_recovers(
     own_pg: EmbeddedPostgres, tmp_path: Path
 ) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(spool)], check=True)
-    try:
-        with running_collector(own_pg.dsn, tmp_path) as collector:
-            (spool / "filler").write_bytes(b"\0" * (256 * 1024 - 4096))  # the disk queue is full
-            own_pg.stop("immediate")  # and the database is gone: nothing can take a batch
-            body, _spans = request_bytes(30, range(0, 50), HOOKS)
-            headers = {"Content-Type": "application/x-protobuf"}
-            response = httpx.post(collector.traces_url, content=body, headers=headers, timeout=30)
-            assert response.status_code == 503, response.text
-            assert response.headers["retry-after"] == "1"
-            assert "storage unavailable" in response.text
-            assert "cannot store or queue" in collector.log()
-            assert collector.process.poll() is None
-            own_pg.start()
-            stream = SpanStream(collector.traces_url, run=30, turns_per_request=50, hooks=HOOKS)
-            stream.send_one(httpx.Client(timeout=60))  # the client's retry of the same turns
-            assert stream.stats.statuses[200] == 1
-        assert count_run(own_pg.dsn, 30, HOOKS, 50)["hooks"] == 50 * HOOKS
-    finally:
-        time.sleep(0.2)
-        subprocess.run(["umount", "-l", str(spool)], check=False)
+    with mounted_tmpfs(spool, "256k"):
+        try:
+            with running_collector(own_pg.dsn, tmp_path) as collector:
+                (spool / "filler").write_bytes(b"\0" * (256 * 1024 - 4096))  # the disk queue is full
+                own_pg.stop("immediate")  # and the database is gone: nothing can take a batch
+                body, _spans = request_bytes(30, range(0, 50), HOOKS)
+                headers = {"Content-Type": "application/x-protobuf"}
+                response = httpx.post(collector.traces_url, content=body, headers=headers, timeout=30)
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"] == "1"
+                assert "storage unavailable" in response.text
+                assert "cannot store or queue" in collector.log()
+                assert collector.process.poll() is None
+                own_pg.start()
+                stream = SpanStream(collector.traces_url, run=30, turns_per_request=50, hooks=HOOKS)
+                stream.send_one(httpx.Client(timeout=60))  # the client's retry of the same turns
+                assert stream.stats.statuses[200] == 1
+            assert count_run(own_pg.dsn, 30, HOOKS, 50)["hooks"] == 50 * HOOKS
+        finally:
+            time.sleep(0.2)

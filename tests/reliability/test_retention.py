@@ -14,9 +14,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bench.soak.stream import SpanStream, count_run, sample_mismatches
-from tests.collector.harness import running_collector
-from tests.collector.test_otlp_http import fetch
+from tests.support.collector import running_collector
+from tests.support.db import fetch
+from tests.support.span_stream import SpanStream, count_run, sample_mismatches
 from traceability.exporter.retention import parse_duration
 
 OLD_TRACES = 3000

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import otlp_json_body
-from tests.reliability.services import listening_addresses, running_api
+from tests.support.api_process import listening_addresses, running_api
+from tests.support.collector import running_collector, wait_until
+from tests.support.ingest_payloads import otlp_json_body
 from traceability.exporter.access import AccessPolicy
 from traceability.exporter.embedded_pg import free_port
 from traceability.lineage_api.settings import Settings

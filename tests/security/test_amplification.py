@@ -15,10 +15,10 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch
-from tests.exporter.spans import make_turn
-from tests.reliability.ingest_payloads import body, plant, turn_payload
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import body, plant, turn_payload
+from tests.support.spans import make_turn
 from traceability.exporter.otlp_decode import decode_protobuf
 from traceability.instrumentation import semconv as sc
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.reliability.services import ApiServer, running_api
+from tests.support.api_process import ApiServer, running_api
 
 EXAMPLES = int(os.environ.get("TRACEABILITY_API_FUZZ_EXAMPLES", "15"))
 

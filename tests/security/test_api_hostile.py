@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.collector.test_otlp_http import _fetch as afetch
+from tests.support.db import afetch
 
 JSON = {"Content-Type": "application/json"}
 

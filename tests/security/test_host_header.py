@@ -4,14 +4,15 @@ With a token set the token is the protection and any Host is served."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.collector.harness import running_collector
-from tests.reliability.services import running_api
+from tests.support.api_process import ApiServer, running_api
+from tests.support.collector import Collector, running_collector
 
 TOKEN = "tok-8e1f0c2a9b7d4356"
 
@@ -26,12 +27,13 @@ def test_foreign_host_is_refused_loopback_names_with_any_port_are_served(
     db_dsn: str, tmp_path: Path, service: str
 ) -> None:
     env = {"TRACEABILITY_ALLOWED_HOSTS": "traceability.internal"}
+    context: contextlib.AbstractContextManager[Collector | ApiServer]
     if service == "collector":
         context = running_collector(db_dsn, tmp_path, extra_env=env)
     else:
         context = running_api(db_dsn, tmp_path / "api.log", extra_env=env)
     with context as server:
-        url = server.url + "/healthz" if service == "collector" else server.api + "/health"  # type: ignore[union-attr]
+        url = server.url + "/healthz" if isinstance(server, Collector) else server.api + "/health"
         port = urlsplit(url).port
         for host in ("evil.example", f"evil.example:{port}", "localhost.evil.example", "127.0.0.2"):
             status, text = _status(url, host)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.hooks.helpers import HookEnv, read_spool
+from tests.support.hooks import HookEnv, read_spool
 from traceability.hooks.main import MAX_STDIN_BYTES
 from traceability.hooks.redact import CUT_MARGIN
 from traceability.instrumentation import semconv as sc

@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.collector.harness import running_collector
-from tests.reliability.services import running_api
+from tests.support.api_process import running_api
+from tests.support.collector import running_collector
 from traceability.instrumentation import semconv as sc
 
 MiB = 1024 * 1024
@@ -40,7 +40,7 @@ def _big_spans(total: int) -> Sequence[ReadableSpan]:
 def _post_whole(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
     """http.client: send headers and the whole body, then read the answer."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     try:
         conn.request("POST", parts.path, body=body, headers={"Content-Type": content_type})
         response = conn.getresponse()

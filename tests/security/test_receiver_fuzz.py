@@ -21,28 +21,21 @@ import httpx
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from tests.collector.harness import running_collector
-from tests.collector.test_otlp_http import fetch
+from tests.security.fuzz_support import EXAMPLES, FUZZ, T0, attribute
 from tests.security.hostile import hostile_text, json_values
+from tests.support.collector import running_collector
+from tests.support.db import fetch
 from traceability.exporter.limits import index_safe_text
 from traceability.instrumentation import semconv as sc
 
-EXAMPLES = int(os.environ.get("TRACEABILITY_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 _ids = itertools.count(1)
-T0 = 1_767_225_600_000_000_000
 
 
 def _fresh_trace_hex() -> str:
@@ -56,34 +49,6 @@ def _row_counts(dsn: str) -> tuple[int, int]:
         " (SELECT count(*) FROM execution_traces WHERE root_received) AS r",
     )[0]
     return int(row["h"]), int(row["r"])
-
-
-@st.composite
-def attribute(draw: st.DrawFn) -> dict[str, Any]:
-    key = draw(st.one_of(st.sampled_from([sc.HOOK_NAME, sc.GEN_AI_TOOL_NAME, sc.INPUT_DATA, sc.SESSION_ID,
-                                          sc.EXECUTION_ORDER, sc.QUALITY_SCORE, sc.TAGS, sc.CONTEXT]),
-                         hostile_text))  # fmt: skip
-    value = draw(
-        st.one_of(
-            st.builds(lambda s: {"stringValue": s}, hostile_text),
-            st.builds(lambda i: {"intValue": str(i)}, st.integers(-(2**63), 2**63 - 1)),
-            st.builds(lambda f: {"doubleValue": f}, st.floats(allow_nan=True, allow_infinity=True)),
-            st.builds(lambda b: {"boolValue": b}, st.booleans()),
-            st.builds(lambda b: {"bytesValue": base64.b64encode(b).decode()}, st.binary(max_size=64)),
-            st.builds(
-                lambda xs: {"arrayValue": {"values": [{"stringValue": x} for x in xs]}},
-                st.lists(hostile_text, max_size=4),
-            ),
-            st.builds(
-                lambda kv: {
-                    "kvlistValue": {"values": [{"key": k, "value": {"stringValue": v}} for k, v in kv]}
-                },
-                st.lists(st.tuples(hostile_text, hostile_text), max_size=3),
-            ),
-            json_values,  # not an AnyValue at all
-        )
-    )
-    return {"key": key, "value": value}
 
 
 @st.composite

@@ -25,10 +25,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from tests.collector.harness import running_collector
-from tests.collector.test_otlp_http import fetch
+from tests.security.fuzz_support import EXAMPLES, FUZZ, T0, attribute
 from tests.security.hostile import json_values
-from tests.security.test_receiver_fuzz import EXAMPLES, FUZZ, T0, attribute
+from tests.support.collector import running_collector
+from tests.support.db import fetch
 
 _seq = iter(range(1, 10**9))
 

@@ -22,10 +22,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.collector.harness import start_collector, stop_collector, wait_until
-from tests.hooks.helpers import HookEnv, read_spool
 from tests.security import secret_shapes, secrets_corpus
 from tests.security.secrets_corpus import ORDINARY_CODE, Planted
+from tests.support.collector import start_collector, stop_collector, wait_until
+from tests.support.hooks import HookEnv, read_spool
+from tests.support.tmpfs import mounted_tmpfs
 from traceability.instrumentation import semconv as sc
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code-hooks"
@@ -156,14 +157,13 @@ def test_ordinary_code_is_not_mangled(tmp_path: Path) -> None:
     assert "[REDACTED]" not in b"".join(p.read_bytes() for p in hook.spool.glob("*.json")).decode()
 
 
+@pytest.mark.root_only
 def test_spool_on_a_full_disk_hook_exits_zero_quickly_and_logs_why(tmp_path: Path) -> None:
-    import subprocess
     import time
 
     hook = HookEnv(tmp_path)
     hook.spool.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(hook.spool)], check=True)
-    try:
+    with mounted_tmpfs(hook.spool, "64k"):
         fd = os.open(hook.spool / "filler", os.O_WRONLY | os.O_CREAT)
         try:  # fill the disk to the last block
             while True:
@@ -180,5 +180,3 @@ def test_spool_on_a_full_disk_hook_exits_zero_quickly_and_logs_why(tmp_path: Pat
         assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
         assert "No space left on device" in hook.error_log()
         assert not [p for p in os.listdir(hook.spool) if p != "filler"]  # no half-written file left behind
-    finally:
-        subprocess.run(["umount", "-l", str(hook.spool)], check=False)

@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.collector.harness import running_collector, wait_until
-from tests.collector.test_otlp_http import fetch
-from tests.reliability.ingest_payloads import body, turn_payload
+from tests.support.collector import running_collector, wait_until
+from tests.support.db import fetch
+from tests.support.ingest_payloads import body, turn_payload
 from traceability.instrumentation.spool import write_spool_file
 
 SPECIAL = {

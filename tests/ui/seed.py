@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.hooks.helpers import HookEnv
+from tests.support.hooks import HookEnv
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool
 from traceability.exporter.writer import SpanWriter

@@ -11,9 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.hooks.helpers import HookEnv
 from tests.support.api_server import running_api
 from tests.support.browser import browser_page
+from tests.support.hooks import HookEnv
 from tests.ui.seed import V1, Seeded
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.database import LazyPool

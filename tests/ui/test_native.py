@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.collector.harness import Collector, start_collector, stop_collector, wait_until
-from tests.hooks.helpers import HookEnv
 from tests.native.recorded import OtlpBody, hook_payloads, otlp_bodies
-from tests.native.test_join import _native_trace_id, drained, post
+from tests.support.collector import Collector, start_collector, stop_collector, wait_until
+from tests.support.hooks import HookEnv
+from tests.support.native import drained, native_trace_id, post
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ async def test_native_spans_join_the_hook_turn_under_their_tool(
     for body in bodies:
         post(collector, body)
     wait_until(lambda: drained(collector), what="spool drained")
-    native = _native_trace_id(bodies)
+    native = native_trace_id(bodies)
     turn = await db_pool.fetchrow(
         "SELECT correlation_id, id, prompt_id FROM execution_traces WHERE native_trace_id = $1", native
     )
@@ -97,7 +97,7 @@ async def test_a_native_trace_without_hooks_is_its_own_turn(
     bodies = _bodies()
     for body in bodies:
         post(collector, body)
-    native = _native_trace_id(bodies)
+    native = native_trace_id(bodies)
     wait_until(lambda: drained(collector), what="spool drained")
     page = await ui.get(f"/turns/{native.hex}")
     assert page.status_code == 200 and "no hook spans arrived" in page.text

@@ -104,7 +104,7 @@ class ScriptedSession:
                 end_time_unix_nano=start + 40_000_000,
                 status_code="ERROR" if status == semconv.STATUS_FAILED else "OK",
                 status_message="",
-                attributes=attrs,  # type: ignore[arg-type]
+                attributes=attrs,
                 events=(),
                 resource={semconv.SERVICE_NAME: semconv.DEFAULT_SERVICE_NAME},
             )

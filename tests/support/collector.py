@@ -28,7 +28,7 @@ class Collector:
         return f"{self.url}/v1/traces"
 
     def health(self) -> dict[str, object]:
-        return httpx.get(f"{self.url}/healthz", timeout=5).json()  # type: ignore[no-any-return]
+        return httpx.get(f"{self.url}/healthz", timeout=5).json()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

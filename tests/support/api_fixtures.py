@@ -1,4 +1,5 @@
-"""Fixtures for the lineage API: the app on a fresh migrated database, in process (ASGI) or as a server."""
+"""Fixtures for the lineage API: the app on a fresh migrated database, in process (ASGI) or as a
+server. Registered for every test package by `pytest_plugins` in tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -1,16 +1,26 @@
-"""OTLP/JSON requests with one hostile value planted in one span, for the ingest-must-not-stop tests."""
+"""OTLP/JSON requests with one hostile value planted in one span, and plain turns as request bodies, for the ingest tests."""
 
 from __future__ import annotations
 
 import json
 import random
 import string
+import uuid
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.exporter.spans import make_turn
+from tests.support.spans import make_turn
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
+
+TRACE = 0x5B8EFFF798038103D269B633813FC60C
+"""The trace id of the default turn: a fixed value, so rows can be checked field by field."""
+TRACE_UUID = uuid.UUID(int=TRACE)
+
+
+def otlp_json_body(trace_id: int = TRACE, hooks: int = 3) -> bytes:
+    """A turn (root + ``hooks`` hook spans) as an OTLP/JSON request body."""
+    return request_to_otlp_json(encode_spans(make_turn(trace_id, hooks)))
 
 
 def incompressible(length: int, seed: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.soak.load import HOOK_SAMPLE_COLUMNS, expected_hook_row, request_bytes, turn_ids
+from tests.support.span_load import HOOK_SAMPLE_COLUMNS, expected_hook_row, request_bytes, turn_ids
 
 PROTOBUF_HEADERS = {"Content-Type": "application/x-protobuf"}
 

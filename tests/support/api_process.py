@@ -1,5 +1,6 @@
-"""`traceability api` as a real subprocess on a free port, with its log kept (the collector's
-harness is tests/collector/harness.py)."""
+"""`traceability api` as a real subprocess on a free port, with its log kept and no health
+requirement (the database may be down on purpose); the collector's harness is tests/support/collector.py,
+the plain healthy API is tests/support/api_server.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.collector.harness import wait_until
+from tests.support.collector import wait_until
 from traceability.exporter.embedded_pg import free_port
 from traceability.lineage_api.app import API_PREFIX
 

@@ -153,7 +153,7 @@ def expected(rows: list[Execution], start: datetime, end: datetime, period_s: in
     }
 
 
-def _count(keys) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _count(keys) -> dict[str, int]:
     out: dict[str, int] = {}
     for k in keys:
         out[k] = out.get(k, 0) + 1
