@@ -22,6 +22,10 @@ BACKGROUND, PANEL, TEXT, MUTED, GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9c
 PALETTE = ("#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a")
 NAMED_COLORS = {"green": "#73bf69", "red": "#f2495c", "orange": "#ff9830"}
 GRID_ROW_INCHES = 0.36
+FIG_WIDTH_IN, MARGIN_IN, HEADER_IN, GAP_IN = 22.0, 0.3, 0.9, 0.12
+# inside a panel: the title band on top, then room for a time series' tick labels (Grafana draws
+# titles and axes inside the panel box; drawn outside they overprinted the panel above)
+TITLE_BAND_IN, Y_LABELS_IN, X_LABELS_IN, RIGHT_LABELS_IN = 0.34, 0.8, 0.32, 0.7
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,36 +86,26 @@ def render(
     out: Path,
 ) -> None:
     import matplotlib.pyplot as plt
-    from matplotlib.gridspec import GridSpec
 
     panels = dashboard["panels"]
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
-    fig = plt.figure(figsize=(22, rows * GRID_ROW_INCHES + 1.2), facecolor=BACKGROUND)
-    grid = GridSpec(
-        rows,
-        24,
-        figure=fig,
-        left=0.02,
-        right=0.98,
-        top=1 - 0.9 / (rows * GRID_ROW_INCHES + 1.2),
-        bottom=0.02,
-        wspace=1.2,
-        hspace=2.2,
+    fig = plt.figure(
+        figsize=(FIG_WIDTH_IN, rows * GRID_ROW_INCHES + HEADER_IN + MARGIN_IN), facecolor=BACKGROUND
     )
     fig.suptitle(
         f"{dashboard['title']}  ·  last {(rng.end - rng.start).days} days  ·  rendered from the dashboard's SQL "
         "(not a Grafana screenshot)",
         color=TEXT,
         fontsize=15,
-        x=0.02,
+        x=MARGIN_IN / FIG_WIDTH_IN,
+        y=1 - 0.3 / fig.get_figheight(),
         ha="left",
+        va="top",
     )
     for panel in panels:
-        pos = panel["gridPos"]
-        ax = fig.add_subplot(grid[pos["y"] : pos["y"] + pos["h"], pos["x"] : pos["x"] + pos["w"]])
-        _style(ax, panel["title"])
         columns, data = results.get(panel["id"], ([], []))
         kind = panel["type"]
+        ax = _panel_axes(fig, panel, with_axes=kind == "timeseries" and bool(data))
         if not data:
             ax.text(0.5, 0.5, "No data", color=MUTED, ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
@@ -127,12 +121,65 @@ def render(
     plt.close(fig)
 
 
-def _style(ax: Any, title: str) -> None:
+def _panel_axes(fig: Any, panel: dict[str, Any], *, with_axes: bool) -> Any:
+    """The panel's box on the dashboard grid (24 columns, rows of GRID_ROW_INCHES), its title inside
+    the box, and the axes to draw in: inset so that tick labels stay inside the box too."""
+    from matplotlib.patches import Rectangle
+
+    width_in, height_in = fig.get_figwidth(), fig.get_figheight()
+    column_in = (width_in - 2 * MARGIN_IN) / 24
+    pos = panel["gridPos"]
+    left = MARGIN_IN + pos["x"] * column_in + GAP_IN / 2
+    top = height_in - HEADER_IN - pos["y"] * GRID_ROW_INCHES - GAP_IN / 2
+    width, height = pos["w"] * column_in - GAP_IN, pos["h"] * GRID_ROW_INCHES - GAP_IN
+    bottom = top - height
+    fig.add_artist(
+        Rectangle(
+            (left / width_in, bottom / height_in),
+            width / width_in,
+            height / height_in,
+            transform=fig.transFigure,
+            facecolor=PANEL,
+            edgecolor=GRID,
+            linewidth=0.8,
+            zorder=-1,  # behind the panel's axes
+        )
+    )
+    fig.text(
+        (left + 0.1) / width_in,
+        (top - 0.08) / height_in,
+        panel["title"],
+        color=TEXT,
+        fontsize=10,
+        ha="left",
+        va="top",
+    )
+    inset_left, inset_bottom, inset_right = 0.08, 0.08, 0.08
+    if with_axes:
+        inset_left, inset_bottom = Y_LABELS_IN, X_LABELS_IN
+        inset_right = RIGHT_LABELS_IN if _right_axis_series(panel) else 0.2
+    ax = fig.add_axes(
+        (
+            (left + inset_left) / width_in,
+            (bottom + inset_bottom) / height_in,
+            (width - inset_left - inset_right) / width_in,
+            (height - TITLE_BAND_IN - inset_bottom) / height_in,
+        )
+    )
     ax.set_facecolor(PANEL)
     for spine in ax.spines.values():
-        spine.set_color(GRID)
+        spine.set_color(GRID if with_axes else PANEL)
     ax.tick_params(colors=MUTED, labelsize=8)
-    ax.set_title(title, color=TEXT, fontsize=10, loc="left", pad=6)
+    return ax
+
+
+def _right_axis_series(panel: dict[str, Any]) -> list[str]:
+    """Series the panel's overrides put on a right-hand axis."""
+    return [
+        o["matcher"]["options"]
+        for o in panel["fieldConfig"]["overrides"]
+        if any(p["id"] == "custom.axisPlacement" and p["value"] == "right" for p in o["properties"])
+    ]
 
 
 def _unit(panel: dict[str, Any], column: str | None = None) -> str:
@@ -207,11 +254,7 @@ def _timeseries(
             name = f"{row[columns.index('metric')]}" if has_metric else c
             series.setdefault(name, {})[t] = float(value)
     defaults = panel["fieldConfig"]["defaults"].get("custom", {})
-    right = [
-        o["matcher"]["options"]
-        for o in panel["fieldConfig"]["overrides"]
-        if any(p["id"] == "custom.axisPlacement" and p["value"] == "right" for p in o["properties"])
-    ]
+    right = _right_axis_series(panel)
     twin = ax.twinx() if right else None
     if twin is not None:
         twin.tick_params(colors=MUTED, labelsize=8)

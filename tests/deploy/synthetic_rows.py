@@ -98,8 +98,11 @@ def generate(seed: int = 7, turns: int = 160, days: int = 14, end: datetime | No
                 )
             turn.span("hook", "PostToolUse", tool, at + timedelta(milliseconds=tool_span["tool_duration_ms"]))
         at += timedelta(seconds=float(rng.uniform(1, 30)))
-        turn.span("hook", "Stop", None, at)
-        failed = any(not s["success"] for s in turn.spans)
+        # as the writer maps a turn: one that reached Stop is completed (and a success) even when a
+        # tool call in it failed; one that never did is abandoned
+        abandoned = rng.random() < 0.08
+        if not abandoned:
+            turn.span("hook", "Stop", None, at)
         data.traces.append(
             {
                 "id": turn.trace_id,
@@ -107,8 +110,8 @@ def generate(seed: int = 7, turns: int = 160, days: int = 14, end: datetime | No
                 "started_at": started,
                 "completed_at": at,
                 "duration_ms": round((at - started).total_seconds() * 1000),
-                "status": "completed",
-                "success": not failed,
+                "status": "abandoned" if abandoned else "completed",
+                "success": not abandoned,
                 "error_message": next((s["error_message"] for s in turn.spans if s["error_message"]), None),
             }
         )

@@ -4,6 +4,7 @@ demo-like rows, returns the columns the panel expects, and the figures agree wit
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,7 +52,7 @@ EXPECTED_COLUMNS = {
         "last used",
     ],
     "Top patterns: executions over time": ["time", "metric", "executions"],
-    "Recent failed turns": ["time", "trace id", "session", "status", "failed spans", "error"],
+    "Recent turns with failures": ["time", "trace id", "session", "outcome", "failed spans", "error"],
 }
 
 
@@ -172,11 +173,18 @@ async def test_figures_agree_with_numpy(filled: synthetic_rows.SyntheticData, db
         assert sizes == {True, False}  # the data has patterns on both sides of the minimum
         assert [r[3] for r in rows] == sorted((r[3] for r in rows), reverse=True)
 
-        _, rows = await grafana_sql.run_query(conn, by_title["Recent failed turns"], rng)
-        failed = {t["id"].hex for t in filled.traces if not t["success"]}
-        assert len(rows) == min(50, len(failed))
-        assert {r[1] for r in rows} <= failed
+        _, rows = await grafana_sql.run_query(conn, by_title["Recent turns with failures"], rng)
+        traces = {t["id"].hex: t for t in filled.traces}
+        failed_spans = Counter(s["trace_id"].hex for s in filled.spans if not s["success"])
+        with_failures = {h for h, t in traces.items() if not t["success"] or failed_spans[h]}
+        assert len(rows) == min(50, len(with_failures)) and {r[1] for r in rows} <= with_failures
         assert [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+        # the outcome says what happened to the turn: never a bare "completed" in this panel
+        for row in rows:
+            trace = traces[row[1]]
+            expected = trace["status"] if not trace["success"] else "completed with failed steps"
+            assert (row[3], row[4]) == (expected, failed_spans[row[1]])
+        assert {r[3] for r in rows} == {"abandoned", "completed with failed steps"}
 
 
 def test_dashboard_variables_are_interpolated() -> None:
