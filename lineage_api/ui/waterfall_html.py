@@ -19,8 +19,9 @@ _ROW = (
     '<span class="status-text status-{status}">{label}</span></span>'
     '<span class="wf-axis"><span class="wf-bar kind-bg-{kind} status-edge-{status}" '
     'style="left: {left}%; width: {width}%" title="{duration}"></span>'
-    '<span class="wf-dur" style="left: {dur_left}%">{duration}</span></span></li>\n'
+    '<span class="wf-dur{dur_class}" style="left: {dur_left}%">{duration}</span></span></li>\n'
 )
+LABEL_ROOM_PCT = 88.0  # a bar ending further right gets its duration label inside its start
 _TOGGLE = '<button type="button" class="toggle" aria-expanded="true" aria-label="collapse" tabindex="-1">\u25be</button>'
 _NO_TOGGLE = '<span class="toggle-space"></span>'
 
@@ -34,6 +35,8 @@ def rows_html(
         span = bar.span
         status = escape(span.status)
         text = escape(duration(span.duration_ms))
+        end = bar.offset_pct + bar.width_pct
+        room = end <= LABEL_ROOM_PCT
         parts.append(
             _ROW.format(
                 id=escape(span.span_id),
@@ -48,7 +51,8 @@ def rows_html(
                 label=escape(label(span.status)),
                 left=bar.offset_pct,
                 width=bar.width_pct,
-                dur_left=min(bar.offset_pct + bar.width_pct, 88),
+                dur_left=end if room else bar.offset_pct,
+                dur_class="" if room else " inside",
                 duration=text,
             )
         )
