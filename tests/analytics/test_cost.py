@@ -16,9 +16,8 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.support.analytics_data import add_node
 from traceability.instrumentation import semconv as sc
-
-from .data import add_node
 
 AS_OF = datetime(2026, 3, 18, 14, 27, 31, 123456, tzinfo=UTC)
 START = AS_OF - timedelta(days=7)  # the weekly window
