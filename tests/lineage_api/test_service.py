@@ -162,7 +162,7 @@ def test_derive_command_errors() -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "no database URL: pass --db-url or set TRACEABILITY_DB_URL" in proc.stderr
+    assert "no database: pass --db-url, set TRACEABILITY_DB_URL, or start everything with" in proc.stderr
     from traceability.exporter.embedded_pg import free_port
 
     proc = subprocess.run(

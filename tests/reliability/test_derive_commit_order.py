@@ -157,9 +157,13 @@ async def test_derive_command_finds_spans_left_behind_the_checkpoint(
 
 
 async def test_spans_stored_before_the_migration_are_derived_after_it(db_dsn: str) -> None:
-    """Rows from before 0012 (no transaction id, an old-format checkpoint past them) are not lost."""
-    await asyncio.to_thread(database.downgrade, db_dsn, "0011")
+    """Rows from before 0012 (no transaction id, an old-format checkpoint past them) are not lost.
+
+    The row is written by today's writer, then the schema goes back to 0011 (which drops the
+    transaction-id column) and up again: the row then reads as one stored before 0012.
+    """
     old = await write_small(db_dsn, "old")
+    await asyncio.to_thread(database.downgrade, db_dsn, "0011")
     conn = await asyncpg.connect(database.asyncpg_dsn(db_dsn))
     try:
         await conn.execute(

@@ -15,10 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from tests.support.drain import drain
 from tests.support.hooks import HookEnv
-from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.writer import SpanWriter
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
 V1 = "def total(items):\n    return sum(items)\n"
@@ -125,12 +123,6 @@ async def seed_session(db_dsn: str, db_pool: asyncpg.Pool, tmp_path: Path) -> Se
             now += 3 * SECOND_NS
             hook.extra["TRACEABILITY_HOOK_NOW_NS"] = str(now)
             hook.replay([event])
-    pool = LazyPool(db_dsn, min_size=1, max_size=2)
-    drainer = SpoolDrainer(str(hook.spool), SpanWriter(pool))
-    try:
-        while await drainer.drain_once():
-            pass
-    finally:
-        await pool.close()
+    await drain(db_dsn, hook)
     await PatternDeriver().run(db_pool)
     return seeded

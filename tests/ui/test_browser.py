@@ -13,11 +13,9 @@ import pytest
 
 from tests.support.api_server import running_api
 from tests.support.browser import browser_page
+from tests.support.drain import drain
 from tests.support.hooks import HookEnv
 from tests.ui.seed import V1, Seeded
-from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.writer import SpanWriter
 
 AS_OF = (
     "2026-11-25T00:00:00+00:00"  # the seeded session (2026-11-21) is inside the monthly window ending here
@@ -209,15 +207,6 @@ async def test_a_new_session_and_a_growing_turn_appear_without_a_reload(
     base = {"session_id": session, "transcript_path": str(tmp_path / "t.jsonl"), "cwd": str(project),
             "prompt_id": prompt, "permission_mode": "default"}  # fmt: skip
 
-    async def drain() -> None:
-        pool = LazyPool(db_dsn, min_size=1, max_size=2)
-        try:
-            drainer = SpoolDrainer(str(hook.spool), SpanWriter(pool))
-            while await drainer.drain_once():
-                pass
-        finally:
-            await pool.close()
-
     def tool(n: int) -> list[dict[str, object]]:
         tool_input = {"command": f"echo {n}"}
         return [
@@ -230,7 +219,7 @@ async def test_a_new_session_and_a_growing_turn_appear_without_a_reload(
         await page.goto(server + "/")
         assert await page.locator(f'a[href="/sessions/{session}"]').count() == 0
         hook.replay([{**base, "hook_event_name": "UserPromptSubmit", "prompt": "go"}, *tool(1)])
-        await drain()
+        await drain(db_dsn, hook)
         await page.wait_for_selector(f'a[href="/sessions/{session}"]', timeout=10_000)
 
         turn = uuid.UUID(prompt).hex
@@ -238,14 +227,14 @@ async def test_a_new_session_and_a_growing_turn_appear_without_a_reload(
         before = await page.locator(".wf-row").count()
         assert before >= 1 and await page.get_attribute("#waterfall", "data-live") is not None
         hook.replay(tool(2))
-        await drain()
+        await drain(db_dsn, hook)
         await page.wait_for_function(
             f"document.querySelectorAll('.wf-row').length > {before}", timeout=10_000
         )
         hook.replay(
             [{**base, "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "ok"}]
         )
-        await drain()
+        await drain(db_dsn, hook)
         await page.wait_for_function(
             "document.querySelector('#waterfall').dataset.live === undefined", timeout=10_000
         )
