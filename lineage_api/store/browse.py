@@ -26,6 +26,7 @@ class SessionFilter:
     tool: str | None = None
     file_path: str | None = None  # substring of a file path a tool touched
     text: str | None = None  # substring of a file path, a tool input or a captured prompt
+    branch: str | None = None  # the git branch a hook span of the session recorded (vcs.ref.head.name)
 
 
 def _like(text: str) -> str:
@@ -47,6 +48,9 @@ _MATCH = r"""
                                               AND h.status IN ('failed', 'blocked'))))
       AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
                                        WHERE h.session_id = s.session_id::text AND h.tool_name = $5))
+      AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
+                                        WHERE h.session_id = s.session_id::text AND h.span_type = 'hook'
+                                          AND h.attributes->>'vcs.ref.head.name' = $10))
       AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
                                        WHERE h.session_id = s.session_id::text AND h.file_path ILIKE $6))
       AND ($7::text IS NULL
@@ -59,7 +63,10 @@ _MATCH = r"""
 # The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
 _SESSIONS_SQL = r"""
 SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd, s.model,
-       h.tool_calls, h.failed_tools, h.blocked_tools
+       h.tool_calls, h.failed_tools, h.blocked_tools,
+       (SELECT g.attributes->>'vcs.ref.head.name' FROM hook_executions g
+        WHERE g.session_id = s.session_id::text AND g.span_type = 'hook' AND g.attributes ? 'vcs.ref.head.name'
+        ORDER BY g.started_at DESC LIMIT 1) AS branch
 FROM (SELECT s.* {match}
       ORDER BY s.last_started DESC, s.session_id
       LIMIT $8 OFFSET $9) s
@@ -71,7 +78,9 @@ CROSS JOIN LATERAL (
 ) h
 ORDER BY s.last_started DESC, s.session_id
 """.replace("{match}", _MATCH)
-_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 {match} LIMIT $8) matched".replace("{match}", _MATCH)
+_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 {match} LIMIT $8) matched".replace(
+    "{match}", _MATCH.replace("$10", "$9")
+)
 
 
 async def list_sessions(
@@ -87,12 +96,12 @@ async def list_sessions(
         _like(filters.file_path) if filters.file_path else None,
         _like(filters.text) if filters.text else None,
     )
-    rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset)
+    rows = await conn.fetch(_SESSIONS_SQL, *args, limit, offset, filters.branch)
     if filters == SessionFilter():
         total = int(await conn.fetchval("SELECT count(*) FROM trace_sessions"))
         return rows, total, False
     cap = max(COUNT_CAP, offset + limit + 1)
-    total = int(await conn.fetchval(_COUNT_SQL, *args, cap))
+    total = int(await conn.fetchval(_COUNT_SQL, *args, cap, filters.branch))
     return rows, total, total >= cap
 
 

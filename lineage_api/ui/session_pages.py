@@ -30,6 +30,7 @@ def _session_filter(request: Request) -> browse.SessionFilter:
     until = date_param(request, "until")
     return browse.SessionFilter(
         project=param(request, "project"),
+        branch=param(request, "branch"),
         status=status,
         since=date_param(request, "since"),
         until=until + timedelta(days=1) if until and len(param(request, "until") or "") <= 10 else until,

@@ -21,6 +21,7 @@ from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
 V1 = "def total(items):\n    return sum(items)\n"
 V2 = "def total(items, start=0):\n    return start + sum(items)\n"
+BRANCH = "feature/cart-totals"
 HOSTILE_PROMPT = 'Fix it <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2">'
 T0_NS = 1_795_262_400_000_000_000  # 2026-11-21 12:00 UTC: the hook's "now" for the first event
 SECOND_NS = 1_000_000_000
@@ -39,7 +40,8 @@ class Seeded:
 
 def _events(tmp_path: Path) -> tuple[list[list[dict[str, Any]]], Seeded]:
     project = tmp_path / "shop"
-    project.mkdir()
+    (project / ".git").mkdir(parents=True)  # a git checkout on a branch: the hook records it (vcs.*)
+    (project / ".git" / "HEAD").write_text(f"ref: refs/heads/{BRANCH}\n")
     target = project / "cart.py"
     session = str(uuid.uuid4())
     prompts = [str(uuid.uuid4()), str(uuid.uuid4())]

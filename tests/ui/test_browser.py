@@ -160,6 +160,7 @@ async def test_lineage_graph_and_charts_match_the_store_and_the_analytics_api(
         ))  # fmt: skip
         assert int(figures["total_executions"]) == api["usage_metrics"]["total_executions"]
         assert float(figures["success_rate"]) == pytest.approx(api["success_metrics"]["success_rate"])
+        assert float(figures["cost_usd"]) == pytest.approx(api["cost_metrics"]["cost_usd"])
         for key in ("p50_execution_time_ms", "p95_execution_time_ms", "p99_execution_time_ms"):
             assert float(figures[key]) == pytest.approx(api["performance_metrics"][key])
         per_day = await page.eval_on_selector_all(

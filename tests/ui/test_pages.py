@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from markupsafe import escape
 
-from tests.ui.seed import HOSTILE_OUTPUT, HOSTILE_PROMPT, V1, V2, Seeded
+from tests.ui.seed import BRANCH, HOSTILE_OUTPUT, HOSTILE_PROMPT, V1, V2, Seeded
 
 
 def span_ids(page: str) -> list[str]:
@@ -28,8 +28,8 @@ async def test_sessions_list_shows_the_session_with_its_counts(ui: httpx.AsyncCl
         html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
         for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
     ]
-    # started, duration, turns, tool calls, failed, blocked, model, session
-    assert cells[2:6] == ["2", "3", "1", "0"]
+    # branch, started, duration, turns, tool calls, failed, blocked, model, tokens, cost, session
+    assert cells[0] == BRANCH and cells[3:7] == ["2", "3", "1", "0"]
 
 
 async def test_session_filters_narrow_the_list(ui: httpx.AsyncClient, seeded: Seeded) -> None:
@@ -39,6 +39,7 @@ async def test_session_filters_narrow_the_list(ui: httpx.AsyncClient, seeded: Se
         return f"/sessions/{seeded.session_id}" in r.text
 
     assert await listed(project="shop") and not await listed(project="elsewhere")
+    assert await listed(branch=BRANCH) and not await listed(branch="main")
     assert await listed(tool="Edit") and not await listed(tool="NotebookEdit")
     assert await listed(file="cart.py") and not await listed(file="nothing-like-this")
     assert await listed(q="pytest -q") and not await listed(q="no such command")
