@@ -1,4 +1,4 @@
-"""``ExecutionTracer``: the seed's tracing API (``lib/tracing/tracer.py``) on the OpenTelemetry SDK.
+"""``ExecutionTracer``: the tracing API of the README's "Tracing from Python" section, on the OpenTelemetry SDK.
 
 One ``start_trace`` = one OTel trace whose id is the correlation id (a UUID; its hex is the Jaeger
 trace id). The trace's root span (``claude_code.turn``, ``traceability.span.type=turn``) stays
@@ -10,7 +10,7 @@ children keep their measured durations). For a trace started elsewhere the trace
 root, so there the child's start is the caller's responsibility. Spans go to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT``
 (or the argument) is set, else to the spool, through a ``BatchSpanProcessor``.
 
-Like the original, no method raises into its caller: errors are logged and the call returns.
+No method raises into its caller: errors are logged and the call returns (telemetry never breaks the host).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class _OpenTrace:
 
 @dataclass(frozen=True)
 class TracerHealth:
-    """What ``health_check`` found. Truthy when healthy, like the original client's bool."""
+    """What ``health_check`` found. Truthy when healthy, so ``if await tracer.health_check():`` reads as a bool."""
 
     healthy: bool
     exporter: TargetKind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ print(redact("export SECRET=0123456789abcdef0123456789abcdef01234567 {GITHUB}"),
 
 
 def test_the_generated_rules_are_those_of_the_installed_detect_secrets() -> None:
-    pytest.importorskip("detect_secrets")
+    # detect-secrets is in the test extra: under CI=true its absence is a failure, elsewhere a skip
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        pytest.importorskip("detect_secrets")
     assert rules_gen.render() == rules_gen.TARGET.read_text(encoding="utf-8"), (
         "run: python -m traceability.hooks.rules_gen"
     )
