@@ -12,8 +12,8 @@ from pathlib import Path
 
 import asyncpg
 
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres
+from traceability.exporter.storage import database
 
 
 def progress(label: str, done: int, total: int) -> None:

@@ -67,7 +67,7 @@ async def _run_all(
 ) -> dict[int, tuple[list[str], list[tuple[Any, ...]]]]:
     import asyncpg
 
-    from traceability.exporter.database import asyncpg_dsn
+    from traceability.exporter.storage.database import asyncpg_dsn
 
     conn = await asyncpg.connect(asyncpg_dsn(dsn))
     try:

@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from traceability.cli import local_stack
-from traceability.exporter import database
+from traceability.exporter.storage import database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from traceability.cli import local_stack
-    from traceability.exporter.database import redact_dsn
+    from traceability.exporter.storage.database import redact_dsn
 
     dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _derive(dsn: str, args: argparse.Namespace) -> int:
     from traceability.cli.demo import Progress
-    from traceability.exporter.database import create_pool
+    from traceability.exporter.storage.database import create_pool
     from traceability.lineage_api.deriver.pipeline import PatternDeriver
 
     pool = await create_pool(dsn, min_size=1, max_size=2, timeout=10)

@@ -120,11 +120,11 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
 
 
 def check_database(db_url: str | None, data_dir: Path) -> Finding:
-    from traceability.exporter import database
+    from traceability.exporter.storage import database
 
     run = user_command()
     if not db_url:
-        from traceability.exporter.embedded_pg import find_bin_dir
+        from traceability.exporter.devtools.embedded_pg import find_bin_dir
 
         if find_bin_dir() is None:
             return Finding(
@@ -167,7 +167,7 @@ def check_database(db_url: str | None, data_dir: Path) -> Finding:
 async def _revision(db_url: str) -> str | None:
     import asyncpg
 
-    from traceability.exporter import database
+    from traceability.exporter.storage import database
 
     conn = await asyncpg.connect(database.asyncpg_dsn(db_url), timeout=5)
     try:

@@ -59,8 +59,8 @@ def check_native_telemetry(project_dir: Path, db_url: str | None, collector_url:
 async def _arrivals(db_url: str) -> tuple[int, int, datetime | None]:
     import asyncpg
 
-    from traceability.exporter import database
-    from traceability.exporter.native_join import native_arrivals
+    from traceability.exporter.storage import database
+    from traceability.exporter.storage.native_join import native_arrivals
 
     conn = await asyncpg.connect(database.asyncpg_dsn(db_url), timeout=5)
     try:

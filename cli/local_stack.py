@@ -43,7 +43,7 @@ def resolve_data_dir(data_dir: str | None = None) -> Path:
 def resolve_db_url(db_url: str | None = None, data_dir: str | None = None) -> str | None:
     """The one rule every command follows: the argument, else ``$TRACEABILITY_DB_URL``, else the
     database of the `up` running with this data dir; None when there is none."""
-    from traceability.exporter.database import resolve_dsn
+    from traceability.exporter.storage.database import resolve_dsn
 
     dsn = resolve_dsn(db_url)
     if dsn:
@@ -85,7 +85,7 @@ def remember_pg_port(data_dir: Path, port: int) -> None:
 
 
 def embedded_dsn(port: int) -> str:
-    from traceability.exporter.embedded_pg import SUPERUSER
+    from traceability.exporter.devtools.embedded_pg import SUPERUSER
 
     return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE_NAME}"
 

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from traceability.cli import local_stack
-    from traceability.exporter.retention import parse_duration
+    from traceability.exporter.storage.retention import parse_duration
 
     dsn = local_stack.resolve_db_url(args.db_url)
     if not dsn:
@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
 async def _run(dsn: str, older_than: Any, args: argparse.Namespace) -> int:
     import asyncpg
 
-    from traceability.exporter import database
-    from traceability.exporter.retention import (
+    from traceability.exporter.storage import database
+    from traceability.exporter.storage.retention import (
         RetentionProgress,
         RetentionSettings,
         cutoff_for,

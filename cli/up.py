@@ -89,7 +89,7 @@ class UpSettings:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> UpSettings:
-        from traceability.exporter.database import resolve_dsn
+        from traceability.exporter.storage.database import resolve_dsn
         from traceability.instrumentation.spool import resolve_spool_dir
 
         def env_int(name: str, default: int) -> int:
@@ -180,7 +180,7 @@ class LocalStack:
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> None:
-        from traceability.exporter.access import TOKEN_ENV, is_loopback
+        from traceability.serving.auth import TOKEN_ENV, is_loopback
 
         s = self.settings
         if not is_loopback(s.host) and not os.environ.get(TOKEN_ENV):
@@ -231,7 +231,11 @@ class LocalStack:
             self._wait_healthy(child)
 
     def _start_embedded_postgres(self) -> str:
-        from traceability.exporter.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, cluster_dir_for
+        from traceability.exporter.devtools.embedded_pg import (
+            EmbeddedPostgres,
+            EmbeddedPostgresError,
+            cluster_dir_for,
+        )
 
         data_dir = self.settings.data_dir
         try:
@@ -244,7 +248,7 @@ class LocalStack:
                 )
                 pg.stop()
             if not local_stack.port_is_free("127.0.0.1", pg.port):
-                from traceability.exporter.embedded_pg import free_port
+                from traceability.exporter.devtools.embedded_pg import free_port
 
                 pg.port = free_port()
             local_stack.remember_pg_port(data_dir, pg.port)
@@ -263,7 +267,7 @@ class LocalStack:
         return local_stack.embedded_dsn(pg.port)
 
     def _migrate(self) -> None:
-        from traceability.exporter import database
+        from traceability.exporter.storage import database
 
         try:
             database.upgrade(self.db_url)
@@ -313,7 +317,7 @@ class LocalStack:
     def announce(self) -> None:
         s = self.settings
         from traceability.cli.command import user_command
-        from traceability.exporter.database import redact_dsn
+        from traceability.exporter.storage.database import redact_dsn
 
         run = user_command()
 

@@ -27,22 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from traceability.collector.spool_files import REJECTED_DIR, OpenFile, SpoolFiles
-from traceability.exporter.native_records import LogRecordData, MetricPointData
-from traceability.exporter.native_writer import NativeWriter
-from traceability.exporter.otlp_decode import (
-    DecodedBatch,
-    MalformedRequest,
-    decode_json_object,
-    records_to_request,
-)
-from traceability.exporter.otlp_native_decode import (
-    DecodedLogs,
-    DecodedMetrics,
-    decode_logs_json_object,
-    decode_metrics_json_object,
-)
-from traceability.exporter.records import SpanRecord
-from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
+from traceability.exporter.codec.common import MalformedRequest
+from traceability.exporter.codec.logs import DecodedLogs, decode_logs_json_object
+from traceability.exporter.codec.metrics import DecodedMetrics, decode_metrics_json_object
+from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
+from traceability.exporter.codec.records import SpanRecord
+from traceability.exporter.codec.traces import DecodedBatch, decode_json_object, records_to_request
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.exporter.storage.native_writer import NativeWriter
+from traceability.exporter.storage.writer import SpanWriter, WriteResult
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 
@@ -216,7 +209,7 @@ class SpoolDrainer:
                 result = await self.writer.write(spans)
                 logs = await self.native_writer.write_logs([r for item in opened for r in item.logs])
                 metrics = await self.native_writer.write_metrics([p for item in opened for p in item.metrics])
-            except RETRYABLE_ERRORS as exc:
+            except TRANSIENT_DB_ERRORS as exc:
                 raise _DatabaseDown() from exc
             except Exception as exc:
                 self._record_failure(opened, exc)

@@ -21,7 +21,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.rpc import error_details_pb2, status_pb2
 
 from traceability.collector.receiver import OtlpReceiver, Signal
-from traceability.exporter.otlp_decode import MalformedRequest
+from traceability.exporter.codec.common import MalformedRequest
 
 log = logging.getLogger(__name__)
 

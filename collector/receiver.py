@@ -37,28 +37,26 @@ from starlette.types import Scope
 
 from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.settings import CollectorSettings
-from traceability.exporter.access import BearerAuthMiddleware
-from traceability.exporter.native_writer import NativeWriter
-from traceability.exporter.otlp_decode import (
-    DecodedBatch,
-    MalformedRequest,
-    decode_json,
-    decode_protobuf,
-    records_to_request,
-)
-from traceability.exporter.otlp_native_decode import (
+from traceability.exporter.codec.common import MalformedRequest
+from traceability.exporter.codec.logs import (
     DecodedLogs,
-    DecodedMetrics,
     decode_logs_json,
     decode_logs_protobuf,
+    logs_request_to_otlp_json,
+)
+from traceability.exporter.codec.metrics import (
+    DecodedMetrics,
     decode_metrics_json,
     decode_metrics_protobuf,
-    logs_request_to_otlp_json,
     metrics_request_to_otlp_json,
 )
-from traceability.exporter.writer import RETRYABLE_ERRORS, SpanWriter, WriteResult
+from traceability.exporter.codec.traces import DecodedBatch, decode_json, decode_protobuf, records_to_request
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.exporter.storage.native_writer import NativeWriter
+from traceability.exporter.storage.writer import SpanWriter, WriteResult
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
+from traceability.serving.auth import BearerAuthMiddleware
 from traceability.serving.budget import InflightBudget
 from traceability.serving.guard import RequestGuard, reservation_of
 from traceability.serving.hosts import HostPolicy
@@ -292,7 +290,7 @@ class OtlpReceiver:
         """Commit the batch, or queue it in the spool when the database does not answer in time."""
         try:
             return await self.writer.write(batch.spans)
-        except RETRYABLE_ERRORS as exc:
+        except TRANSIENT_DB_ERRORS as exc:
             self._queue(request_to_otlp_json(records_to_request(batch.spans)), "recv", batch)
             self.stats.spans_queued_on_disk += len(batch.spans)
             log.warning("database unavailable (%s): %d spans queued on disk", exc, len(batch.spans))
@@ -305,7 +303,7 @@ class OtlpReceiver:
     async def _store_logs(self, batch: DecodedLogs) -> tuple[int, list[str]]:
         try:
             result = await self.native_writer.write_logs(batch.records)
-        except RETRYABLE_ERRORS as exc:
+        except TRANSIENT_DB_ERRORS as exc:
             self._queue(logs_request_to_otlp_json(batch.accepted), "recv-logs", batch)
             self.stats.records_queued_on_disk += len(batch.records)
             log.warning("database unavailable (%s): %d log records queued on disk", exc, len(batch.records))
@@ -319,7 +317,7 @@ class OtlpReceiver:
     async def _store_metrics(self, batch: DecodedMetrics) -> tuple[int, list[str]]:
         try:
             result = await self.native_writer.write_metrics(batch.points)
-        except RETRYABLE_ERRORS as exc:
+        except TRANSIENT_DB_ERRORS as exc:
             self._queue(metrics_request_to_otlp_json(batch.accepted), "recv-metrics", batch)
             self.stats.records_queued_on_disk += len(batch.points)
             log.warning("database unavailable (%s): %d metric points queued on disk", exc, len(batch.points))

@@ -15,9 +15,9 @@ from traceability.collector.drainer import SpoolDrainer
 from traceability.collector.grpc_receiver import start_grpc_server
 from traceability.collector.receiver import OtlpReceiver, create_receiver_app
 from traceability.collector.settings import CollectorSettings
-from traceability.exporter.database import LazyPool
-from traceability.exporter.native_writer import NativeWriter
-from traceability.exporter.writer import RetryPolicy, SpanWriter
+from traceability.exporter.storage.database import LazyPool
+from traceability.exporter.storage.native_writer import NativeWriter
+from traceability.exporter.storage.writer import RetryPolicy, SpanWriter
 from traceability.serving.protocol import server_options
 
 log = logging.getLogger(__name__)

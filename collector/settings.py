@@ -6,10 +6,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from traceability.exporter.access import AccessPolicy
-from traceability.exporter.database import resolve_dsn
+from traceability.exporter.storage.database import resolve_dsn
 from traceability.hooks.settings import CAPTURE_PROMPTS_ENV
 from traceability.instrumentation.spool import resolve_spool_dir
+from traceability.serving.auth import AccessPolicy
 from traceability.serving.limits import ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"

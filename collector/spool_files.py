@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from traceability.exporter.native_records import LogRecordData, MetricPointData
-from traceability.exporter.records import SpanRecord
+from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
+from traceability.exporter.codec.records import SpanRecord
 from traceability.instrumentation.spool import is_ready_spool_file
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,15 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from traceability.exporter.database import POOL_MAX_SIZE, POOL_MIN_SIZE, LazyPool, redact_dsn, resolve_dsn
-from traceability.exporter.otlp_decode import decode_request
-from traceability.exporter.writer import RetryPolicy, SpanWriter
+from traceability.exporter.codec.traces import decode_request
+from traceability.exporter.storage.database import (
+    POOL_MAX_SIZE,
+    POOL_MIN_SIZE,
+    LazyPool,
+    redact_dsn,
+    resolve_dsn,
+)
+from traceability.exporter.storage.writer import RetryPolicy, SpanWriter
 
 log = logging.getLogger(__name__)
 

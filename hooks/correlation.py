@@ -15,7 +15,7 @@ A Claude Code session's own trace is one per ``session_id``, across every proces
 - the session's part of the hook state (start, execution order, source, model) outlives SessionEnd,
   so a resumed process continues it; only the per-process parts (turn, tools, subagents) are reset;
 - every SessionEnd emits the root ``claude_code.session`` again, from the session's first start to
-  this end. The exporter keeps the emission that ends last (``exporter/writer.py``), so the stored
+  this end. The exporter keeps the emission that ends last (``exporter/storage/writer.py``), so the stored
   session covers all of its processes; a replay of an older one changes nothing.
 """
 

@@ -19,20 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-log = logging.getLogger(__name__)
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
 
-# Errors meaning "the database is not reachable right now" (as opposed to a bad query).
-DB_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.ConnectionFailureError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -137,7 +126,7 @@ def data_error_message(exc: Exception) -> str:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DB_UNAVAILABLE_ERRORS):
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
         return error_response(request, 503, f"database unavailable: {exc or type(exc).__name__}")
     log.exception("unhandled error during %s %s", request.method, request.url.path)
@@ -150,6 +139,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(asyncpg.DataError, _data_error)
     # Registered per class so they are answered by the exception middleware (not re-raised).
-    for error_class in DB_UNAVAILABLE_ERRORS:
+    for error_class in TRANSIENT_DB_ERRORS:
         app.add_exception_handler(error_class, _unhandled_error)
     app.add_exception_handler(Exception, _unhandled_error)

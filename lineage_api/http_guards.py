@@ -1,6 +1,6 @@
 """The API's guards, outermost first: the request guard (body limit answered with 413 from the
 declared length before anything else, ``Host`` check; ``serving.guard``), CORS (closed unless
-origins are configured), the web UI's sign-in cookie (``ui.auth``) and bearer-token access (``exporter.access``). ``install_guards`` is
+origins are configured), the web UI's sign-in cookie (``ui.auth``) and bearer-token access (``serving.auth``). ``install_guards`` is
 called once by ``create_app``.
 """
 
@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
-from traceability.exporter.access import BearerAuthMiddleware
 from traceability.lineage_api.settings import Settings
 from traceability.lineage_api.ui.auth import LOGIN_PATH, STATIC_PREFIX, UiSessionMiddleware
+from traceability.serving.auth import BearerAuthMiddleware
 from traceability.serving.guard import RequestGuard
 from traceability.serving.hosts import HostPolicy
 

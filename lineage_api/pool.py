@@ -6,8 +6,9 @@ import logging
 
 import asyncpg
 
-from traceability.exporter.database import LazyPool, redact_dsn
-from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
+from traceability.exporter.storage.database import LazyPool, redact_dsn
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.lineage_api.errors import DatabaseUnavailable
 from traceability.lineage_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class PoolHolder:
     async def get(self) -> asyncpg.Pool:
         try:
             pool = await self._lazy()
-        except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresError) as exc:
+        except (*TRANSIENT_DB_ERRORS, asyncpg.PostgresError) as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             raise DatabaseUnavailable(
                 f"database unavailable at {redact_dsn(self._settings.db_url)}: {self.last_error}"

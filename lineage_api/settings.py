@@ -6,8 +6,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from traceability.exporter.access import AccessPolicy
-from traceability.exporter.database import resolve_dsn
+from traceability.exporter.storage.database import resolve_dsn
+from traceability.serving.auth import AccessPolicy
 from traceability.serving.limits import ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"

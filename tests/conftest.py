@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from tests.support.postgres import FIXTURES_DIR, PgServer, clone, drop, make_template, start_server
-from traceability.exporter import database
+from traceability.exporter.storage import database
 
 pytest_plugins = ["tests.support.api_fixtures"]
 

@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from traceability.exporter import database
+from traceability.exporter.storage import database
 
 SEED_COLUMNS = {
     "execution_traces": (

@@ -34,7 +34,7 @@ import numpy as np
 
 from bench.common import bench_database, progress
 from bench.lineage.__main__ import report, start_api, timed
-from traceability.exporter import database
+from traceability.exporter.storage import database
 
 HOT = "bench-hot"
 OTHER_PATTERNS = 1000

@@ -37,10 +37,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bench.common import progress
 from bench.ingest.logs import make_log_requests, raw_copy_logs
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres, free_port
-from traceability.exporter.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
-from traceability.exporter.otlp_decode import attribute_kv, decode_request
+from traceability.exporter.codec.traces import attribute_kv, decode_request
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres, free_port
+from traceability.exporter.storage import database
+from traceability.exporter.storage.mapping import HOOK_COLUMNS, TRACE_COLUMNS, map_spans
 from traceability.instrumentation import semconv as sc
 
 T0 = 1_767_225_600_000_000_000

@@ -8,9 +8,9 @@ import asyncpg
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from bench.common import progress
-from traceability.exporter.native_mapping import EVENT_COLUMNS, event_row
-from traceability.exporter.otlp_decode import attribute_kv
-from traceability.exporter.otlp_native_decode import decode_logs_request
+from traceability.exporter.codec.logs import decode_logs_request
+from traceability.exporter.codec.traces import attribute_kv
+from traceability.exporter.storage.native_mapping import EVENT_COLUMNS, event_row
 from traceability.instrumentation import semconv as sc
 
 T0 = 1_767_225_600_000_000_000

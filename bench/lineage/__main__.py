@@ -39,8 +39,8 @@ import asyncpg
 import httpx
 
 from bench.common import bench_database, progress
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
+from traceability.exporter.storage import database
 from traceability.lineage_api.app import API_PREFIX
 from traceability.lineage_api.store import lineage as store
 

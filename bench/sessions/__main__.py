@@ -20,7 +20,7 @@ import httpx
 
 from bench.common import bench_database
 from bench.lineage.__main__ import percentile, start_api, timed
-from traceability.exporter import database
+from traceability.exporter.storage import database
 
 SESSION = uuid.UUID("5e55e55e-0000-4000-8000-000000000001")
 TURN = uuid.UUID("7a7a7a7a-0000-4000-8000-000000000001")

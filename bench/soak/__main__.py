@@ -23,8 +23,8 @@ from pathlib import Path
 from bench.soak.fuzz import FuzzThread
 from tests.support.rss import RssSampler
 from tests.support.span_stream import SpanStream, count_run
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres
+from traceability.exporter.storage import database
 
 MiB = 1024 * 1024
 RUN_BASE = 0x50A50000

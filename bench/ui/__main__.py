@@ -31,8 +31,8 @@ import asyncpg
 import httpx
 
 from bench.common import bench_database, progress
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
+from traceability.exporter.storage import database
 from traceability.lineage_api.app import API_PREFIX
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)

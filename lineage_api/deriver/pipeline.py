@@ -36,11 +36,11 @@ from typing import Any
 
 import asyncpg
 
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
 from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver import similarity
 from traceability.lineage_api.deriver.normalize import code_hash, detect_language, normalize, pattern_id_for
 from traceability.lineage_api.deriver.units import CodeUnit, split_units
-from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS
 from traceability.lineage_api.store import derivation as db
 from traceability.lineage_api.store import lineage as store
 from traceability.lineage_api.store.catalog import DERIVER_CHECKPOINT
@@ -156,7 +156,7 @@ class PatternDeriver:
         """Derive one tool span; one that breaks the deriver is recorded and skipped, not retried forever."""
         try:
             await self._derive_one(conn, use, result)
-        except (*DB_UNAVAILABLE_ERRORS, asyncpg.PostgresConnectionError):
+        except TRANSIENT_DB_ERRORS:
             raise  # the database went away: retry the whole batch later
         except Exception as exc:
             log.exception("cannot derive patterns from hook execution %s; skipping it", use.row["id"])

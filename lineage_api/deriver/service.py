@@ -8,7 +8,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.lineage_api.errors import DatabaseUnavailable
 from traceability.lineage_api.pool import PoolHolder
 from traceability.lineage_api.settings import Settings
 
@@ -64,7 +65,7 @@ class DeriverService:
                     backoff = self._settings.deriver_interval_s
                     if result.executions == 0:
                         await asyncio.sleep(self._settings.deriver_interval_s)
-                except (DatabaseUnavailable, *DB_UNAVAILABLE_ERRORS) as exc:
+                except (DatabaseUnavailable, *TRANSIENT_DB_ERRORS) as exc:
                     self._note_error(exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from traceability.exporter.mapping import session_uuid
+from traceability.exporter.storage.values import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
 from traceability.lineage_api.errors import BadRequest, NotFound, processing_time_ms
 from traceability.lineage_api.models import (

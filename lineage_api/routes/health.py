@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
 from traceability.lineage_api.dependencies import PoolHolderDep
-from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, DatabaseUnavailable
+from traceability.lineage_api.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +24,7 @@ async def health(request: Request, holder: PoolHolderDep) -> JSONResponse:
         pool = await holder.get()
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
-    except (DatabaseUnavailable, *DB_UNAVAILABLE_ERRORS) as exc:
+    except (DatabaseUnavailable, *TRANSIENT_DB_ERRORS) as exc:
         db_ok = False
         db_error = exc.message if isinstance(exc, DatabaseUnavailable) else f"database unavailable: {exc}"
     pool = holder.pool

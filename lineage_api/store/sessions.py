@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from traceability.exporter.mapping import session_uuid
+from traceability.exporter.storage.values import session_uuid
 from traceability.instrumentation import semconv as sc
 
 TOTAL_KEYS = (

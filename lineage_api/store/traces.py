@@ -1,7 +1,7 @@
 """Finding traces: one row per trace (a prompt turn, or a session's events outside turns), newest first.
 
 Filters left out are ``NULL`` parameters. The session filter compares the UUID ingest stored
-(``exporter.mapping.session_uuid`` of what Claude Code sent), so it uses the session index.
+(``exporter.storage.values.session_uuid`` of what Claude Code sent), so it uses the session index.
 """
 
 from __future__ import annotations

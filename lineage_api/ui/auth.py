@@ -14,8 +14,8 @@ import hmac
 from http.cookies import SimpleCookie
 from urllib.parse import quote, urlsplit
 
-from traceability.exporter.access import AccessPolicy, Receive, Scope, Send
-from traceability.exporter.access import ASGIApp as App
+from traceability.serving.auth import AccessPolicy, Receive, Scope, Send
+from traceability.serving.auth import ASGIApp as App
 
 COOKIE_NAME = "traceability_ui"
 LOGIN_PATH = "/login"

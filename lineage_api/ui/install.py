@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from traceability.lineage_api.errors import DB_UNAVAILABLE_ERRORS, ApiError
+from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.lineage_api.errors import ApiError
 from traceability.lineage_api.ui import (
     auth,
     overview_pages,
@@ -49,7 +50,7 @@ def _as_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StarletteHTTPException):
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
         return rendering.error_page(request, exc.status_code, message)
-    if isinstance(exc, DB_UNAVAILABLE_ERRORS):
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
         return rendering.error_page(
             request, 503, "the database cannot be reached right now; try again shortly"
         )
@@ -70,7 +71,7 @@ def install_ui(app: FastAPI) -> None:
         rendering.PageError,
         ApiError,
         StarletteHTTPException,
-        *DB_UNAVAILABLE_ERRORS,
+        *TRANSIENT_DB_ERRORS,
         Exception,
     ):
         app.add_exception_handler(error_class, _ui_aware(app.exception_handlers.get(error_class)))

@@ -18,7 +18,7 @@ from tests.support.collector import start_collector, stop_collector
 from tests.support.db import fetch
 from tests.support.ingest_payloads import TRACE, TRACE_UUID
 from tests.support.spans import make_turn
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 
 LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 METRICS = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"

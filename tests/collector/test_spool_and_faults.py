@@ -13,8 +13,8 @@ from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import otlp_json_body
 from tests.support.spans import make_turn
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres
+from traceability.exporter.storage import database
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 

@@ -18,7 +18,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
         p.chmod(0o755)
     yield home
     # a failed test must not leave a cluster running
-    from traceability.exporter.embedded_pg import EmbeddedPostgres, cluster_dir_for
+    from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres, cluster_dir_for
 
     cluster = cluster_dir_for(home / ".local" / "share" / "traceability")
     if (cluster / "postmaster.pid").exists():

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from traceability.cli import local_stack
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
+from traceability.exporter.storage import database
 
 CLI = [sys.executable, "-m", "traceability.cli.main"]
 NO_DATABASE = "no database: pass --db-url, set TRACEABILITY_DB_URL, or start everything with `"

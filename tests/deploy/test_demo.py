@@ -102,7 +102,7 @@ def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
 
 def _run_demo(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[Any]]:
     """A small demo through the installed-form hook (`python -I -S hooks/fast_entry.py`); its spans."""
-    from traceability.exporter.otlp_decode import decode_json_object
+    from traceability.exporter.codec.traces import decode_json_object
 
     home = tmp_path / "home"
     home.mkdir()
@@ -243,7 +243,7 @@ def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
     from scipy import stats
 
     from tests.deploy.up_stack import start_up, stop_and_check_nothing_left
-    from traceability.exporter.embedded_pg import cluster_dir_for
+    from traceability.exporter.devtools.embedded_pg import cluster_dir_for
 
     running = start_up(home, "demo")
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.support.cli import doctor
 from tests.support.postgres import PgServer
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 
 
 def test_nothing_running_nothing_configured(tmp_path: Path) -> None:

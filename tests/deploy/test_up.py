@@ -119,7 +119,7 @@ def _get_json(url: str, *, until: Any = None, timeout: float = 60) -> Any:
 
 
 def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
-    from traceability.exporter.embedded_pg import cluster_dir_for
+    from traceability.exporter.devtools.embedded_pg import cluster_dir_for
 
     data_dir = home / ".local" / "share" / "traceability"
     running = start_up(home, "first")
@@ -167,7 +167,7 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
 
 
 def test_a_second_signal_during_shutdown_still_stops_everything(home: Path) -> None:
-    from traceability.exporter.embedded_pg import cluster_dir_for
+    from traceability.exporter.devtools.embedded_pg import cluster_dir_for
 
     running = start_up(home, "double")
     stop_and_check_nothing_left(
@@ -180,7 +180,7 @@ def test_a_second_signal_during_shutdown_still_stops_everything(home: Path) -> N
 def test_sigint_to_make_alone_stops_make_up(home: Path) -> None:
     """A supervisor that started `make up` sends SIGINT to make's PID only (not to its group):
     GNU make passes no SIGINT on, so `up` notices make's handler and stops everything."""
-    from traceability.exporter.embedded_pg import cluster_dir_for
+    from traceability.exporter.devtools.embedded_pg import cluster_dir_for
 
     running = start_up(home, "make", via_make=True)
     venv_bin = Path(sys.executable).parent

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 
 START_TIMEOUT_S = 120
 

@@ -7,15 +7,15 @@ import uuid
 
 import pytest
 
-from traceability.exporter.mapping import (
+from traceability.exporter.codec.records import InvalidSpan, SpanEventRecord, SpanRecord, validate
+from traceability.exporter.storage.mapping import (
     HOOK_COLUMNS,
     TRACE_COLUMNS,
-    clean_text,
     hook_row,
     map_spans,
     trace_row,
 )
-from traceability.exporter.records import InvalidSpan, SpanEventRecord, SpanRecord, validate
+from traceability.exporter.storage.values import clean_text
 from traceability.instrumentation import semconv as sc
 
 TRACE = "5b8efff798038103d269b633813fc60c"

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 from tests.support.db import fetch, snapshot
 from tests.support.spans import FixedIds, make_turn
 from traceability.exporter import PostgresSpanExporter
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.instrumentation import semconv as sc
 
 

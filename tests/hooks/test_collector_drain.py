@@ -9,8 +9,8 @@ import asyncpg
 
 from tests.support.hooks import HookEnv, load_sequence
 from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.storage.database import LazyPool
+from traceability.exporter.storage.writer import SpanWriter
 
 
 async def test_recorded_session_drained_gives_the_expected_rows(

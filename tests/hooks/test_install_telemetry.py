@@ -10,8 +10,8 @@ import asyncpg
 
 from tests.native.recorded import otlp_bodies
 from tests.support.cli import USER_SETTINGS, cli, doctor
-from traceability.exporter.native_writer import NativeWriter
-from traceability.exporter.otlp_native_decode import decode_logs_protobuf
+from traceability.exporter.codec.logs import decode_logs_protobuf
+from traceability.exporter.storage.native_writer import NativeWriter
 
 EXPECTED_ENV = {
     "CLAUDE_CODE_ENABLE_TELEMETRY": "1",

@@ -9,8 +9,8 @@ from typing import Any
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from traceability.exporter.otlp_decode import decode_json, decode_protobuf, records_to_request
-from traceability.exporter.records import SpanLinkRecord
+from traceability.exporter.codec.records import SpanLinkRecord
+from traceability.exporter.codec.traces import decode_json, decode_protobuf, records_to_request
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.instrumentation.otlp_checks import check_example1, run_example1_unchanged
 from tests.instrumentation.otlp_server import recording_otlp_server
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.instrumentation.tracer import ExecutionTracer
 
 

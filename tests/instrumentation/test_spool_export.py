@@ -141,7 +141,7 @@ def _only_file(directory: Path) -> bytes:
 async def test_the_collectors_decoder_accepts_the_spool_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from traceability.exporter.otlp_decode import decode_json
+    from traceability.exporter.codec.traces import decode_json
 
     monkeypatch.setenv("TRACEABILITY_SPOOL_DIR", str(tmp_path))
     await run_example1_unchanged()

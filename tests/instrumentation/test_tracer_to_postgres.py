@@ -11,7 +11,7 @@ import pytest
 
 from tests.instrumentation.span_dicts import MS, FixedClock, IncrementalIds
 from traceability.exporter import PostgresSpanExporter
-from traceability.exporter.mapping import ROW_NAMESPACE
+from traceability.exporter.storage.values import ROW_NAMESPACE
 from traceability.instrumentation.ids import turn_span_id
 from traceability.instrumentation.tracer import ExecutionTracer
 

@@ -402,7 +402,7 @@ async def test_health_reports_database_pool_and_deriver(client: httpx.AsyncClien
 
 
 async def test_database_down_gives_503_with_a_message() -> None:
-    from traceability.exporter.embedded_pg import free_port
+    from traceability.exporter.devtools.embedded_pg import free_port
 
     settings = Settings.resolve(db_url=f"postgresql://u:secret@127.0.0.1:{free_port()}/none", run_deriver=True,
                                 deriver_interval_s=0.05)  # fmt: skip

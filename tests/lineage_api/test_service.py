@@ -163,7 +163,7 @@ def test_derive_command_errors() -> None:
     )
     assert proc.returncode == 2
     assert "no database: pass --db-url, set TRACEABILITY_DB_URL, or start everything with" in proc.stderr
-    from traceability.exporter.embedded_pg import free_port
+    from traceability.exporter.devtools.embedded_pg import free_port
 
     proc = subprocess.run(
         [

@@ -12,16 +12,12 @@ import pytest
 from tests.native.recorded import ENCODINGS, hook_payloads, log_records, native_spans, otlp_bodies
 from tests.support.hooks import HookEnv
 from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.native_writer import NativeWriter
-from traceability.exporter.otlp_decode import decode_json, decode_protobuf
-from traceability.exporter.otlp_native_decode import (
-    decode_logs_json,
-    decode_logs_protobuf,
-    decode_metrics_json,
-    decode_metrics_protobuf,
-)
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.codec.logs import decode_logs_json, decode_logs_protobuf
+from traceability.exporter.codec.metrics import decode_metrics_json, decode_metrics_protobuf
+from traceability.exporter.codec.traces import decode_json, decode_protobuf
+from traceability.exporter.storage.database import LazyPool
+from traceability.exporter.storage.native_writer import NativeWriter
+from traceability.exporter.storage.writer import SpanWriter
 
 
 async def load(dsn: str, tmp_path: Path, encoding: str, *, hooks: bool = True, native: bool = True) -> None:

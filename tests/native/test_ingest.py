@@ -16,9 +16,9 @@ from tests.native.recorded import ENCODINGS, json_log_records, otlp_bodies
 from tests.support.collector import running_collector, start_collector, stop_collector
 from tests.support.db import fetch
 from traceability.collector.drainer import DrainStats, SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.embedded_pg import free_port
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.devtools.embedded_pg import free_port
+from traceability.exporter.storage.database import LazyPool
+from traceability.exporter.storage.writer import SpanWriter
 
 NATIVE_TABLES = (
     "claude_code_events",

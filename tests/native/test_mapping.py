@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from traceability.exporter.native_mapping import EVENT_COLUMNS, event_row, event_row_id
-from traceability.exporter.native_records import LogRecordData
+from traceability.exporter.codec.native_records import LogRecordData
+from traceability.exporter.storage.native_mapping import EVENT_COLUMNS, event_row, event_row_id
 
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 

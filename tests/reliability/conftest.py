@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from traceability.exporter.storage import database
 
 
 @pytest.fixture

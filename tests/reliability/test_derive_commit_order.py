@@ -15,9 +15,9 @@ import sys
 import asyncpg
 
 from tests.support.scripted_session import ScriptedSession
-from traceability.exporter import database
-from traceability.exporter.mapping import map_spans
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.storage import database
+from traceability.exporter.storage.mapping import map_spans
+from traceability.exporter.storage.writer import SpanWriter
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 from traceability.lineage_api.store import derivation
 from traceability.lineage_api.store.catalog import DERIVER_CHECKPOINT

@@ -17,7 +17,7 @@ from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import body, turn_payload
 from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.storage.writer import SpanWriter
 from traceability.instrumentation.spool import write_spool_file
 
 

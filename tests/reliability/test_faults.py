@@ -18,7 +18,7 @@ from tests.support.api_process import running_api
 from tests.support.collector import Collector, running_collector, start_collector, stop_collector, wait_until
 from tests.support.span_load import add_turn
 from tests.support.span_stream import SpanStream, count_run, sample_mismatches
-from traceability.exporter.embedded_pg import EmbeddedPostgres
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
 

@@ -19,7 +19,7 @@ from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import body, incompressible, plant, turn_payload
 from tests.support.scripted_session import ScriptedSession
-from traceability.exporter.limits import INDEXED_TEXT_MAX_BYTES
+from traceability.exporter.storage.limits import INDEXED_TEXT_MAX_BYTES
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.spool import write_spool_file
 from traceability.lineage_api.deriver.pipeline import PatternDeriver

@@ -14,7 +14,7 @@ from tests.support.rss import RssSampler
 from tests.support.span_load import request_bytes
 from tests.support.span_stream import SpanStream, count_run, sample_mismatches
 from tests.support.tmpfs import mounted_tmpfs
-from traceability.exporter.embedded_pg import EmbeddedPostgres
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres
 
 HOOKS = 4
 MiB = 1024 * 1024

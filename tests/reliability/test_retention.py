@@ -17,7 +17,7 @@ import pytest
 from tests.support.collector import running_collector
 from tests.support.db import fetch
 from tests.support.span_stream import SpanStream, count_run, sample_mismatches
-from traceability.exporter.retention import parse_duration
+from traceability.exporter.storage.retention import parse_duration
 
 OLD_TRACES = 3000
 HOOKS_PER_OLD_TRACE = 20

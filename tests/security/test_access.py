@@ -17,9 +17,9 @@ import pytest
 from tests.support.api_process import listening_addresses, running_api
 from tests.support.collector import running_collector, wait_until
 from tests.support.ingest_payloads import otlp_json_body
-from traceability.exporter.access import AccessPolicy
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.lineage_api.settings import Settings
+from traceability.serving.auth import AccessPolicy
 
 TOKEN = "tok-3f9a1c7e5b2d4068"
 TRACK = {"event_type": "pattern_created", "pattern_id": "access-test", "pattern_name": "f"}

@@ -19,7 +19,7 @@ from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import body, plant, turn_payload
 from tests.support.spans import make_turn
-from traceability.exporter.otlp_decode import decode_protobuf
+from traceability.exporter.codec.traces import decode_protobuf
 from traceability.instrumentation import semconv as sc
 
 DEPTH = 8

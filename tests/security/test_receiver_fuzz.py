@@ -32,7 +32,7 @@ from tests.security.fuzz_support import EXAMPLES, FUZZ, T0, attribute
 from tests.security.hostile import hostile_text, json_values
 from tests.support.collector import running_collector
 from tests.support.db import fetch
-from traceability.exporter.limits import index_safe_text
+from traceability.exporter.storage.limits import index_safe_text
 from traceability.instrumentation import semconv as sc
 
 _ids = itertools.count(1)

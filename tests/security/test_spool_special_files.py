@@ -106,8 +106,8 @@ def test_special_entries_are_quarantined_and_good_files_drained(db_dsn: str, tmp
 UNREADABLE_DRAIN = """
 import asyncio, json, os, sys
 from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import create_pool
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.storage.database import create_pool
+from traceability.exporter.storage.writer import SpanWriter
 
 async def main(dsn, spool, uid, gid):
     pool = await create_pool(dsn, min_size=1, max_size=2, json_codecs=False)

@@ -16,7 +16,7 @@ import httpx
 import psutil
 
 from tests.support.collector import wait_until
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.lineage_api.app import API_PREFIX
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.lineage_api.app import API_PREFIX
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.support.hooks import HookEnv
 from traceability.collector.drainer import SpoolDrainer
-from traceability.exporter.database import LazyPool
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.storage.database import LazyPool
+from traceability.exporter.storage.writer import SpanWriter
 
 
 async def drain(db_dsn: str, hook: HookEnv) -> None:

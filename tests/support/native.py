@@ -22,7 +22,7 @@ def drained(collector: Collector) -> bool:
 
 
 def native_trace_id(bodies: list[OtlpBody]) -> uuid.UUID:
-    from traceability.exporter.otlp_decode import decode_json, decode_protobuf
+    from traceability.exporter.codec.traces import decode_json, decode_protobuf
 
     body = next(b for b in bodies if b.signal == "traces")
     batch = (

@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from traceability.exporter import database
-from traceability.exporter.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from traceability.exporter.storage import database
 
 TEMPLATE_DB = "traceability_template"
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code-hooks"

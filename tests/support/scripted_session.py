@@ -10,9 +10,9 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 
-from traceability.exporter.database import create_pool
-from traceability.exporter.records import SpanRecord
-from traceability.exporter.writer import SpanWriter
+from traceability.exporter.codec.records import SpanRecord
+from traceability.exporter.storage.database import create_pool
+from traceability.exporter.storage.writer import SpanWriter
 from traceability.instrumentation import semconv
 
 _ids = itertools.count(1)

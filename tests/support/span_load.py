@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from traceability.exporter.otlp_decode import attribute_kv
+from traceability.exporter.codec.traces import attribute_kv
 from traceability.instrumentation import semconv as sc
 
 MS = 1_000_000

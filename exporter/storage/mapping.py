@@ -7,192 +7,35 @@ from the OTel ids, so the same span always maps to the same row.
 
 from __future__ import annotations
 
-import functools
-import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from traceability.exporter.limits import (
+from traceability.exporter.codec.records import AttrValue, SpanRecord
+from traceability.exporter.storage.limits import (
     DEFAULT_MAX_SPAN_STORED_BYTES,
-    finite_or_none,
-    index_safe_text,
     stored_bytes,
 )
-from traceability.exporter.records import AttrValue, SpanRecord
+from traceability.exporter.storage.values import (
+    bool_attr,
+    clean_text,
+    dumps,
+    float_attr,
+    hook_row_id,
+    indexed_text_attr,
+    int_attr,
+    json_attr,
+    parse_uuid,
+    resource_json,
+    session_uuid,
+    text_attr,
+    to_datetime,
+    trace_uuid,
+)
 from traceability.instrumentation import semconv as sc
 
-# Namespace for the uuid5 ids of hook_executions rows and of non-UUID session ids.
-ROW_NAMESPACE = uuid.UUID("6f1d8c2e-3b7a-5e4f-9a10-7c2b4d6e8f01")
-NIL_UUID = uuid.UUID(int=0)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAILED_STATUSES = frozenset({sc.STATUS_FAILED, sc.STATUS_BLOCKED})
-
-
-def clean_text(value: str) -> str:
-    """Text PostgreSQL accepts: NUL becomes U+FFFD and lone surrogates become '?'."""
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def clean_json(value: Any) -> Any:
-    """A JSON-able value with every string (keys too) cleaned for jsonb."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return None
-    return value
-
-
-def _jsonb_safe(text: str) -> bool:
-    """True when JSON text has no NUL escape (jsonb rejects it) and no lone surrogate."""
-    if "\\u0000" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-# Reused (stateless) codecs: json.dumps/loads with non-default options build a new one per call,
-# which costs more than the encoding itself on the ingest path.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_not_json)  # NaN / Infinity are not JSON (RFC 8259)
-
-
-def dumps(value: Any) -> str | None:
-    """JSON text for a jsonb column (None stays NULL)."""
-    if value is None:
-        return None
-    text = _ENCODER.encode(value)
-    if _jsonb_safe(text) and "NaN" not in text and "Infinity" not in text:
-        return text
-    return _ENCODER.encode(clean_json(value))
-
-
-def _json_attr_text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
-    """A JSON-valued attribute as jsonb text; text that is not JSON is stored as a JSON string.
-
-    Valid, clean JSON text is passed through as sent (no re-encoding: this is the ingest hot path).
-    """
-    raw = attrs.get(key)
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        try:  # NaN / Infinity are not JSON: such text is kept as a string, not nulled
-            parsed = _STRICT_DECODER.decode(raw)
-        except ValueError:
-            return dumps(raw)
-        if _jsonb_safe(raw):
-            return raw
-        return dumps(parsed)
-    return dumps(raw)
-
-
-def _text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
-    value = attrs.get(key)
-    if value is None:
-        return None
-    return clean_text(value if isinstance(value, str) else str(value))
-
-
-def _indexed_text(attrs: Mapping[str, AttrValue], key: str, whole: dict[str, AttrValue]) -> str | None:
-    """A column value an index (or derivation's indexes) holds: see ``limits.index_safe_text``.
-
-    When the value had to be shortened, the whole value goes into ``whole`` (the row's
-    ``attributes`` jsonb) under its attribute name.
-    """
-    value = _text(attrs, key)
-    if value is None:
-        return None
-    safe = index_safe_text(value)
-    if safe is not value:
-        whole[key] = value
-    return safe
-
-
-def _bool(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
-    value = attrs.get(key)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.lower() in ("true", "1", "yes")
-    if isinstance(value, int | float):
-        return bool(value)
-    return None
-
-
-def _float(attrs: Mapping[str, AttrValue], key: str) -> float | None:
-    value = attrs.get(key)
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return finite_or_none(float(value))
-    try:
-        return finite_or_none(float(value))
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _int(attrs: Mapping[str, AttrValue], key: str) -> int | None:
-    value = _float(attrs, key)
-    if value is None or not -(2**31) <= value < 2**31:
-        return None
-    return int(value)
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-def session_uuid(raw: str | None) -> tuple[uuid.UUID, str | None]:
-    """The session id as a UUID, and the raw text when it was not one (kept in session_key)."""
-    if not raw:
-        return NIL_UUID, None
-    parsed = _uuid(raw)
-    if parsed is not None:
-        return parsed, None
-    return uuid.uuid5(ROW_NAMESPACE, raw), raw
-
-
-@functools.lru_cache(maxsize=8192)
-def trace_uuid(trace_id_hex: str) -> uuid.UUID:
-    """The trace id as a UUID (cached: a batch holds many spans of few traces)."""
-    return uuid.UUID(hex=trace_id_hex)
-
-
-def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
-    return uuid.uuid5(ROW_NAMESPACE, trace_id_hex + span_id_hex)
-
-
-def to_datetime(unix_nano: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=unix_nano // 1000)
 
 
 def _duration_ms(span: SpanRecord) -> int:
@@ -264,11 +107,6 @@ def _links(span: SpanRecord) -> list[dict[str, Any]] | None:
     ]
 
 
-def resource_json(resource: Mapping[str, AttrValue]) -> str | None:
-    """The resource attributes as JSON text."""
-    return dumps({k: list(v) if isinstance(v, tuple) else v for k, v in resource.items()})
-
-
 def is_root(span: SpanRecord) -> bool:
     kind = span.attributes.get(sc.SPAN_TYPE)
     if kind is not None:
@@ -336,37 +174,37 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
     trace_id = trace_uuid(span.trace_id)
     exc = _exception(span)
     whole: dict[str, AttrValue] = {}
-    status = _indexed_text(attrs, sc.TRACE_STATUS, whole) or (
+    status = indexed_text_attr(attrs, sc.TRACE_STATUS, whole) or (
         sc.TRACE_STATUS_FAILED if span.status_code == "ERROR" else sc.TRACE_STATUS_COMPLETED
     )
-    success = _bool(attrs, sc.SUCCESS)
+    success = bool_attr(attrs, sc.SUCCESS)
     if success is None:
         success = status == sc.TRACE_STATUS_COMPLETED
-    session_id, session_key = session_uuid(_text(attrs, sc.SESSION_ID))
-    error_message = clean_text(span.status_message) or _text(exc, sc.EXCEPTION_MESSAGE)
+    session_id, session_key = session_uuid(text_attr(attrs, sc.SESSION_ID))
+    error_message = clean_text(span.status_message) or text_attr(exc, sc.EXCEPTION_MESSAGE)
     return TraceRow(
         (
             trace_id,
             trace_id,
-            _uuid(_text(attrs, sc.ROOT_ID)) or trace_id,
-            _uuid(_text(attrs, sc.PARENT_ID)),
+            parse_uuid(text_attr(attrs, sc.ROOT_ID)) or trace_id,
+            parse_uuid(text_attr(attrs, sc.PARENT_ID)),
             session_id,
             session_key,
-            _indexed_text(attrs, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
-            _text(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
-            _text(attrs, sc.PROMPT_TEXT),
-            _text(attrs, sc.PROMPT_ID),
+            indexed_text_attr(attrs, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
+            text_attr(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
+            text_attr(attrs, sc.PROMPT_TEXT),
+            text_attr(attrs, sc.PROMPT_ID),
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
             status,
             success,
             error_message,
-            _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
-            _json_attr_text(attrs, sc.CONTEXT),
+            text_attr(attrs, sc.ERROR_TYPE) or text_attr(exc, sc.EXCEPTION_TYPE),
+            json_attr(attrs, sc.CONTEXT),
             _tags(attrs),
             span.span_id,
-            _text(span.resource, sc.SERVICE_NAME),
+            text_attr(span.resource, sc.SERVICE_NAME),
             clean_text(span.name),
             span.status_code,
             clean_text(span.status_message) or None,
@@ -401,45 +239,43 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
     attrs = span.attributes
     exc = _exception(span)
     whole: dict[str, AttrValue] = {}
-    span_type = _text(attrs, sc.SPAN_TYPE)
-    status = _text(attrs, sc.STATUS) or (
+    span_type = text_attr(attrs, sc.SPAN_TYPE)
+    status = text_attr(attrs, sc.STATUS) or (
         sc.STATUS_FAILED if span.status_code == "ERROR" else sc.STATUS_COMPLETED
     )
-    success = _bool(attrs, sc.SUCCESS)
+    success = bool_attr(attrs, sc.SUCCESS)
     if success is None:
         success = status not in _FAILED_STATUSES
-    quality_results = _json_attr_text(attrs, sc.QUALITY_RESULTS) or dumps(
-        _scalar_results(attrs, _QUALITY_SCALARS)
-    )
-    rag_results = _json_attr_text(attrs, sc.RAG_RESULTS) or dumps(_scalar_results(attrs, _RAG_SCALARS))
-    quality_performed = _bool(attrs, sc.QUALITY_PERFORMED)
-    rag_performed = _bool(attrs, sc.RAG_PERFORMED)
+    quality_results = json_attr(attrs, sc.QUALITY_RESULTS) or dumps(_scalar_results(attrs, _QUALITY_SCALARS))
+    rag_results = json_attr(attrs, sc.RAG_RESULTS) or dumps(_scalar_results(attrs, _RAG_SCALARS))
+    quality_performed = bool_attr(attrs, sc.QUALITY_PERFORMED)
+    rag_performed = bool_attr(attrs, sc.RAG_PERFORMED)
     return HookRow(
         (
             hook_row_id(span.trace_id, span.span_id),
             trace_uuid(span.trace_id),
-            _text(attrs, sc.HOOK_TYPE) or span_type or "span",
-            _text(attrs, sc.HOOK_NAME) or clean_text(span.name),
-            _int(attrs, sc.EXECUTION_ORDER) or 0,
-            _text(attrs, sc.GEN_AI_TOOL_NAME),
-            _indexed_text(attrs, sc.CODE_FILE_PATH, whole),  # derivation indexes it
+            text_attr(attrs, sc.HOOK_TYPE) or span_type or "span",
+            text_attr(attrs, sc.HOOK_NAME) or clean_text(span.name),
+            int_attr(attrs, sc.EXECUTION_ORDER) or 0,
+            text_attr(attrs, sc.GEN_AI_TOOL_NAME),
+            indexed_text_attr(attrs, sc.CODE_FILE_PATH, whole),  # derivation indexes it
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
             status,
-            _json_attr_text(attrs, sc.INPUT_DATA),
-            _json_attr_text(attrs, sc.OUTPUT_DATA),
-            _json_attr_text(attrs, sc.MODIFICATIONS),
+            json_attr(attrs, sc.INPUT_DATA),
+            json_attr(attrs, sc.OUTPUT_DATA),
+            json_attr(attrs, sc.MODIFICATIONS),
             rag_performed if rag_performed is not None else rag_results is not None,
             rag_results,
             quality_performed if quality_performed is not None else quality_results is not None,
             quality_results,
-            _text(attrs, sc.ERROR_MESSAGE)
+            text_attr(attrs, sc.ERROR_MESSAGE)
             or clean_text(span.status_message)
-            or _text(exc, sc.EXCEPTION_MESSAGE),
-            _text(attrs, sc.ERROR_TYPE) or _text(exc, sc.EXCEPTION_TYPE),
-            _text(attrs, sc.ERROR_STACK) or _text(exc, sc.EXCEPTION_STACKTRACE),
-            _json_attr_text(attrs, sc.METADATA),
+            or text_attr(exc, sc.EXCEPTION_MESSAGE),
+            text_attr(attrs, sc.ERROR_TYPE) or text_attr(exc, sc.EXCEPTION_TYPE),
+            text_attr(attrs, sc.ERROR_STACK) or text_attr(exc, sc.EXCEPTION_STACKTRACE),
+            json_attr(attrs, sc.METADATA),
             span.span_id,
             span.parent_span_id,
             clean_text(span.name),
@@ -447,14 +283,14 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             span_type,
             span.status_code,
             clean_text(span.status_message) or None,
-            _indexed_text(attrs, sc.SESSION_ID, whole),
-            _text(attrs, sc.PROMPT_ID),
-            _indexed_text(attrs, sc.GEN_AI_TOOL_CALL_ID, whole),
-            _text(attrs, sc.GEN_AI_AGENT_ID),
-            _float(attrs, sc.DURATION_MS),
-            _float(attrs, sc.QUALITY_SCORE),
+            indexed_text_attr(attrs, sc.SESSION_ID, whole),
+            text_attr(attrs, sc.PROMPT_ID),
+            indexed_text_attr(attrs, sc.GEN_AI_TOOL_CALL_ID, whole),
+            text_attr(attrs, sc.GEN_AI_AGENT_ID),
+            float_attr(attrs, sc.DURATION_MS),
+            float_attr(attrs, sc.QUALITY_SCORE),
             success,
-            _text(span.resource, sc.SERVICE_NAME),
+            text_attr(span.resource, sc.SERVICE_NAME),
             dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES, whole)),
             dumps(_events(span)),
             resource if resource is not None else resource_json(span.resource),
@@ -466,7 +302,7 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
 def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRow:
     """The in_progress row a child creates when its root has not arrived yet."""
     trace_id = trace_uuid(trace_id_hex)
-    session_id, session_key = session_uuid(_text(first_child.attributes, sc.SESSION_ID))
+    session_id, session_key = session_uuid(text_attr(first_child.attributes, sc.SESSION_ID))
     values: dict[str, Any] = dict.fromkeys(TRACE_COLUMNS)
     values.update(
         id=trace_id,
@@ -475,10 +311,10 @@ def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRo
         session_id=session_id,
         session_key=session_key,
         source="unknown",
-        prompt_id=_text(first_child.attributes, sc.PROMPT_ID),
+        prompt_id=text_attr(first_child.attributes, sc.PROMPT_ID),
         started_at=to_datetime(first_child.start_time_unix_nano),
         status=sc.TRACE_STATUS_IN_PROGRESS,
-        service_name=_text(first_child.resource, sc.SERVICE_NAME),
+        service_name=text_attr(first_child.resource, sc.SERVICE_NAME),
     )
     return TraceRow(tuple(values[c] for c in TRACE_COLUMNS))
 

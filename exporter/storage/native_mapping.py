@@ -12,20 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from traceability.exporter.mapping import (
+from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
+from traceability.exporter.codec.records import AttrValue, SpanRecord
+from traceability.exporter.storage.values import (
     ROW_NAMESPACE,
-    _bool,
-    _float,
-    _text,
+    bool_attr,
     clean_text,
     dumps,
+    float_attr,
     hook_row_id,
     resource_json,
+    text_attr,
     to_datetime,
     trace_uuid,
 )
-from traceability.exporter.native_records import LogRecordData, MetricPointData
-from traceability.exporter.records import AttrValue, SpanRecord
 from traceability.hooks.redact import redact
 from traceability.instrumentation import semconv as sc
 
@@ -68,10 +68,18 @@ def _rest(attrs: Mapping[str, AttrValue], in_columns: frozenset[str]) -> str | N
 
 
 def _int64(attrs: Mapping[str, AttrValue], key: str) -> int | None:
-    value = _float(attrs, key)
+    value = float_attr(attrs, key)
     if value is None or not -(2**63) <= value < 2**63:
         return None
     return int(value)
+
+
+_TOKEN_KEYS = (sc.CC_INPUT_TOKENS, sc.CC_OUTPUT_TOKENS, sc.CC_CACHE_READ_TOKENS, sc.CC_CACHE_CREATION_TOKENS)
+
+
+def _tokens(attrs: Mapping[str, AttrValue]) -> tuple[int | None, ...]:
+    """The four token counts (input, output, cache read, cache creation), in column order."""
+    return tuple(_int64(attrs, key) for key in _TOKEN_KEYS)
 
 
 def _uuid_of_hex(value: str | None) -> uuid.UUID | None:
@@ -136,29 +144,26 @@ def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None
         event_name(record),
         to_datetime(record.time_unix_nano),
         to_datetime(record.observed_time_unix_nano) if record.observed_time_unix_nano else None,
-        _text(attrs, sc.SESSION_ID),
-        _text(attrs, sc.PROMPT_ID),
+        text_attr(attrs, sc.SESSION_ID),
+        text_attr(attrs, sc.PROMPT_ID),
         _uuid_of_hex(record.trace_id),
         record.span_id,
-        _text(attrs, sc.CC_TOOL_USE_ID),
-        _text(attrs, sc.CC_TOOL_NAME),
-        _text(attrs, sc.CC_MODEL),
-        _int64(attrs, sc.CC_INPUT_TOKENS),
-        _int64(attrs, sc.CC_OUTPUT_TOKENS),
-        _int64(attrs, sc.CC_CACHE_READ_TOKENS),
-        _int64(attrs, sc.CC_CACHE_CREATION_TOKENS),
-        _float(attrs, sc.CC_COST_USD),
-        _float(attrs, sc.CC_DURATION_MS),
-        _float(attrs, sc.CC_TTFT_MS),
-        _text(attrs, sc.CC_REQUEST_ID),
-        _redact(_text(attrs, sc.CC_ERROR)),
-        _text(attrs, sc.CC_STATUS_CODE),
-        _bool(attrs, sc.CC_SUCCESS),
-        _text(attrs, sc.CC_DECISION),
-        _text(attrs, sc.CC_DECISION_SOURCE),
-        _text(attrs, sc.CC_HOOK_EVENT),
-        _text(attrs, sc.CC_HOOK_NAME),
-        _float(attrs, sc.CC_HOOK_TOTAL_DURATION_MS),
+        text_attr(attrs, sc.CC_TOOL_USE_ID),
+        text_attr(attrs, sc.CC_TOOL_NAME),
+        text_attr(attrs, sc.CC_MODEL),
+        *_tokens(attrs),
+        float_attr(attrs, sc.CC_COST_USD),
+        float_attr(attrs, sc.CC_DURATION_MS),
+        float_attr(attrs, sc.CC_TTFT_MS),
+        text_attr(attrs, sc.CC_REQUEST_ID),
+        _redact(text_attr(attrs, sc.CC_ERROR)),
+        text_attr(attrs, sc.CC_STATUS_CODE),
+        bool_attr(attrs, sc.CC_SUCCESS),
+        text_attr(attrs, sc.CC_DECISION),
+        text_attr(attrs, sc.CC_DECISION_SOURCE),
+        text_attr(attrs, sc.CC_HOOK_EVENT),
+        text_attr(attrs, sc.CC_HOOK_NAME),
+        float_attr(attrs, sc.CC_HOOK_TOTAL_DURATION_MS),
         _int64(attrs, sc.CC_NUM_HOOKS),
         _prompt(attrs, capture_prompts),
         clean_text(record.severity_text) or None,
@@ -180,10 +185,10 @@ class TraceLink:
 def trace_links(records: list[LogRecordData]) -> list[TraceLink]:
     links: dict[uuid.UUID, TraceLink] = {}
     for record in records:
-        prompt = _text(record.attributes, sc.PROMPT_ID)
+        prompt = text_attr(record.attributes, sc.PROMPT_ID)
         if record.trace_id and prompt:
             trace = trace_uuid(record.trace_id)
-            links.setdefault(trace, TraceLink(trace, prompt, _text(record.attributes, sc.SESSION_ID)))
+            links.setdefault(trace, TraceLink(trace, prompt, text_attr(record.attributes, sc.SESSION_ID)))
     return sorted(links.values(), key=lambda link: link.native_trace_id)
 
 
@@ -223,7 +228,7 @@ def metric_row(point: MetricPointData, resource: str | None = None) -> tuple[Any
         point.value,
         point.count,
         dumps([[b if b != float("inf") else None, c] for b, c in point.buckets]) if point.buckets else None,
-        _text(point.attributes, sc.SESSION_ID),
+        text_attr(point.attributes, sc.SESSION_ID),
         attributes,
         resource,
     )
@@ -264,25 +269,22 @@ def native_span_row(span: SpanRecord, capture_prompts: bool, resource: str | Non
         span.span_id,
         span.parent_span_id,
         clean_text(span.name),
-        _text(attrs, sc.CC_SPAN_TYPE) or clean_text(span.name.removeprefix(sc.CC_SPAN_NAME_PREFIX)),
+        text_attr(attrs, sc.CC_SPAN_TYPE) or clean_text(span.name.removeprefix(sc.CC_SPAN_NAME_PREFIX)),
         to_datetime(span.start_time_unix_nano),
         to_datetime(span.end_time_unix_nano),
         (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
         span.status_code,
         _redact(clean_text(span.status_message)) or None,
-        _text(attrs, sc.SESSION_ID),
-        _text(attrs, sc.CC_TOOL_USE_ID) or _text(attrs, sc.GEN_AI_TOOL_CALL_ID),
-        _text(attrs, sc.GEN_AI_TOOL_NAME) or _text(attrs, sc.CC_TOOL_NAME),
-        _text(attrs, sc.CC_MODEL),
-        _int64(attrs, sc.CC_INPUT_TOKENS),
-        _int64(attrs, sc.CC_OUTPUT_TOKENS),
-        _int64(attrs, sc.CC_CACHE_READ_TOKENS),
-        _int64(attrs, sc.CC_CACHE_CREATION_TOKENS),
-        _text(attrs, sc.CC_REQUEST_ID),
-        _float(attrs, sc.CC_TTFT_MS),
-        _bool(attrs, sc.CC_SUCCESS),
-        _text(attrs, sc.CC_DECISION),
-        _text(attrs, sc.CC_DECISION_SOURCE),
+        text_attr(attrs, sc.SESSION_ID),
+        text_attr(attrs, sc.CC_TOOL_USE_ID) or text_attr(attrs, sc.GEN_AI_TOOL_CALL_ID),
+        text_attr(attrs, sc.GEN_AI_TOOL_NAME) or text_attr(attrs, sc.CC_TOOL_NAME),
+        text_attr(attrs, sc.CC_MODEL),
+        *_tokens(attrs),
+        text_attr(attrs, sc.CC_REQUEST_ID),
+        float_attr(attrs, sc.CC_TTFT_MS),
+        bool_attr(attrs, sc.CC_SUCCESS),
+        text_attr(attrs, sc.CC_DECISION),
+        text_attr(attrs, sc.CC_DECISION_SOURCE),
         _prompt(attrs, capture_prompts),
         _rest(attrs, _SPAN_COLUMN_ATTRIBUTES),
         dumps(events) if events else None,

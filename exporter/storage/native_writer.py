@@ -9,8 +9,8 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from traceability.exporter.mapping import resource_json
-from traceability.exporter.native_join import (
+from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
+from traceability.exporter.storage.native_join import (
     EVENTS,
     INSERT_LINKS,
     METRICS,
@@ -18,15 +18,15 @@ from traceability.exporter.native_join import (
     join_turns,
     lock_prompts,
 )
-from traceability.exporter.native_mapping import (
+from traceability.exporter.storage.native_mapping import (
     EVENT_COLUMNS,
     METRIC_COLUMNS,
     event_row,
     metric_row,
     trace_links,
 )
-from traceability.exporter.native_records import LogRecordData, MetricPointData
-from traceability.exporter.writer import RetryPolicy, run_with_retry
+from traceability.exporter.storage.values import resource_json
+from traceability.exporter.storage.writer import RetryPolicy, run_with_retry
 
 log = logging.getLogger(__name__)
 

@@ -7,22 +7,30 @@ mapping in one place that matters: trace and span ids are hex, not base64.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 
-from traceability.exporter.records import (
+from traceability.exporter.codec.common import (
+    MalformedRequest,
+    Rejections,
+    attributes,
+    ids_to_base64,
+    list_field,
+    load_json,
+    parse_dict,
+    parse_protobuf,
+    scope_name,
+)
+from traceability.exporter.codec.records import (
     SPAN_KINDS,
     STATUS_CODES,
     AttrValue,
@@ -33,80 +41,14 @@ from traceability.exporter.records import (
     validate,
 )
 
-MAX_ATTRIBUTE_DEPTH = 8
-
-
-class MalformedRequest(ValueError):
-    """The request as a whole cannot be decoded (the receiver answers 400 with this message)."""
-
 
 @dataclass
-class DecodedBatch:
+class DecodedBatch(Rejections):
     spans: list[SpanRecord] = field(default_factory=list)
-    rejected: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def reject(self, reason: str, count: int = 1) -> None:
-        self.rejected += count
-        if len(self.errors) < 10:
-            self.errors.append(reason)
-
-    @property
-    def error_message(self) -> str:
-        return "; ".join(self.errors)
-
-
-_SCALAR_FIELDS = frozenset({"string_value", "bool_value", "int_value", "double_value"})
-
-
-def _any_value(value: AnyValue, depth: int = 0) -> AttrValue:
-    which = value.WhichOneof("value")
-    if which in _SCALAR_FIELDS:
-        return getattr(value, which)
-    if which == "bytes_value":
-        return value.bytes_value.hex()
-    if depth >= MAX_ATTRIBUTE_DEPTH:
-        return None
-    if which == "array_value":
-        return tuple(_any_value(v, depth + 1) for v in value.array_value.values)
-    if which == "kvlist_value":
-        # OTel attributes cannot nest; keep the structure as JSON text, encoded once at this
-        # level (nested kvlists are plain values inside it, not JSON strings inside JSON
-        # strings, whose escaping would double at every level).
-        return json.dumps(_plain(value, depth), ensure_ascii=False, allow_nan=False, default=str)
-    return None
-
-
-def _plain(value: AnyValue, depth: int) -> Any:
-    """An AnyValue as a plain JSON-able Python value (kvlists become dicts); non-finite -> None."""
-    which = value.WhichOneof("value")
-    if which == "double_value":
-        number = value.double_value
-        return number if math.isfinite(number) else None
-    if which in _SCALAR_FIELDS:
-        return getattr(value, which)
-    if which == "bytes_value":
-        return value.bytes_value.hex()
-    if depth >= MAX_ATTRIBUTE_DEPTH:
-        return None
-    if which == "array_value":
-        return [_plain(v, depth + 1) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: _plain(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    return None
 
 
 def _jsonable(value: AttrValue) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _attributes(kvs: Any) -> dict[str, AttrValue]:
-    out: dict[str, AttrValue] = {}
-    for kv in kvs:
-        value = kv.value
-        # strings are most attributes: read them without the generic dispatch (ingest hot path)
-        out[kv.key] = value.string_value if value.WhichOneof("value") == "string_value" else _any_value(value)
-    return out
 
 
 def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str) -> SpanRecord:
@@ -123,14 +65,14 @@ def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str)
             end_time_unix_nano=span.end_time_unix_nano,
             status_code=STATUS_CODES[code],
             status_message=span.status.message,
-            attributes=_attributes(span.attributes),
+            attributes=attributes(span.attributes),
             events=tuple(
-                SpanEventRecord(e.name, e.time_unix_nano, _attributes(e.attributes)) for e in span.events
+                SpanEventRecord(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events
             ),
             resource=resource,
             scope_name=scope_name,
             links=tuple(
-                SpanLinkRecord(link.trace_id.hex(), link.span_id.hex(), _attributes(link.attributes))
+                SpanLinkRecord(link.trace_id.hex(), link.span_id.hex(), attributes(link.attributes))
                 for link in span.links
             ),
         )
@@ -148,7 +90,7 @@ def _add_scope(batch: DecodedBatch, scope_spans: ScopeSpans, resource: Mapping[s
 def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
     batch = DecodedBatch()
     for resource_spans in request.resource_spans:
-        resource = _attributes(resource_spans.resource.attributes)
+        resource = attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             _add_scope(batch, scope_spans, resource)
     return batch
@@ -156,52 +98,23 @@ def decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
 
 def decode_protobuf(body: bytes) -> DecodedBatch:
     request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except (DecodeError, RecursionError, ValueError) as exc:
-        raise MalformedRequest(f"body is not a valid OTLP ExportTraceServiceRequest protobuf: {exc}") from exc
+    parse_protobuf(request, body, "ExportTraceServiceRequest")
     return decode_request(request)
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
 
-def _hex_ids_to_base64(obj: dict[str, Any]) -> None:
-    """OTLP/JSON carries ids as hex; protobuf's JSON parser expects base64. Raises ValueError."""
-    for key in _ID_FIELDS:
-        value = obj.get(key)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            raise ValueError(f"{key} must be a hex string")
-        try:
-            obj[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
-        except ValueError:
-            raise ValueError(f"{key} is not hex: {value[:64]!r}") from None
-
-
-def _parse(message_dict: Any, message: Any) -> Any:
-    if not isinstance(message_dict, dict):
-        raise ValueError(f"expected an object, got {type(message_dict).__name__}")
-    return json_format.ParseDict(message_dict, message, ignore_unknown_fields=True)
-
-
 def _span_from_json(span_obj: Any) -> Span:
     if not isinstance(span_obj, dict):
         raise ValueError("a span must be an object")
-    span_obj = dict(span_obj)
-    _hex_ids_to_base64(span_obj)
-    for key in ("links",):
-        links = span_obj.get(key)
-        if isinstance(links, list):
-            fixed = []
-            for link in links:
-                if isinstance(link, dict):
-                    link = dict(link)
-                    _hex_ids_to_base64(link)
-                fixed.append(link)
-            span_obj[key] = fixed
-    span: Span = _parse(span_obj, Span())
+    span_obj = ids_to_base64(span_obj, _ID_FIELDS)
+    links = span_obj.get("links")
+    if isinstance(links, list):
+        span_obj["links"] = [
+            ids_to_base64(link, _ID_FIELDS) if isinstance(link, dict) else link for link in links
+        ]
+    span: Span = parse_dict(span_obj, Span())
     return span
 
 
@@ -214,12 +127,12 @@ def decode_json_object(payload: Any) -> DecodedBatch:
         raise MalformedRequest("resourceSpans must be an array")
     batch = DecodedBatch()
     for rs in resource_spans_list:
-        scope_list = rs.get("scopeSpans", rs.get("scope_spans", [])) if isinstance(rs, dict) else None
-        if not isinstance(scope_list, list):
+        scope_list = list_field(rs, "scopeSpans", "scope_spans")
+        if scope_list is None:
             batch.reject("resourceSpans entry is not an object with a scopeSpans array")
             continue
         try:
-            resource = _attributes(_parse(rs.get("resource") or {}, Resource()).attributes)
+            resource = attributes(parse_dict(rs.get("resource") or {}, Resource()).attributes)
         except (ValueError, json_format.ParseError, RecursionError) as exc:
             batch.reject(f"invalid resource: {exc}", _count_spans(scope_list))
             continue
@@ -228,13 +141,10 @@ def decode_json_object(payload: Any) -> DecodedBatch:
             if not isinstance(spans, list):
                 batch.reject("scopeSpans entry is not an object with a spans array")
                 continue
-            scope_name = ""
-            scope = ss.get("scope")
-            if isinstance(scope, dict) and isinstance(scope.get("name"), str):
-                scope_name = scope["name"]
+            name_of_scope = scope_name(ss)
             for span_obj in spans:
                 try:
-                    batch.spans.append(_span_record(_span_from_json(span_obj), resource, scope_name))
+                    batch.spans.append(_span_record(_span_from_json(span_obj), resource, name_of_scope))
                 except (ValueError, json_format.ParseError, RecursionError, InvalidSpan) as exc:
                     name = span_obj.get("name", "") if isinstance(span_obj, dict) else ""
                     batch.reject(f"span {str(name)[:80]!r}: {exc}")
@@ -247,11 +157,7 @@ def _count_spans(scope_list: list[Any]) -> int:
 
 def decode_json(body: bytes) -> DecodedBatch:
     """Decode an OTLP/JSON body (one request). Invalid UTF-8 is replaced, never fatal."""
-    try:
-        payload = json.loads(body.decode("utf-8", "replace"))
-    except (ValueError, RecursionError) as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from exc
-    return decode_json_object(payload)
+    return decode_json_object(load_json(body))
 
 
 def attribute_kv(key: str, value: Any) -> KeyValue:

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from traceability.exporter.limits import resolve_max_span_stored_bytes
-from traceability.exporter.mapping import (
+from traceability.exporter.codec.records import SpanRecord
+from traceability.exporter.storage.errors import DATA_ERRORS, TRANSIENT_DB_ERRORS
+from traceability.exporter.storage.limits import resolve_max_span_stored_bytes
+from traceability.exporter.storage.mapping import (
     HOOK_COLUMNS,
     HOOK_JSON_COLUMNS,
     TRACE_COLUMNS,
@@ -26,9 +28,8 @@ from traceability.exporter.mapping import (
     MappedBatch,
     map_spans,
 )
-from traceability.exporter.native_join import copy_native_spans, join_turns, lock_prompts
-from traceability.exporter.native_mapping import is_native_span, native_span_row
-from traceability.exporter.records import SpanRecord
+from traceability.exporter.storage.native_join import copy_native_spans, join_turns, lock_prompts
+from traceability.exporter.storage.native_mapping import is_native_span, native_span_row
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +43,6 @@ _TYPES = {
 # hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
 _HOOK_TYPES = {**_TYPES, "session_id": "text"}
 _PROMPT_ID = TRACE_COLUMNS.index("prompt_id")
-
-RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
-)
-# Errors caused by the rows themselves: the batch is split until the span at fault is found and
-# rejected alone. program_limit_exceeded is an index entry or row over PostgreSQL's limits.
-DATA_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.ProgramLimitExceededError,
-    ValueError,
-)
 
 
 def _stage_ddl(name: str, columns: Sequence[str], types: dict[str, str], extra: str = "") -> str:
@@ -151,7 +132,7 @@ async def run_with_retry(
             resolved = pool if isinstance(pool, asyncpg.Pool) else await pool()
             async with resolved.acquire() as conn:
                 return await work(conn)
-        except RETRYABLE_ERRORS as exc:
+        except TRANSIENT_DB_ERRORS as exc:
             delay = retry.delay(attempt)
             if loop.time() + delay > deadline:
                 raise

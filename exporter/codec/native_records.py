@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from traceability.exporter.records import AttrValue
+from traceability.exporter.codec.records import AttrValue
 
 TEMPORALITIES = ("UNSPECIFIED", "DELTA", "CUMULATIVE")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from traceability.exporter.native_mapping import (
+from traceability.exporter.storage.native_mapping import (
     EVENT_COLUMNS,
     EVENT_JSON_COLUMNS,
     METRIC_COLUMNS,

@@ -1,0 +1,165 @@
+"""OTLP ``ExportLogsServiceRequest`` (protobuf or OTLP/JSON) -> LogRecordData, record by record.
+
+As spans are decoded (``codec.traces``): a log record that cannot be stored is rejected with a
+reason and the rest of the request is kept, for ``partial_success``. Each decoded batch also holds
+the accepted records as a request again, which is what the collector queues on disk when the
+database does not answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from traceability.exporter.codec.common import (
+    PARSE_ERRORS,
+    InvalidRecord,
+    MalformedRequest,
+    Rejections,
+    any_value,
+    attributes,
+    ids_to_base64,
+    list_field,
+    load_json,
+    parse_dict,
+    parse_protobuf,
+    scope_name,
+)
+from traceability.exporter.codec.native_records import LogRecordData
+from traceability.exporter.codec.records import AttrValue
+
+
+@dataclass
+class DecodedLogs(Rejections):
+    records: list[LogRecordData] = field(default_factory=list)
+    accepted: ExportLogsServiceRequest = field(default_factory=ExportLogsServiceRequest)
+
+    @property
+    def items(self) -> list[LogRecordData]:
+        return self.records
+
+
+def _hex_id(raw: bytes, digits: int, what: str) -> str | None:
+    if not raw:
+        return None
+    value = raw.hex()
+    if len(value) != digits:
+        raise InvalidRecord(f"{what} must be {digits} hex digits, got {value[:64]!r}")
+    return None if value == "0" * digits else value
+
+
+def _body(value: AnyValue) -> AttrValue:
+    return any_value(value) if value.WhichOneof("value") else None
+
+
+def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: str) -> LogRecordData:
+    when = record.time_unix_nano or record.observed_time_unix_nano
+    if when <= 0:
+        raise InvalidRecord("timeUnixNano or observedTimeUnixNano must be set")
+    return LogRecordData(
+        time_unix_nano=when,
+        observed_time_unix_nano=record.observed_time_unix_nano,
+        severity_number=record.severity_number,
+        severity_text=record.severity_text,
+        body=_body(record.body),
+        attributes=attributes(record.attributes),
+        trace_id=_hex_id(record.trace_id, 32, "traceId"),
+        span_id=_hex_id(record.span_id, 16, "spanId"),
+        resource=resource,
+        scope_name=scope_name,
+    )
+
+
+def decode_logs_request(request: ExportLogsServiceRequest) -> DecodedLogs:
+    batch = DecodedLogs()
+    for resource_logs in request.resource_logs:
+        resource = attributes(resource_logs.resource.attributes)
+        out_rl = batch.accepted.resource_logs.add()
+        out_rl.resource.CopyFrom(resource_logs.resource)
+        for scope_logs in resource_logs.scope_logs:
+            out_sl = out_rl.scope_logs.add()
+            out_sl.scope.CopyFrom(scope_logs.scope)
+            for record in scope_logs.log_records:
+                _add_log(batch, out_sl.log_records, record, resource, scope_logs.scope.name)
+    return batch
+
+
+def _add_log(
+    batch: DecodedLogs, out: Any, record: LogRecord, resource: dict[str, AttrValue], scope_name: str
+) -> None:
+    try:
+        batch.records.append(_log_record(record, resource, scope_name))
+    except InvalidRecord as exc:
+        batch.reject(f"log record: {exc}")
+        return
+    out.add().CopyFrom(record)
+
+
+def decode_logs_protobuf(body: bytes) -> DecodedLogs:
+    request = ExportLogsServiceRequest()
+    parse_protobuf(request, body, "ExportLogsServiceRequest")
+    return decode_logs_request(request)
+
+
+def decode_logs_json_object(payload: Any) -> DecodedLogs:
+    """One OTLP/JSON ExportLogsServiceRequest object, record by record."""
+    top = list_field(payload, "resourceLogs", "resource_logs")
+    if top is None:
+        raise MalformedRequest("OTLP/JSON logs body must be an object with a resourceLogs array")
+    batch = DecodedLogs()
+    for rl in top:
+        scopes = list_field(rl, "scopeLogs", "scope_logs")
+        if scopes is None:
+            batch.reject("resourceLogs entry is not an object with a scopeLogs array")
+            continue
+        try:
+            resource_pb = parse_dict(rl.get("resource") or {}, Resource())
+        except PARSE_ERRORS as exc:
+            batch.reject(
+                f"invalid resource: {exc}", sum(len(list_field(s, "logRecords") or []) for s in scopes) or 1
+            )
+            continue
+        resource = attributes(resource_pb.attributes)
+        out_rl = batch.accepted.resource_logs.add()
+        out_rl.resource.CopyFrom(resource_pb)
+        for sl in scopes:
+            records = list_field(sl, "logRecords", "log_records")
+            if records is None:
+                batch.reject("scopeLogs entry is not an object with a logRecords array")
+                continue
+            out_sl = out_rl.scope_logs.add()
+            out_sl.scope.name = scope_name(sl)
+            for obj in records:
+                try:
+                    record = parse_dict(
+                        ids_to_base64(obj, ("traceId", "spanId", "trace_id", "span_id")), LogRecord()
+                    )
+                except (*PARSE_ERRORS, AttributeError) as exc:
+                    batch.reject(f"log record: {exc}")
+                    continue
+                _add_log(batch, out_sl.log_records, record, resource, out_sl.scope.name)
+    return batch
+
+
+def decode_logs_json(body: bytes) -> DecodedLogs:
+    return decode_logs_json_object(load_json(body))
+
+
+def logs_request_to_otlp_json(request: ExportLogsServiceRequest) -> bytes:
+    """One OTLP/JSON line (hex ids, as the OTLP specification requires)."""
+    payload = json_format.MessageToDict(request)
+    for rl in payload.get("resourceLogs", []):
+        for sl in rl.get("scopeLogs", []):
+            for record in sl.get("logRecords", []):
+                for key in ("traceId", "spanId"):
+                    if record.get(key):
+                        record[key] = base64.b64decode(record[key]).hex()
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,1 @@
+"""Records -> rows -> PostgreSQL: mapping, writers, the native join, connections, transient errors, retention, limits."""
