@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"  # exporter/migrations
 DB_URL_ENV_VARS = ("TRACEABILITY_DB_URL", "TRACEABILITY_DB_URL_EXTERNAL")
 POOL_MIN_SIZE = 5
 POOL_MAX_SIZE = 20
