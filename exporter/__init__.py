@@ -1,4 +1,4 @@
-"""Span storage: OTLP/SDK spans -> SpanRecord -> idempotent bulk writes into PostgreSQL.
+"""Span ingest: ``codec`` (OTLP -> records), ``storage`` (records -> PostgreSQL), ``devtools``, ``migrations``.
 
 ``from traceability.exporter import PostgresSpanExporter`` loads the OTel SDK lazily, so
 importing a submodule (the schema, the embedded cluster) stays cheap.
