@@ -1,6 +1,7 @@
 """bench/soak: a sustained span stream plus concurrent fuzz against the real collector.
 
     .venv/bin/python -m bench.soak [--duration 60] [--senders 4] [--turns-per-request 50] [--db-url URL]
+    .venv/bin/python -m bench.soak --hostile [--duration 120]   (the hostile mix: bench/soak/hostile.py)
 
 Runs ``traceability collector`` (subprocess, free port) on a private PostgreSQL cluster (default
 durability) unless ``--db-url`` is given. ``senders`` threads send OTLP/HTTP protobuf turns,
@@ -20,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.soak import hostile
 from bench.soak.fuzz import FuzzThread
 from tests.support.rss import RssSampler
 from tests.support.span_stream import SpanStream, count_run
@@ -37,6 +39,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--turns-per-request", type=int, default=50, help="turns per request, 5 spans each")
     parser.add_argument("--fuzz-rate", type=float, default=20.0, help="hostile requests per second")
     parser.add_argument("--db-url", help="use this (migrated) database instead of a private cluster")
+    hostile.add_arguments(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 3600:
         parser.error("--duration must be between 1 and 3600 seconds")
@@ -132,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(_parse(argv))
+    args = _parse(argv)
+    return hostile.run(args) if args.hostile else run(args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.security.rawhttp import closed_by_server, connect, request_head, send_all, trickle_until_closed
+from tests.support.rawhttp import closed_by_server, connect, request_head, send_all, trickle_until_closed
 from tests.support.collector import running_collector, wait_until
 from tests.support.ingest_payloads import otlp_json_body
 
