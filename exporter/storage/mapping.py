@@ -193,7 +193,7 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
             indexed_text_attr(attrs, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
             text_attr(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
             text_attr(attrs, sc.PROMPT_TEXT),
-            text_attr(attrs, sc.PROMPT_ID),
+            indexed_text_attr(attrs, sc.PROMPT_ID, whole),
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
@@ -284,7 +284,7 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             span.status_code,
             clean_text(span.status_message) or None,
             indexed_text_attr(attrs, sc.SESSION_ID, whole),
-            text_attr(attrs, sc.PROMPT_ID),
+            indexed_text_attr(attrs, sc.PROMPT_ID, whole),  # joined to Claude Code's own (indexed) prompt ids
             indexed_text_attr(attrs, sc.GEN_AI_TOOL_CALL_ID, whole),
             text_attr(attrs, sc.GEN_AI_AGENT_ID),
             float_attr(attrs, sc.DURATION_MS),
@@ -311,7 +311,7 @@ def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRo
         session_id=session_id,
         session_key=session_key,
         source="unknown",
-        prompt_id=text_attr(first_child.attributes, sc.PROMPT_ID),
+        prompt_id=indexed_text_attr(first_child.attributes, sc.PROMPT_ID, {}),
         started_at=to_datetime(first_child.start_time_unix_nano),
         status=sc.TRACE_STATUS_IN_PROGRESS,
         service_name=text_attr(first_child.resource, sc.SERVICE_NAME),

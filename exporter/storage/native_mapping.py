@@ -14,6 +14,7 @@ from typing import Any
 
 from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
 from traceability.exporter.codec.records import AttrValue, SpanRecord
+from traceability.exporter.storage.limits import index_safe_text
 from traceability.exporter.storage.values import (
     ROW_NAMESPACE,
     bool_attr,
@@ -63,8 +64,26 @@ def _prompt(attrs: Mapping[str, AttrValue], capture_prompts: bool) -> str | None
     return None
 
 
+def _indexed(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+    """A column a btree index holds: ``limits.index_safe_text`` (the whole value stays in the
+    row's ``attributes``, see ``_rest``)."""
+    value = text_attr(attrs, key)
+    return None if value is None else index_safe_text(value)
+
+
+def _shortened(value: AttrValue) -> bool:
+    return isinstance(value, str) and index_safe_text(value) is not value
+
+
 def _rest(attrs: Mapping[str, AttrValue], in_columns: frozenset[str]) -> str | None:
-    return dumps({k: _redact(v) for k, v in attrs.items() if k not in in_columns and k not in _PROMPT_KEYS})
+    """The attributes no column holds, and whole the values an indexed column holds shortened."""
+    return dumps(
+        {
+            k: _redact(v)
+            for k, v in attrs.items()
+            if (k not in in_columns or _shortened(v)) and k not in _PROMPT_KEYS
+        }
+    )
 
 
 def _int64(attrs: Mapping[str, AttrValue], key: str) -> int | None:
@@ -144,11 +163,11 @@ def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None
         event_name(record),
         to_datetime(record.time_unix_nano),
         to_datetime(record.observed_time_unix_nano) if record.observed_time_unix_nano else None,
-        text_attr(attrs, sc.SESSION_ID),
-        text_attr(attrs, sc.PROMPT_ID),
+        _indexed(attrs, sc.SESSION_ID),
+        _indexed(attrs, sc.PROMPT_ID),
         _uuid_of_hex(record.trace_id),
         record.span_id,
-        text_attr(attrs, sc.CC_TOOL_USE_ID),
+        _indexed(attrs, sc.CC_TOOL_USE_ID),
         text_attr(attrs, sc.CC_TOOL_NAME),
         text_attr(attrs, sc.CC_MODEL),
         *_tokens(attrs),
@@ -185,10 +204,10 @@ class TraceLink:
 def trace_links(records: list[LogRecordData]) -> list[TraceLink]:
     links: dict[uuid.UUID, TraceLink] = {}
     for record in records:
-        prompt = text_attr(record.attributes, sc.PROMPT_ID)
+        prompt = _indexed(record.attributes, sc.PROMPT_ID)
         if record.trace_id and prompt:
             trace = trace_uuid(record.trace_id)
-            links.setdefault(trace, TraceLink(trace, prompt, text_attr(record.attributes, sc.SESSION_ID)))
+            links.setdefault(trace, TraceLink(trace, prompt, _indexed(record.attributes, sc.SESSION_ID)))
     return sorted(links.values(), key=lambda link: link.native_trace_id)
 
 
@@ -228,7 +247,7 @@ def metric_row(point: MetricPointData, resource: str | None = None) -> tuple[Any
         point.value,
         point.count,
         dumps([[b if b != float("inf") else None, c] for b, c in point.buckets]) if point.buckets else None,
-        text_attr(point.attributes, sc.SESSION_ID),
+        _indexed(point.attributes, sc.SESSION_ID),
         attributes,
         resource,
     )
@@ -275,8 +294,8 @@ def native_span_row(span: SpanRecord, capture_prompts: bool, resource: str | Non
         (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
         span.status_code,
         _redact(clean_text(span.status_message)) or None,
-        text_attr(attrs, sc.SESSION_ID),
-        text_attr(attrs, sc.CC_TOOL_USE_ID) or text_attr(attrs, sc.GEN_AI_TOOL_CALL_ID),
+        _indexed(attrs, sc.SESSION_ID),
+        _indexed(attrs, sc.CC_TOOL_USE_ID) or _indexed(attrs, sc.GEN_AI_TOOL_CALL_ID),
         text_attr(attrs, sc.GEN_AI_TOOL_NAME) or text_attr(attrs, sc.CC_TOOL_NAME),
         text_attr(attrs, sc.CC_MODEL),
         *_tokens(attrs),

@@ -14,7 +14,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
+from tests.native.recorded import otlp_bodies
 from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import body, incompressible, plant, turn_payload
@@ -33,6 +37,15 @@ INDEXED = [
     ("hook", sc.CODE_FILE_PATH, "hook_executions", "file_path"),
     ("root", sc.TRACE_STATUS, "execution_traces", "status"),
     ("root", sc.USER_ID, "execution_traces", "user_id"),
+    ("root", sc.PROMPT_ID, "execution_traces", "prompt_id"),
+]
+
+# Claude Code's own logs and metrics: (signal, attribute, table, column), each btree-indexed
+NATIVE_INDEXED = [
+    ("logs", sc.SESSION_ID, "claude_code_events", "session_id"),
+    ("logs", sc.PROMPT_ID, "claude_code_events", "prompt_id"),
+    ("logs", sc.CC_TOOL_USE_ID, "claude_code_events", "tool_use_id"),
+    ("metrics", sc.SESSION_ID, "claude_code_metric_points", "session_id"),
 ]
 
 
@@ -125,3 +138,52 @@ async def test_long_ids_and_paths_are_derived_into_patterns(db_pool: asyncpg.Poo
         assert any(p.endswith("/area.py") for p in paths)  # the shortened path keeps its file name
         keys = await conn.fetchval("SELECT count(*) FROM pattern_execution_keys")
         assert keys == 2  # one session, one user
+
+
+def _first_native_item(request: ExportLogsServiceRequest | ExportMetricsServiceRequest) -> list[KeyValue]:
+    """The attributes of the request's first log record or first metric's first data point."""
+    if isinstance(request, ExportLogsServiceRequest):
+        return request.resource_logs[0].scope_logs[0].log_records[0].attributes  # type: ignore[return-value]
+    metric = request.resource_metrics[0].scope_metrics[0].metrics[0]
+    data = getattr(metric, metric.WhichOneof("data") or "sum")
+    return data.data_points[0].attributes  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("signal", "key", "table", "column"), NATIVE_INDEXED, ids=[f"{c[2]}.{c[3]}" for c in NATIVE_INDEXED]
+)
+def test_a_long_value_in_claude_codes_logs_and_metrics_is_shortened_for_the_index(
+    db_dsn: str, tmp_path: Path, signal: str, key: str, table: str, column: str
+) -> None:
+    """Found by the hostile soak (bench/soak --hostile): a 4,000-character session.id in a log
+    record answered 500 (idx_cc_events_session) and lost the whole request."""
+    raw = next(b.raw() for b in otlp_bodies("protobuf-gzip") if b.signal == signal)
+    request = (ExportLogsServiceRequest if signal == "logs" else ExportMetricsServiceRequest).FromString(raw)
+    long = incompressible(4000, seed=7)
+    attributes = _first_native_item(request)
+    kept = [kv for kv in attributes if kv.key != key]
+    del attributes[:]
+    attributes.extend(kept)
+    attributes.add(key=key).value.string_value = long
+    with running_collector(db_dsn, tmp_path) as collector:
+        response = httpx.post(
+            f"{collector.url}/v1/{signal}",
+            content=request.SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf"},
+        )
+        assert response.status_code == 200, response.text
+        accepted = collector.health()["receiver"]
+    what = "log_records" if signal == "logs" else "metric_points"
+    assert accepted[f"{what}_rejected"] == 0, accepted  # type: ignore[index]
+    stored = int(fetch(db_dsn, f"SELECT count(*) AS n FROM {table}")[0]["n"])  # test constants
+    assert stored == accepted[f"{what}_accepted"] > 0  # type: ignore[index]
+    rows = fetch(
+        db_dsn,
+        f"SELECT {column} AS v, attributes->>$1 AS whole FROM {table} WHERE length({column}) > 500",
+        key,
+    )
+    assert len(rows) == 1, rows
+    assert rows[0]["whole"] == long  # kept whole where it is stored
+    shortened = rows[0]["v"]
+    assert len(shortened.encode()) <= INDEXED_TEXT_MAX_BYTES
+    assert shortened.startswith(long[:500]) and shortened.endswith(long[-32:])
