@@ -13,9 +13,10 @@ import asyncio
 import json
 import os
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -184,14 +185,11 @@ def missing(dsn: str, ledger: Ledger) -> list[tuple[uuid.UUID, str]]:
     return asyncio.run(_missing(dsn, list(ledger.spans)))
 
 
-def wait_stored(
-    dsn: str, ledger: Ledger, timeout_s: float, sleep: Callable[[float], None]
-) -> list[tuple[uuid.UUID, str]]:
+def wait_stored(dsn: str, ledger: Ledger, timeout_s: float) -> list[tuple[uuid.UUID, str]]:
     """Poll until every acknowledged span is stored or ``timeout_s`` passed; what is still missing."""
-    waited = 0.0
+    deadline = time.monotonic() + timeout_s
     lost = missing(dsn, ledger)
-    while lost and waited < timeout_s:
-        sleep(1.0)
-        waited += 1.0
+    while lost and time.monotonic() < deadline:
+        time.sleep(1.0)
         lost = missing(dsn, ledger)
     return lost

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import json
 import math
 import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,6 +55,7 @@ class Target:
     outside: Path  # a directory beside the spool, for links that point out of it
     rng: random.Random = field(default_factory=lambda: random.Random(11))
     counter: itertools.count[int] = field(default_factory=itertools.count)
+    dropped: dict[str, str] = field(default_factory=dict)  # spool entry name -> its kind
 
     def trace_id(self) -> int:
         return (HOSTILE_RUN << 64) | next(self.counter)
@@ -83,7 +84,7 @@ def _grpc(target: Target, signal: str, message: bytes) -> str:
         try:
             call(message, timeout=60)
         except grpc.RpcError as exc:
-            return f"grpc {exc.code().name}"  # type: ignore[attr-defined]
+            return f"grpc {exc.code().name}"
     return "grpc OK"
 
 
@@ -136,7 +137,9 @@ def non_finite_traces(target: Target) -> bytes:
     """quality.score = +Inf and duration_ms = -Inf (and NaN) in hook spans."""
     request = encode_spans(make_turn(target.trace_id(), hooks=3))
     hooks = [s for s in request.resource_spans[0].scope_spans[0].spans if s.parent_span_id]
-    for span, (score, duration) in zip(hooks, [(math.inf, -math.inf), (math.nan, 1.0), (0.5, math.inf)]):
+    for span, (score, duration) in zip(
+        hooks, [(math.inf, -math.inf), (math.nan, 1.0), (0.5, math.inf)], strict=True
+    ):
         for kv in span.attributes:
             if kv.key == sc.QUALITY_SCORE:
                 kv.value.double_value = score
@@ -196,6 +199,7 @@ def drop_spool_entry(target: Target, kind: str) -> str:
     n = next(target.counter)
     name = f"hostile-{kind}-{n}"
     path = target.spool / f"{name}.json"
+    target.dropped[path.name] = kind
     if kind == "mode-000":
         write_spool_file(str(target.outside), name, [body(turn_payload(target.trace_id(), hooks=2))])
         (target.outside / f"{name}.json").chmod(0)
@@ -219,26 +223,20 @@ def drop_spool_entry(target: Target, kind: str) -> str:
     return "dropped"
 
 
-def spool_outcomes(spool: Path) -> dict[str, dict[str, int]]:
-    """The fate of each hostile spool entry: set aside (with the first words of its reason),
-    drained (gone, nothing set aside), or still pending."""
+def spool_outcomes(spool: Path, dropped: dict[str, str]) -> dict[str, dict[str, int]]:
+    """The fate of each hostile spool entry: set aside under ``rejected/`` (with the first words
+    of its reason), drained (gone, nothing set aside), or still pending."""
     outcomes: dict[str, dict[str, int]] = {}
     rejected = spool / "rejected"
-    names = {p.name for p in rejected.iterdir()} if rejected.is_dir() else set()
-    pending = {p.name for p in spool.iterdir()} if spool.is_dir() else set()
-    for name in sorted(names | pending):
-        if not name.startswith("hostile-") or not name.endswith(".json"):
-            continue
-        kind = name.split("-", 1)[1].rsplit("-", 1)[0]
-        if name in pending:
+    for name, kind in dropped.items():
+        reason = rejected / f"{name}.reason"
+        if os.path.lexists(spool / name):
             fate = "still pending"
+        elif os.path.lexists(rejected / name):
+            words = " ".join(reason.read_text(errors="replace").split()[:6]) if reason.exists() else ""
+            fate = f"set aside: {words[:60]}"
         else:
-            reason = (
-                (rejected / f"{name}.reason").read_text(errors="replace")
-                if (rejected / f"{name}.reason").exists()
-                else ""
-            )
-            fate = "set aside: " + " ".join(reason.split()[:6])[:60] if reason else "set aside"
+            fate = "drained"
         per_kind = outcomes.setdefault(f"spool {kind}", {})
         per_kind[fate] = per_kind.get(fate, 0) + 1
     return outcomes
@@ -278,15 +276,15 @@ LIGHT_KINDS: dict[str, Callable[[Target], str]] = {
     "non-finite grpc metrics": lambda t: _grpc(t, "metrics", non_finite_metrics(t)),
     **{f"malformed http {s}": _malformed_http(s) for s in SIGNALS},
     **{f"malformed grpc {s}": _malformed_grpc(s) for s in SIGNALS},
-    **{f"spool {k}": (lambda k: lambda t: drop_spool_entry(t, k))(k) for k in SPOOL_KINDS},
+    **{f"spool {k}": partial(drop_spool_entry, kind=k) for k in SPOOL_KINDS},
 }
 """Cheap kinds, sent round-robin at the hostile rate."""
 
 HEAVY_KINDS: dict[str, Callable[[Target], str]] = {
-    **{f"oversized http {s}": (lambda s: lambda t: oversized(t, s))(s) for s in SIGNALS},
-    "oversized grpc traces": lambda t: _grpc(t, "traces", b"\n" + b"\0" * (20 * MiB)),
+    **{f"oversized http {s}": partial(oversized, signal=s) for s in SIGNALS},
+    "oversized grpc traces": lambda t: _grpc(t, "traces", b"\0" * (66 * MiB)),
 }
-"""65-70 MiB bodies (gRPC: 20 MiB, over its 16 MiB message limit), sent one at a time."""
+"""65-70 MiB bodies (gRPC: 66 MiB, over its 64 MiB message limit), sent one at a time."""
 
 
 def is_server_error(outcome: str) -> bool:

@@ -25,7 +25,9 @@ from traceability.exporter.embedded_pg import free_port
 GOOD_RUN = 0x600D0000
 
 
-def start_soak_collector(dsn: str, work: Path, extra_env: dict[str, str] | None = None) -> tuple[Collector, int]:
+def start_soak_collector(
+    dsn: str, work: Path, extra_env: dict[str, str] | None = None
+) -> tuple[Collector, int]:
     """The real collector with OTLP/gRPC on a free port; (collector, gRPC port)."""
     port = free_port()
     collector = start_collector(
@@ -71,7 +73,9 @@ class GoodTraffic:
 class HostileTraffic:
     """Every hostile kind of issue 11 against one collector, until stopped."""
 
-    def __init__(self, collector: Collector, grpc_port: int, work: Path, rate: float = 10.0, heavy_pause_s: float = 2.0) -> None:
+    def __init__(
+        self, collector: Collector, grpc_port: int, work: Path, rate: float = 10.0, heavy_pause_s: float = 2.0
+    ) -> None:
         outside = work / "outside"
         outside.mkdir(parents=True, exist_ok=True)
         self.target = Target(collector.url, grpc_port, collector.spool_dir, outside)
@@ -122,7 +126,7 @@ class HostileTraffic:
         """Outcome counts per kind: requests, slow clients, and the fate of each spool entry."""
         out = {kind: dict(c) for kind, c in self.outcomes.items() if not kind.startswith("spool ")}
         out.update({kind: dict(c) for kind, c in self.slow.outcomes.items()})
-        out.update(spool_outcomes(self.target.spool))
+        out.update(spool_outcomes(self.target.spool, self.target.dropped))
         return out
 
     @property
@@ -165,7 +169,13 @@ class HealthSampler:
                 try:
                     response = client.get(f"{self.url}/healthz")
                     data = response.json()
-                    sample = HealthSample(at, self.phase, response.status_code, str(data.get("status")), list(data.get("problems", [])))
+                    sample = HealthSample(
+                        at,
+                        self.phase,
+                        response.status_code,
+                        str(data.get("status")),
+                        list(data.get("problems", [])),
+                    )
                 except (httpx.HTTPError, ValueError) as exc:
                     sample = HealthSample(at, self.phase, None, f"no answer: {type(exc).__name__}", [])
                 self.samples.append(sample)
