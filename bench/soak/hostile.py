@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from bench.common import bench_database
 from tests.support.collector import stop_collector, wait_until
@@ -85,12 +87,19 @@ def _phase(
     """Run ``seconds`` of phase ``name``."""
     health.phase = name
     acked0, started = good.ledger.total, time.monotonic()
+    cpu0, own0 = _cpu(psutil.Process(pid)), _cpu(psutil.Process())
     with RssSampler(pid, interval_s=0.1) as rss:
         while (elapsed := time.monotonic() - started) < seconds:
             _progress(name, elapsed, seconds, good, rss, hostile, health)
             time.sleep(1.0)
     sys.stderr.write("\n")
-    return Phase(good.ledger.total - acked0, time.monotonic() - started, rss)
+    cpu, own = _cpu(psutil.Process(pid)) - cpu0, _cpu(psutil.Process()) - own0
+    return Phase(good.ledger.total - acked0, time.monotonic() - started, rss, cpu, own)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 @contextlib.contextmanager
@@ -140,6 +149,8 @@ class Phase:
     acked: int  # good spans acknowledged during the phase
     seconds: float
     rss: RssSampler
+    collector_cpu_s: float  # CPU time the collector used in the phase (user + system)
+    bench_cpu_s: float  # and this process (the senders, good and hostile, share its GIL)
 
     @property
     def rate(self) -> float:
@@ -232,6 +243,10 @@ def _report(o: Outcome) -> int:
     print(
         f"  good spans/s            {o.clean.rate:>9,.0f} clean (baseline), {o.mixed.rate:,.0f} mixed: mixed/clean {ratio:.2f}x"
     )
+    print(f"  CPU, share of one core  collector {o.clean.collector_cpu_s / o.clean.seconds:.0%} clean, "
+          f"{o.mixed.collector_cpu_s / o.mixed.seconds:.0%} mixed; this process (every sender) "
+          f"{o.clean.bench_cpu_s / o.clean.seconds:.0%} clean, {o.mixed.bench_cpu_s / o.mixed.seconds:.0%} mixed; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     print(
         f"  5xx + gRPC server errors {five_xx:>8,}  (must be 0; the SDK HTTP exporters read {dict(o.good.http_statuses)})"
     )
