@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -140,13 +141,16 @@ async def test_long_ids_and_paths_are_derived_into_patterns(db_pool: asyncpg.Poo
         assert keys == 2  # one session, one user
 
 
-def _first_native_item(request: ExportLogsServiceRequest | ExportMetricsServiceRequest) -> list[KeyValue]:
+def _first_native_item(
+    request: ExportLogsServiceRequest | ExportMetricsServiceRequest,
+) -> RepeatedCompositeFieldContainer[KeyValue]:
     """The attributes of the request's first log record or first metric's first data point."""
     if isinstance(request, ExportLogsServiceRequest):
-        return request.resource_logs[0].scope_logs[0].log_records[0].attributes  # type: ignore[return-value]
+        return request.resource_logs[0].scope_logs[0].log_records[0].attributes
     metric = request.resource_metrics[0].scope_metrics[0].metrics[0]
     data = getattr(metric, metric.WhichOneof("data") or "sum")
-    return data.data_points[0].attributes  # type: ignore[no-any-return]
+    attributes: RepeatedCompositeFieldContainer[KeyValue] = data.data_points[0].attributes
+    return attributes
 
 
 @pytest.mark.parametrize(

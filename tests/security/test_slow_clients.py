@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.rawhttp import closed_by_server, connect, request_head, send_all, trickle_until_closed
 from tests.support.collector import running_collector, wait_until
 from tests.support.ingest_payloads import otlp_json_body
+from tests.support.rawhttp import closed_by_server, connect, request_head, send_all, trickle_until_closed
 
 MiB = 1024 * 1024
 FAST = {"TRACEABILITY_HEADER_TIMEOUT_S": "1", "TRACEABILITY_BODY_GRACE_S": "1"}
