@@ -340,6 +340,7 @@ class OtlpReceiver:
                 "database": "up" if drain.database_up else "down",
                 "spool_dir": self.settings.spool_dir,
                 "spool_pending_files": len(self.drainer.pending_files()),
+                "spool_set_aside": self.drainer.files.set_aside,  # entries moved to rejected/, each with why
                 "grpc": self.grpc_state,
                 "receiver": {**vars(self.stats), "inflight_bytes": self.budget.used},
                 "drainer": vars(drain),

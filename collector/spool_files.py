@@ -69,6 +69,7 @@ class SpoolFiles:
         self.spool_dir = spool_dir
         self.rejected_dir = spool_dir / REJECTED_DIR
         self.unmovable: dict[str, str] = {}  # entry name -> why it could not be read nor moved
+        self.set_aside = 0  # entries moved to rejected/ since start (reported by /healthz)
 
     def pending(self) -> list[str]:
         try:
@@ -163,6 +164,7 @@ class SpoolFiles:
                 )
             self.unmovable[name] = f"{reason}; cannot be moved: {exc.strerror or exc}"
             return
+        self.set_aside += 1
         log.warning("spool entry %s moved to %s/%s: %s", name, REJECTED_DIR, target.name, reason[:500])
 
     @staticmethod

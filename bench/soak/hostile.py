@@ -13,9 +13,10 @@ the real hook process spooling a recorded session):
 3. stall: ``hook_executions`` locked (ACCESS EXCLUSIVE) while a spool file waits, until /healthz
    says so, then released until it says healthy again.
 
-/healthz is truthful when: in phases 1-2 (nothing is broken) every sample answers, within 5 s,
-200 ok; in phase 3 it answers 503 naming the stall within the stall limit plus 30 s, and 200 ok
-again within 60 s of the release. Exit 1 unless: 0 good spans lost (looked up by id), 0 5xx
+/healthz is truthful when: in phases 1-2 (nothing is broken: poison lines and special files are
+set aside and everything else drains) every sample answers, within 5 s, 200 ok, and its
+``spool_set_aside`` equals the hostile entries found under ``rejected/``; in phase 3 it answers
+503 naming the stall within the stall limit plus 30 s, and 200 ok again within 60 s of the release. Exit 1 unless: 0 good spans lost (looked up by id), 0 5xx
 (HTTP) or server-error gRPC codes, collector peak RSS under the limit, /healthz truthful.
 """
 
@@ -170,6 +171,7 @@ class Outcome:
     rss_end: int
     said_stalled: float | None
     said_ok: float | None
+    set_aside: tuple[int, int]  # hostile spool entries found under rejected/, and /healthz's spool_set_aside
     lost: list[tuple[uuid.UUID, str]]
     errors: list[str]
 
@@ -188,6 +190,9 @@ def _run_phases(dsn: str, work: Path, args: argparse.Namespace) -> Outcome:
         mixed = _phase("mixed", mixed_s, good, health, hostile, pid)
         print("stopping the hostile traffic (the 65-70 MiB bodies in flight finish) ...", flush=True)
         hostile.stop()
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: not hostile.spool_fates()["still pending"], timeout=60, what="spool drained")
+        set_aside = (hostile.spool_fates()["set aside"], int(collector.health()["spool_set_aside"]))  # type: ignore[call-overload]
         print(f"stall: hook_executions locked until /healthz says stalled (limit {STALL_S}s) ...", flush=True)
         said_stalled, said_ok = _stall_phase(dsn, collector.spool_dir, health)
         errors = good.stop()
@@ -198,7 +203,18 @@ def _run_phases(dsn: str, work: Path, args: argparse.Namespace) -> Outcome:
     finally:
         stop_collector(collector)
     return Outcome(
-        good, hostile, health, clean, mixed, rss_start, rss_end, said_stalled, said_ok, lost, errors
+        good,
+        hostile,
+        health,
+        clean,
+        mixed,
+        rss_start,
+        rss_end,
+        said_stalled,
+        said_ok,
+        set_aside,
+        lost,
+        errors,
     )
 
 
@@ -228,7 +244,12 @@ def _report(o: Outcome) -> int:
     peak = max(o.clean.rss.peak, o.mixed.rss.peak)
     steady = [s for p in ("clean", "mixed") for s in o.health.in_phase(p)]
     false_alarms = [s for s in steady if s.code != 200 or s.status != "ok"]
-    truthful = not false_alarms and o.said_stalled is not None and o.said_ok is not None
+    truthful = (
+        not false_alarms
+        and o.said_stalled is not None
+        and o.said_ok is not None
+        and len(set(o.set_aside)) == 1
+    )
     ratio = o.mixed.rate / o.clean.rate if o.clean.rate else 0.0
     print(
         f"\nhostile soak: clean {o.clean.seconds:.0f}s, mixed {o.mixed.seconds:.0f}s, then a stalled drainer"
@@ -257,6 +278,9 @@ def _report(o: Outcome) -> int:
     print(f"  /healthz                clean {o.health.summary('clean')}; mixed {o.health.summary('mixed')}")
     print(f"                          stall: 503 stalled after {_seconds(o.said_stalled)} (limit {STALL_S}s + 30s), "
           f"200 ok {_seconds(o.said_ok)} after the release (limit 60s)")  # fmt: skip
+    print(
+        f"                          hostile spool entries under rejected/ {o.set_aside[0]}, /healthz spool_set_aside {o.set_aside[1]}"
+    )
     print(f"                          truthful: {'yes' if truthful else 'NO'} {false_alarms[:3] or ''}")
     print(
         f"  hostile requests        {o.hostile.requests:,} (slow connections counted as opened); outcomes per kind:"

@@ -1,7 +1,8 @@
 """Issue 11, "done means": a short run of the hostile soak (``bench/soak --hostile`` runs it for
 minutes): good traffic (SDK OTLP/HTTP and OTLP/gRPC exporters, the real hook process) beside every
 hostile input of the issue, against the real collector. No good span is lost (each looked up by
-id), nothing answers 5xx, and /healthz says 200 ok throughout (nothing is broken).
+id), nothing answers 5xx, /healthz says 200 ok throughout (nothing is broken) and counts the spool
+entries it set aside.
 
 The run lasts until every hostile kind has been answered (and every slow-client kind cut) at least
 once, not for a fixed time; the slow-client timeouts are lowered to 2 s for that.
@@ -52,6 +53,7 @@ def test_good_traffic_beside_every_hostile_input_loses_nothing_and_answers_no_5x
         )
         health.stop()
         results = hostile.results()
+        set_aside = collector.health()["spool_set_aside"]
     finally:
         stop_collector(collector)
     assert errors == []
@@ -62,6 +64,7 @@ def test_good_traffic_beside_every_hostile_input_loses_nothing_and_answers_no_5x
         assert set(results[f"oversized http {signal}"]) == {"413"}, results
     for kind in ("fifo-link", "dev-zero-link", "outside-link", "dir"):
         assert all(o.startswith("set aside: a ") for o in results[f"spool {kind}"]), results
+    assert set_aside == hostile.spool_fates()["set aside"] > 0  # /healthz counts what was set aside
 
 
 def _spool_results(hostile: HostileTraffic) -> list[str]:

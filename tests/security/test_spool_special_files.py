@@ -101,6 +101,7 @@ def test_special_entries_are_quarantined_and_good_files_drained(db_dsn: str, tmp
         health = httpx.get(collector.url + "/healthz").json()
         assert health["status"] == "ok" and health["database"] == "up", health
         assert health["spool_pending_files"] == 0
+        assert health["spool_set_aside"] == len(SPECIAL)  # /healthz says what was set aside
 
 
 UNREADABLE_DRAIN = """

@@ -129,6 +129,14 @@ class HostileTraffic:
         out.update(spool_outcomes(self.target.spool, self.target.dropped))
         return out
 
+    def spool_fates(self) -> Counter[str]:
+        """How many hostile spool entries are set aside, drained, still pending."""
+        fates: Counter[str] = Counter()
+        for outcomes in spool_outcomes(self.target.spool, self.target.dropped).values():
+            for fate, n in outcomes.items():
+                fates[fate.split(":", 1)[0]] += n
+        return fates
+
     @property
     def requests(self) -> int:
         return sum(sum(c.values()) for c in self.outcomes.values()) + sum(self.slow.opened.values())
