@@ -44,7 +44,7 @@ from tests.support.ingest_payloads import body, turn_payload
 from tests.support.rss import RssSampler
 from tests.support.soak_good import wait_stored
 from tests.support.soak_mix import GoodTraffic, HealthSampler, HostileTraffic, start_soak_collector
-from traceability.exporter import database
+from traceability.exporter.storage import database
 from traceability.instrumentation.spool import write_spool_file
 
 MiB = 1024 * 1024

@@ -20,7 +20,7 @@ from tests.support.collector import Collector, start_collector
 from tests.support.soak_good import HookSpooler, Ledger, SdkSender, grpc_sender, http_sender
 from tests.support.soak_hostile import HEAVY_KINDS, LIGHT_KINDS, Target, is_server_error, spool_outcomes
 from tests.support.soak_slow import SlowClients
-from traceability.exporter.embedded_pg import free_port
+from traceability.exporter.devtools.embedded_pg import free_port
 
 GOOD_RUN = 0x600D0000
 
