@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
+from traceability.exporter.storage.errors import DATA_ERRORS
 from traceability.exporter.storage.native_join import (
     EVENTS,
     INSERT_LINKS,
@@ -79,7 +80,7 @@ class NativeWriter:
         try:
             result.inserted += await run_with_retry(self._pool, self.retry, lambda conn: once(conn, items))
             result.stored += len(items)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError) as exc:
+        except DATA_ERRORS as exc:
             if len(items) == 1:
                 result.rejected.append((items[0], f"{type(exc).__name__}: {exc}"))
                 log.warning("record rejected by the database: %s", exc)

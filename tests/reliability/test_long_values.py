@@ -16,7 +16,10 @@ import httpx
 import pytest
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from tests.native.recorded import otlp_bodies
@@ -191,3 +194,40 @@ def test_a_long_value_in_claude_codes_logs_and_metrics_is_shortened_for_the_inde
     shortened = rows[0]["v"]
     assert len(shortened.encode()) <= INDEXED_TEXT_MAX_BYTES
     assert shortened.startswith(long[:500]) and shortened.endswith(long[-32:])
+
+
+def test_a_record_the_database_refuses_is_rejected_alone_and_the_others_are_kept(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """A metric name too long for its btree index (idx_cc_metrics_name) is refused by PostgreSQL
+    itself (program_limit_exceeded): that point is rejected with partial_success, the request's
+    other points are stored, and the answer is 200, not 500."""
+    raw = next(b.raw() for b in otlp_bodies("protobuf-gzip") if b.signal == "metrics")
+    request = ExportMetricsServiceRequest.FromString(raw)
+    metrics = request.resource_metrics[0].scope_metrics[0].metrics
+    assert len(metrics) > 1
+    metrics[0].name = incompressible(4000, seed=11)
+    with running_collector(db_dsn, tmp_path) as collector:
+        response = httpx.post(
+            f"{collector.url}/v1/metrics",
+            content=request.SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf"},
+        )
+        assert response.status_code == 200, response.text
+        answer = ExportMetricsServiceResponse.FromString(response.content)
+        counts = collector.health()["receiver"]
+    points = [
+        len(getattr(m, m.WhichOneof("data") or "sum").data_points)
+        for m in metrics  # type: ignore[arg-type]
+    ]
+    assert answer.partial_success.rejected_data_points == points[0] > 0
+    assert "ProgramLimitExceeded" in answer.partial_success.error_message, (
+        answer.partial_success.error_message
+    )
+    stored = int(fetch(db_dsn, "SELECT count(*) AS n FROM claude_code_metric_points")[0]["n"])
+    assert stored == sum(points[1:]) == counts["metric_points_accepted"]  # type: ignore[index]
+    assert counts["metric_points_rejected"] == points[0]  # type: ignore[index]
+    longest = fetch(
+        db_dsn, "SELECT coalesce(max(length(metric_name)), 0) AS n FROM claude_code_metric_points"
+    )
+    assert int(longest[0]["n"]) < 4000
