@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from traceability.cli import local_stack
+from traceability.instrumentation.env import LOG_LEVEL_ENV, env_str
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from traceability.lineage_api.settings import Settings
     from traceability.serving.protocol import server_options
 
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    level = env_str(LOG_LEVEL_ENV, "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.resolve(

@@ -29,8 +29,14 @@ from typing import IO, Any
 from traceability.cli import demo_verdict, local_stack
 from traceability.cli.command import user_command
 from traceability.cli.demo_sessions import Event, Session, plan_sessions
+from traceability.instrumentation.env import (
+    CAPTURE_PROMPTS_ENV,
+    ENFORCEMENT_ENABLED_ENV,
+    ENFORCEMENT_MODE_ENV,
+    HOOK_NOW_NS_ENV,  # read by hooks/main.py: "now" for one hook run
+    SPOOL_DIR_ENV,
+)
 
-HOOK_CLOCK_ENV = "TRACEABILITY_HOOK_NOW_NS"  # read by hooks/main.py: "now" for one hook run
 DRAIN_TIMEOUT_S = 180.0
 
 
@@ -150,7 +156,7 @@ class HookRunner:
 
     def _call(self, event: Event) -> str:
         env = dict(self.env)
-        env[HOOK_CLOCK_ENV] = str(int(event.at.timestamp() * 1e9))
+        env[HOOK_NOW_NS_ENV] = str(int(event.at.timestamp() * 1e9))
         result = subprocess.run(
             self.command,
             input=json.dumps(event.payload).encode(),
@@ -189,8 +195,7 @@ def _denied(hook_stdout: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from traceability.hooks.install import entry_script
-    from traceability.hooks.settings import CAPTURE_PROMPTS_ENV
-    from traceability.instrumentation.spool import SPOOL_DIR_ENV, resolve_spool_dir
+    from traceability.instrumentation.spool import resolve_spool_dir
 
     data_dir = local_stack.resolve_data_dir(args.data_dir)
     state = local_stack.read_state(data_dir)
@@ -280,8 +285,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _enforcement_env(mode: str) -> dict[str, str]:
-    from traceability.hooks.settings import ENFORCEMENT_ENABLED_ENV, ENFORCEMENT_MODE_ENV
-
     if mode == "off":
         return {ENFORCEMENT_ENABLED_ENV: "0"}
     return {ENFORCEMENT_ENABLED_ENV: "1", ENFORCEMENT_MODE_ENV: mode}

@@ -22,6 +22,15 @@ from typing import IO
 
 from traceability.cli import local_stack
 from traceability.cli.command import user_command
+from traceability.instrumentation.env import (
+    API_PORT_ENV,
+    API_URL_ENV,
+    COLLECTOR_HOST_ENV,
+    COLLECTOR_PORT_ENV,
+    SPOOL_DIR_ENV,
+    env_int,
+    env_str,
+)
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 HOOK_COMMAND_MARKERS = (
@@ -76,16 +85,13 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
     db_url = local_stack.resolve_db_url(args.db_url, args.data_dir)
     findings.append(check_database(db_url, data_dir))
     spool_dir = Path(
-        args.spool_dir
-        or (
-            state.spool_dir if state and not os.environ.get("TRACEABILITY_SPOOL_DIR") else resolve_spool_dir()
-        )
+        args.spool_dir or (state.spool_dir if state and not env_str(SPOOL_DIR_ENV) else resolve_spool_dir())
     )
     findings.append(check_spool(spool_dir))
     waiting = len(waiting_files(spool_dir))
     default_collector = local_stack.http_url(
-        os.environ.get("TRACEABILITY_COLLECTOR_HOST", local_stack.DEFAULT_HOST),
-        int(os.environ.get("TRACEABILITY_COLLECTOR_PORT") or local_stack.DEFAULT_COLLECTOR_PORT),
+        env_str(COLLECTOR_HOST_ENV, local_stack.DEFAULT_HOST),
+        env_int(COLLECTOR_PORT_ENV, local_stack.DEFAULT_COLLECTOR_PORT, minimum=1, maximum=65535),
     )
     collector_url = (args.collector_url or (state.collector_url if state else default_collector)).rstrip("/")
     findings.append(
@@ -96,14 +102,13 @@ def diagnose(args: argparse.Namespace) -> list[Finding]:
             + (f"; {waiting} spool file(s) wait for it" if waiting else ""),
         )
     )
-    default_api = os.environ.get("INTELLIGENCE_SERVICE_URL") or local_stack.http_url(
+    default_api = env_str(API_URL_ENV) or local_stack.http_url(
         local_stack.DEFAULT_HOST,
-        int(os.environ.get("INTELLIGENCE_SERVICE_PORT") or local_stack.DEFAULT_API_PORT),
+        env_int(API_PORT_ENV, local_stack.DEFAULT_API_PORT, minimum=1, maximum=65535),
     )
-    api_url = (
-        args.api_url
-        or (state.api_url if state and not os.environ.get("INTELLIGENCE_SERVICE_URL") else default_api)
-    ).rstrip("/")
+    api_url = (args.api_url or (state.api_url if state and not env_str(API_URL_ENV) else default_api)).rstrip(
+        "/"
+    )
     findings.append(
         check_http(
             "lineage API",

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from traceability.cli.doctor import FAIL, OK, WARN, Finding, settings_files
+from traceability.instrumentation.env import OTLP_ENDPOINT_ENV
 
 PIECE = "claude code telemetry"
 FIX_INSTALL = "run `traceability hooks install --user --telemetry` (then restart Claude Code)"
@@ -30,7 +31,7 @@ def check_native_telemetry(project_dir: Path, db_url: str | None, collector_url:
             PIECE, WARN, "Claude Code's own telemetry is not turned on in any settings file", FIX_INSTALL
         )
     path, env = enabled[-1]  # the most specific file wins
-    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").rstrip("/")
+    endpoint = env.get(OTLP_ENDPOINT_ENV, "").rstrip("/")
     if endpoint and endpoint != collector_url.rstrip("/"):
         return Finding(
             PIECE,

@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _default_endpoint() -> str:
-    import os
+    from traceability.instrumentation.env import COLLECTOR_HOST_ENV, COLLECTOR_PORT_ENV, env_int, env_str
 
-    host = os.environ.get("TRACEABILITY_COLLECTOR_HOST") or "127.0.0.1"
-    port = os.environ.get("TRACEABILITY_COLLECTOR_PORT") or "4318"
+    host = env_str(COLLECTOR_HOST_ENV, "127.0.0.1")
+    port = env_int(COLLECTOR_PORT_ENV, 4318, minimum=1, maximum=65535)
     return f"http://{host}:{port}"

@@ -7,16 +7,17 @@ share is an error listing their ids). Nodes are drawn as ``name (id@version)``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
+from traceability.instrumentation.env import API_PORT_ENV, API_URL_ENV, env_int, env_str
+
 
 def _default_url() -> str:
-    url = os.environ.get("INTELLIGENCE_SERVICE_URL")
+    url = env_str(API_URL_ENV)
     if url:
         return url.rstrip("/")
-    return f"http://127.0.0.1:{os.environ.get('INTELLIGENCE_SERVICE_PORT') or 8053}"
+    return f"http://127.0.0.1:{env_int(API_PORT_ENV, 8053, minimum=1, maximum=65535)}"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,7 +14,8 @@ import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-DATA_DIR_ENV = "TRACEABILITY_DATA_DIR"
+from traceability.instrumentation.env import DATA_DIR_ENV, XDG_DATA_HOME_ENV, env_str
+
 DATABASE_NAME = "traceability"
 PORT_FILE = "postgres.port"
 STATE_FILE = "up.json"
@@ -33,10 +34,10 @@ def resolve_data_dir(data_dir: str | None = None) -> Path:
     """Setting resolution: argument, else ``$TRACEABILITY_DATA_DIR``, else the XDG data dir."""
     if data_dir:
         return Path(data_dir).expanduser()
-    configured = os.environ.get(DATA_DIR_ENV)
+    configured = env_str(DATA_DIR_ENV)
     if configured:
         return Path(configured).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = env_str(XDG_DATA_HOME_ENV) or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "traceability"
 
 

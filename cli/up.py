@@ -28,6 +28,16 @@ from typing import IO, Any
 from traceability.cli import local_stack
 from traceability.cli.local_stack import StackState
 from traceability.cli.parent_watch import ParentWatch
+from traceability.instrumentation.env import (
+    API_PORT_ENV,
+    API_TOKEN_ENV,
+    COLLECTOR_PORT_ENV,
+    DB_URL_ENV,
+    SPOOL_DIR_ENV,
+    UP_HOST_ENV,
+    env_int,
+    env_str,
+)
 
 CHILD_STOP_TIMEOUT_S = 15.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -92,15 +102,12 @@ class UpSettings:
         from traceability.exporter.storage.database import resolve_dsn
         from traceability.instrumentation.spool import resolve_spool_dir
 
-        def env_int(name: str, default: int) -> int:
-            value = os.environ.get(name)
-            return int(value) if value else default
-
         return cls(
-            host=args.host or os.environ.get("TRACEABILITY_HOST") or local_stack.DEFAULT_HOST,
+            host=args.host or env_str(UP_HOST_ENV, local_stack.DEFAULT_HOST),
             collector_port=args.collector_port
-            or env_int("TRACEABILITY_COLLECTOR_PORT", local_stack.DEFAULT_COLLECTOR_PORT),
-            api_port=args.api_port or env_int("INTELLIGENCE_SERVICE_PORT", local_stack.DEFAULT_API_PORT),
+            or env_int(COLLECTOR_PORT_ENV, local_stack.DEFAULT_COLLECTOR_PORT, minimum=1, maximum=65535),
+            api_port=args.api_port
+            or env_int(API_PORT_ENV, local_stack.DEFAULT_API_PORT, minimum=1, maximum=65535),
             spool_dir=Path(resolve_spool_dir(args.spool_dir)).expanduser(),
             data_dir=local_stack.resolve_data_dir(args.data_dir),
             db_url=resolve_dsn(args.db_url),
@@ -180,13 +187,13 @@ class LocalStack:
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> None:
-        from traceability.serving.auth import TOKEN_ENV, is_loopback
+        from traceability.serving.auth import is_loopback
 
         s = self.settings
-        if not is_loopback(s.host) and not os.environ.get(TOKEN_ENV):
+        if not is_loopback(s.host) and not env_str(API_TOKEN_ENV):
             raise StartupError(
                 f"--host {s.host} would expose the collector and the API to the network without a token: "
-                f"set {TOKEN_ENV} (clients then send 'Authorization: Bearer <token>'), or use 127.0.0.1"
+                f"set {API_TOKEN_ENV} (clients then send 'Authorization: Bearer <token>'), or use 127.0.0.1"
             )
         for name, port in (("collector", s.collector_port), ("lineage API", s.api_port)):
             if not local_stack.port_is_free(s.host, port):
@@ -201,8 +208,8 @@ class LocalStack:
         self._migrate()
         env = {
             **os.environ,
-            "TRACEABILITY_DB_URL": self.db_url,
-            "TRACEABILITY_SPOOL_DIR": str(s.spool_dir),
+            DB_URL_ENV: self.db_url,
+            SPOOL_DIR_ENV: str(s.spool_dir),
             "PYTHONUNBUFFERED": "1",
         }
         cli = [sys.executable, "-m", "traceability.cli.main"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import posix
 import time
 
+from traceability.instrumentation.env import HOME_ENV, XDG_STATE_HOME_ENV, env_str
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,19 +27,6 @@ O_CREAT: int = posix.O_CREAT
 O_EXCL: int = posix.O_EXCL
 O_APPEND: int = posix.O_APPEND
 O_CLOEXEC: int = posix.O_CLOEXEC
-
-
-def env(name: str, default: str = "") -> str:
-    value = posix.environ.get(name.encode())
-    return value.decode("utf-8", "surrogateescape") if value is not None else default
-
-
-def env_flag(name: str) -> bool | None:
-    """True/False for a set boolean variable (1/true/yes/on, 0/false/no/off), None when unset."""
-    raw = env(name).strip().lower()
-    if not raw:
-        return None
-    return raw in ("1", "true", "yes", "on")
 
 
 def join(*parts: str) -> str:
@@ -62,7 +51,7 @@ def basename(path: str) -> str:
 
 
 def home() -> str:
-    value = env("HOME")
+    value = env_str(HOME_ENV)
     if value:
         return value
     import pwd
@@ -78,7 +67,7 @@ def expand_user(path: str) -> str:
 
 def state_home() -> str:
     """``$XDG_STATE_HOME``, else ``~/.local/state``."""
-    return env("XDG_STATE_HOME") or join(home(), ".local", "state")
+    return env_str(XDG_STATE_HOME_ENV) or join(home(), ".local", "state")
 
 
 def makedirs(path: str, mode: int = 0o700) -> None:

@@ -25,28 +25,27 @@ from traceability.hooks.settings import HookSettings, load_settings
 from traceability.hooks.state import SessionState, remove_stale
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.env import HOOK_NOW_NS_ENV, env_int
 from traceability.instrumentation.otlp_json import encode_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from traceability.instrumentation.env import Warn
     from traceability.instrumentation.otlp_json import LeanSpan
 
 # The package version (pyproject.toml), written here because importlib.metadata would cost ~30 ms
 # per hook run; test_defaults_agree_with_the_shared_modules (tests/hooks) keeps the two equal.
 VERSION = "0.1.0"
 MAX_STDIN_BYTES = 64 * 1024 * 1024
-# "Now" for this run, in ns since the epoch (for replays and `traceability demo`); unset = the clock.
-CLOCK_ENV = b"TRACEABILITY_HOOK_NOW_NS"
 
 
-def clock_offset_ns(real_now_ns: int) -> int:
-    """How far this run's "now" is from the real clock (0 unless TRACEABILITY_HOOK_NOW_NS is set)."""
-    value = posix.environ.get(CLOCK_ENV)
-    if not value or not value.isdigit():
-        return 0
-    return int(value) - real_now_ns
+def clock_offset_ns(real_now_ns: int, warn: Warn) -> int:
+    """How far this run's "now" is from the real clock: 0 unless ``TRACEABILITY_HOOK_NOW_NS`` holds
+    "now" in ns since the epoch (for replays and `traceability demo`)."""
+    now_ns = env_int(HOOK_NOW_NS_ENV, 0, minimum=0, warn=warn)
+    return now_ns - real_now_ns if now_ns else 0
 
 
 def resource_attributes(settings: HookSettings) -> dict[str, Any]:
@@ -134,7 +133,8 @@ def _write_degraded(
 def main(started_ns: int | None = None) -> int:
     """Read one event from stdin, record it, print any decision; always exit 0."""
     started = started_ns or time.time_ns()
-    offset = clock_offset_ns(started)
+    warnings: list[str] = []  # logged once the settings say where
+    offset = clock_offset_ns(started, warnings.append)
     started += offset
     settings: HookSettings | None = None
     output = ""
@@ -142,6 +142,8 @@ def main(started_ns: int | None = None) -> int:
     try:
         try:
             settings = load_settings()
+            for message in (*warnings, *settings.warnings):
+                fs.log(settings, fs.WARNING, message)
             if not settings.enabled:
                 return 0
             raw = fs.read_fd(0, MAX_STDIN_BYTES + 1)  # bounded by the cap (~50 ms for 64 MiB)

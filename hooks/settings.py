@@ -9,43 +9,48 @@ from __future__ import annotations
 
 from traceability.hooks import fs
 from traceability.instrumentation import otlp_json
+from traceability.instrumentation.env import (
+    CAPTURE_PROMPTS_ENV,
+    ENFORCEMENT_ENABLED_ENV,
+    ENFORCEMENT_MODE_ENV,
+    FSYNC_ENV,
+    HOOK_CONFIG_ENV,
+    HOOK_DEADLINE_MS_ENV,
+    HOOK_ENABLED_ENV,
+    HOOK_LOG_DIR_ENV,
+    HOOK_LOG_LEVEL_ENV,
+    RAG_ENABLED_ENV,
+    RAG_URL_ENV,
+    SERVICE_NAME_ENV,
+    SPOOL_DIR_ENV,
+    STATE_DIR_ENV,
+    USER_ID_ENV,
+    env_bool,
+    env_float,
+    env_str,
+    parse_bool,
+)
 from traceability.instrumentation.semconv import ENFORCED_TOOLS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CONFIG_ENV = "TRACEABILITY_HOOK_CONFIG"
-STATE_DIR_ENV = "TRACEABILITY_STATE_DIR"
-SPOOL_DIR_ENV = "TRACEABILITY_SPOOL_DIR"  # the same variable instrumentation/spool.py reads
-CAPTURE_PROMPTS_ENV = "TRACEABILITY_CAPTURE_PROMPTS"
-SERVICE_NAME_ENV = "TRACEABILITY_SERVICE_NAME"
-FSYNC_ENV = "TRACEABILITY_FSYNC"
-ENABLED_ENV = "TRACEABILITY_HOOK_ENABLED"
-ENFORCEMENT_ENABLED_ENV = "TRACEABILITY_ENFORCEMENT_ENABLED"
-ENFORCEMENT_MODE_ENV = "TRACEABILITY_ENFORCEMENT_MODE"
-RAG_ENABLED_ENV = "TRACEABILITY_RAG_ENABLED"
-RAG_URL_ENV = "TRACEABILITY_RAG_URL"
-LOG_DIR_ENV = "TRACEABILITY_HOOK_LOG_DIR"
-LOG_LEVEL_ENV = "TRACEABILITY_LOG_LEVEL"
-USER_ID_ENV = "TRACEABILITY_USER_ID"
-DEADLINE_ENV = "TRACEABILITY_HOOK_DEADLINE_MS"
-
 CACHE_NAME = "config-cache.json"
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 
 
 def default_config_path() -> str:
-    return fs.env(CONFIG_ENV) or fs.join(fs.home(), ".claude", "hooks", "config.yaml")
+    return env_str(HOOK_CONFIG_ENV) or fs.join(fs.home(), ".claude", "hooks", "config.yaml")
 
 
 def default_state_dir() -> str:
-    return fs.env(STATE_DIR_ENV) or fs.join(fs.state_home(), "traceability", "hooks")
+    return env_str(STATE_DIR_ENV) or fs.join(fs.state_home(), "traceability", "hooks")
 
 
 def default_spool_dir() -> str:
     """Same resolution as ``instrumentation.spool.default_spool_dir`` (which imports ``os``)."""
-    return fs.env(SPOOL_DIR_ENV) or fs.join(fs.state_home(), "traceability", "spool")
+    return env_str(SPOOL_DIR_ENV) or fs.join(fs.state_home(), "traceability", "spool")
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -57,7 +62,8 @@ def _bool(value: Any, default: bool) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        parsed = parse_bool(value)
+        return default if parsed is None else parsed
     if isinstance(value, int | float):
         return bool(value)
     return default
@@ -91,30 +97,35 @@ class HookSettings:
         self.config_path = config_path
         self.config_error = config_error
 
-        flag = fs.env_flag(ENABLED_ENV)
-        self.enabled = flag if flag is not None else _bool(ours.get("enabled"), True)
+        # bad values in the environment are reported here; hooks/main.py logs them once settings exist
+        self.warnings: list[str] = []
+        warn = self.warnings.append
+        self.enabled = env_bool(HOOK_ENABLED_ENV, _bool(ours.get("enabled"), True), warn=warn)
         self.state_dir = (
-            fs.env(STATE_DIR_ENV) or fs.expand_user(_text(ours.get("state_dir"), "")) or default_state_dir()
+            env_str(STATE_DIR_ENV) or fs.expand_user(_text(ours.get("state_dir"), "")) or default_state_dir()
         )
         self.spool_dir = (
-            fs.env(SPOOL_DIR_ENV) or fs.expand_user(_text(ours.get("spool_dir"), "")) or default_spool_dir()
+            env_str(SPOOL_DIR_ENV) or fs.expand_user(_text(ours.get("spool_dir"), "")) or default_spool_dir()
         )
-        self.service_name = fs.env(SERVICE_NAME_ENV) or _text(ours.get("service_name"), "claude-code-hooks")
-        flag = fs.env_flag(CAPTURE_PROMPTS_ENV)
-        self.capture_prompts = flag if flag is not None else _bool(ours.get("capture_prompts"), False)
-        flag = fs.env_flag(FSYNC_ENV)
-        self.fsync = flag if flag is not None else _bool(ours.get("fsync"), False)
-        self.user_id = fs.env(USER_ID_ENV) or _text(ours.get("user_id"), "")
+        self.service_name = env_str(SERVICE_NAME_ENV) or _text(ours.get("service_name"), "claude-code-hooks")
+        self.capture_prompts = env_bool(
+            CAPTURE_PROMPTS_ENV, _bool(ours.get("capture_prompts"), False), warn=warn
+        )
+        self.fsync = env_bool(FSYNC_ENV, _bool(ours.get("fsync"), False), warn=warn)
+        self.user_id = env_str(USER_ID_ENV) or _text(ours.get("user_id"), "")
         self.max_code_bytes = int(_number(ours.get("max_code_bytes"), 64 * 1024, 0, 16 * 1024 * 1024))
         self.max_string_chars = int(_number(ours.get("max_string_chars"), 2048, 64, 1024 * 1024))
         self.max_json_chars = int(_number(ours.get("max_json_chars"), 16 * 1024, 256, 4 * 1024 * 1024))
         # past this a run writes a minimal span and exits (Claude Code kills a hook after its timeout)
-        deadline_ms = fs.env(DEADLINE_ENV) or ours.get("deadline_ms")
-        self.deadline_s = _number(deadline_ms, 5000.0, 1.0, 600_000.0) / 1000
+        deadline_ms = _number(ours.get("deadline_ms"), 5000.0, 1.0, 600_000.0)
+        self.deadline_s = (
+            env_float(HOOK_DEADLINE_MS_ENV, deadline_ms, minimum=1.0, maximum=600_000.0, warn=warn) / 1000
+        )
 
-        flag = fs.env_flag(ENFORCEMENT_ENABLED_ENV)
-        self.enforcement_enabled = flag if flag is not None else _bool(enforcement.get("enabled"), False)
-        mode = (fs.env(ENFORCEMENT_MODE_ENV) or _text(enforcement.get("mode"), "warn")).strip().lower()
+        self.enforcement_enabled = env_bool(
+            ENFORCEMENT_ENABLED_ENV, _bool(enforcement.get("enabled"), False), warn=warn
+        )
+        mode = (env_str(ENFORCEMENT_MODE_ENV) or _text(enforcement.get("mode"), "warn")).strip().lower()
         self.enforcement_mode = mode if mode in ("warn", "block") else "warn"
         self.performance_budget_s = _number(enforcement.get("performance_budget_seconds"), 2.0, 0.05, 600.0)
         tools = enforcement.get("intercept_tools")
@@ -125,17 +136,18 @@ class HookSettings:
         self.max_file_bytes = int(_number(enforcement.get("max_file_bytes"), 1024 * 1024, 1, 1 << 40))
         self.max_line_length = int(_number(enforcement.get("max_line_length"), 400, 1, 1 << 20))
 
-        rag_url = fs.env(RAG_URL_ENV)
-        flag = fs.env_flag(RAG_ENABLED_ENV)
-        self.rag_enabled = flag if flag is not None else (bool(rag_url) or _bool(rag.get("enabled"), False))
+        rag_url = env_str(RAG_URL_ENV)
+        self.rag_enabled = env_bool(
+            RAG_ENABLED_ENV, bool(rag_url) or _bool(rag.get("enabled"), False), warn=warn
+        )
         self.rag_base_url = (rag_url or _text(rag.get("base_url"), "http://localhost:8181")).rstrip("/")
         self.rag_query_path = _text(rag.get("query_path"), "/api/rag/query")
         self.rag_timeout_s = _number(rag.get("timeout_seconds"), 0.5, 0.01, 60.0)
         self.rag_match_count = int(_number(rag.get("match_count"), 5, 1, 100))
 
-        level = (fs.env(LOG_LEVEL_ENV) or _text(logging.get("level"), "INFO")).upper()
+        level = (env_str(HOOK_LOG_LEVEL_ENV) or _text(logging.get("level"), "INFO")).upper()
         self.log_level = _LEVELS.get(level, 20)
-        log_dir = fs.env(LOG_DIR_ENV) or fs.join(fs.home(), ".claude", "hooks", "logs")
+        log_dir = env_str(HOOK_LOG_DIR_ENV) or fs.join(fs.home(), ".claude", "hooks", "logs")
         self.log_file = fs.expand_user(_text(logging.get("file"), fs.join(log_dir, "quality_enforcer.log")))
         self.executions_log = fs.expand_user(
             _text(logging.get("hook_executions_log"), fs.join(log_dir, "hook_executions.log"))

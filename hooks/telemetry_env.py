@@ -11,6 +11,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from traceability.instrumentation.env import (
+    CLAUDE_ENHANCED_TELEMETRY_ENV,
+    CLAUDE_TELEMETRY_ENV,
+    OTEL_LOGS_EXPORTER_ENV,
+    OTEL_METRICS_EXPORTER_ENV,
+    OTEL_TRACES_EXPORTER_ENV,
+    OTLP_ENDPOINT_ENV,
+    OTLP_PROTOCOL_ENV,
+    parse_bool,
+)
+
 PROTOCOLS = ("http/protobuf", "http/json")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 SIDECAR_SUFFIX = ".traceability-env.json"
@@ -21,13 +32,13 @@ def telemetry_env(endpoint: str = DEFAULT_ENDPOINT, protocol: str = "http/protob
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     return {
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",  # spans (claude_code.interaction, ...)
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint.rstrip("/"),
+        CLAUDE_TELEMETRY_ENV: "1",
+        CLAUDE_ENHANCED_TELEMETRY_ENV: "1",  # spans (claude_code.interaction, ...)
+        OTEL_METRICS_EXPORTER_ENV: "otlp",
+        OTEL_LOGS_EXPORTER_ENV: "otlp",
+        OTEL_TRACES_EXPORTER_ENV: "otlp",
+        OTLP_PROTOCOL_ENV: protocol,
+        OTLP_ENDPOINT_ENV: endpoint.rstrip("/"),
     }
 
 
@@ -98,6 +109,6 @@ def save_sidecar(settings: Path, content: dict[str, Any] | None) -> None:
 def telemetry_enabled(data: dict[str, Any]) -> dict[str, str] | None:
     """The settings' env when it turns Claude Code's telemetry on, else None."""
     env = data.get("env")
-    if isinstance(env, dict) and str(env.get("CLAUDE_CODE_ENABLE_TELEMETRY", "")).strip() in ("1", "true"):
+    if isinstance(env, dict) and parse_bool(str(env.get(CLAUDE_TELEMETRY_ENV, ""))) is True:
         return {str(k): str(v) for k, v in env.items()}
     return None

@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from traceability.instrumentation.env import (
+    CORRELATION_ID_ENV,
+    PARENT_ID_ENV,
+    ROOT_ID_ENV,
+    TRACEPARENT_ENV,
+    TRACESTATE_ENV,
+)
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid
 
 log = logging.getLogger(__name__)
 
-CORRELATION_ID_ENV = "CORRELATION_ID"
-ROOT_ID_ENV = "ROOT_ID"
-PARENT_ID_ENV = "PARENT_ID"
-_W3C_ENV = ("TRACEPARENT", "TRACESTATE")
+_W3C_ENV = (TRACEPARENT_ENV, TRACESTATE_ENV)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,17 @@ from urllib.parse import urlsplit
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from traceability.instrumentation.env import (
+    OTLP_ENDPOINT_ENV,
+    OTLP_PROTOCOL_ENV,
+    OTLP_TRACES_ENDPOINT_ENV,
+    OTLP_TRACES_PROTOCOL_ENV,
+)
 from traceability.instrumentation.spool_exporter import SpoolSpanExporter
 
 log = logging.getLogger(__name__)
 
-OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
-OTLP_TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-_PROTOCOL_ENVS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+_PROTOCOL_ENVS = (OTLP_TRACES_PROTOCOL_ENV, OTLP_PROTOCOL_ENV)
 _TRACES_PATH = "v1/traces"
 PROBE_TIMEOUT_S = 2.0
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import os
 
-SPOOL_DIR_ENV = "TRACEABILITY_SPOOL_DIR"
+from traceability.instrumentation.env import SPOOL_DIR_ENV, XDG_STATE_HOME_ENV, env_str
+
 SPOOL_SUFFIX = ".json"
 
 
 def default_spool_dir() -> str:
     """``$TRACEABILITY_SPOOL_DIR``, else ``$XDG_STATE_HOME/traceability/spool`` (``~/.local/state/...``)."""
-    configured = os.environ.get(SPOOL_DIR_ENV)
+    configured = env_str(SPOOL_DIR_ENV)
     if configured:
         return configured
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = env_str(XDG_STATE_HOME_ENV) or os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(state, "traceability", "spool")
 
 

@@ -1,87 +1,62 @@
-"""Lineage API settings: argument, else environment variable, else default."""
+"""Lineage API settings: argument, else environment variable, else default (serving/service_settings.py)."""
 
 from __future__ import annotations
 
-import logging
-import os
-from dataclasses import dataclass, field
+from pydantic import AliasChoices, Field
 
 from traceability.exporter.storage.database import resolve_dsn
+from traceability.instrumentation.env import (
+    ANALYTICS_MIN_SAMPLE_ENV,
+    API_HOST_ENV,
+    API_MAX_BODY_BYTES_ENV,
+    API_PORT_ENV,
+    CORS_ORIGINS_ENV,
+    DB_URL_ENV,
+    DB_URL_EXTERNAL_ENV,
+    DERIVER_ENV,
+    DERIVER_INTERVAL_S_ENV,
+    JAEGER_UI_URL_ENV,
+)
 from traceability.serving.auth import AccessPolicy
 from traceability.serving.limits import ServerLimits
+from traceability.serving.service_settings import EnvBool, EnvList, ServiceSettings, given
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8053
 DEFAULT_JAEGER_UI_URL = "http://localhost:16686"
-PORT_ENV = "INTELLIGENCE_SERVICE_PORT"
-HOST_ENV = "INTELLIGENCE_SERVICE_HOST"
-JAEGER_UI_URL_ENV = "JAEGER_UI_URL"
-DERIVER_ENV = "TRACEABILITY_DERIVER"  # "0"/"false"/"off" turns the in-process deriver off
-DERIVER_INTERVAL_ENV = "TRACEABILITY_DERIVER_INTERVAL_S"
-CORS_ORIGINS_ENV = "TRACEABILITY_CORS_ORIGINS"  # comma-separated origins allowed by CORS; none by default
-MAX_BODY_ENV = "TRACEABILITY_API_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 # Executions an analytics trend class and growth figure need (below: insufficient_data); the
 # feedback loop's min_sample_size has the same default.
-ANALYTICS_MIN_SAMPLE_ENV = "TRACEABILITY_ANALYTICS_MIN_SAMPLE"
 DEFAULT_ANALYTICS_MIN_SAMPLE = 30
 
-log = logging.getLogger(__name__)
 
+class Settings(ServiceSettings):
+    """Everything the lineage API needs; :meth:`resolve` adds the access policy and limits."""
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
-def _env_positive_int(name: str, default: int) -> int:
-    """A positive integer from the environment; a bad value is logged and the default used."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        parsed = int(value)
-    except ValueError:
-        parsed = 0
-    if parsed < 1:
-        log.warning("%s=%r is not a positive integer; using %d", name, value, default)
-        return default
-    return parsed
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the lineage API needs; build it with :meth:`resolve`."""
-
-    db_url: str
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    jaeger_ui_url: str = DEFAULT_JAEGER_UI_URL
+    db_url: str = Field(validation_alias=AliasChoices(DB_URL_ENV, DB_URL_EXTERNAL_ENV))
+    host: str = Field(DEFAULT_HOST, validation_alias=API_HOST_ENV)
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, validation_alias=API_PORT_ENV)
+    jaeger_ui_url: str = Field(DEFAULT_JAEGER_UI_URL, validation_alias=JAEGER_UI_URL_ENV)
     jaeger_configured: bool = False  # a Jaeger UI was named (argument or JAEGER_UI_URL): links point at it
-    run_deriver: bool = True  # derive patterns from stored spans in the background
-    deriver_interval_s: float = 1.0  # idle wait between deriver polls
+    # derive patterns from stored spans in the background
+    run_deriver: EnvBool = Field(True, validation_alias=DERIVER_ENV)
+    # idle wait between deriver polls
+    deriver_interval_s: float = Field(1.0, gt=0, allow_inf_nan=False, validation_alias=DERIVER_INTERVAL_S_ENV)
     deriver_batch_size: int = 500  # hook executions read per deriver step
     pool_min_size: int = 2
     pool_max_size: int = 20
     pool_timeout_s: float = 5.0  # connect timeout; beyond it the API answers 503
     ancestry_max_depth: int = 50  # upper bound a caller may ask for with ?max_depth
-    access: AccessPolicy = field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
-    cors_origins: tuple[str, ...] = ()  # CORS closed unless origins are listed
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # larger request bodies get 413
-    limits: ServerLimits = field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
-    analytics_min_sample_size: int = DEFAULT_ANALYTICS_MIN_SAMPLE  # for trend classes and growth
+    access: AccessPolicy = Field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
+    # CORS closed unless origins are listed (comma-separated)
+    cors_origins: EnvList = Field((), validation_alias=CORS_ORIGINS_ENV)
+    # larger request bodies get 413
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, validation_alias=API_MAX_BODY_BYTES_ENV)
+    limits: ServerLimits = Field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
+    # for trend classes and growth
+    analytics_min_sample_size: int = Field(
+        DEFAULT_ANALYTICS_MIN_SAMPLE, ge=1, validation_alias=ANALYTICS_MIN_SAMPLE_ENV
+    )
 
     def jaeger_trace_url(self, trace_hex: str) -> str | None:
         """The trace in the configured Jaeger UI; None when no Jaeger was configured."""
@@ -99,33 +74,27 @@ class Settings:
         deriver_interval_s: float | None = None,
         analytics_min_sample_size: int | None = None,
     ) -> Settings:
+        """Settings with the bearer-token policy for the bind address (raises InsecureBind for a
+        tokenless public bind) and the serving limits; ValueError without a database URL."""
         dsn = resolve_dsn(db_url)
         if not dsn:
-            raise ValueError("no database URL: pass --db-url or set TRACEABILITY_DB_URL")
-        host = host or os.environ.get(HOST_ENV, DEFAULT_HOST)
-        return cls(
+            raise ValueError(f"no database URL: pass --db-url or set {DB_URL_ENV}")
+        settings = cls(
             db_url=dsn,
-            host=host,
-            port=port if port is not None else _env_int(PORT_ENV, DEFAULT_PORT),
-            jaeger_ui_url=(
-                jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV) or DEFAULT_JAEGER_UI_URL
-            ).rstrip("/"),
-            jaeger_configured=bool(jaeger_ui_url or os.environ.get(JAEGER_UI_URL_ENV)),
-            run_deriver=run_deriver if run_deriver is not None else _env_bool(DERIVER_ENV, True),
-            deriver_interval_s=(
-                deriver_interval_s
-                if deriver_interval_s is not None
-                else _env_float(DERIVER_INTERVAL_ENV, 1.0)
+            **given(
+                host=host or None,
+                port=port,
+                jaeger_ui_url=jaeger_ui_url or None,
+                run_deriver=run_deriver,
+                deriver_interval_s=deriver_interval_s,
+                analytics_min_sample_size=analytics_min_sample_size,
             ),
-            access=AccessPolicy.resolve(host),  # raises InsecureBind for a tokenless public bind
-            cors_origins=tuple(
-                o.strip() for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",") if o.strip()
-            ),
-            max_body_bytes=_env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
-            limits=ServerLimits.resolve(),
-            analytics_min_sample_size=(
-                analytics_min_sample_size
-                if analytics_min_sample_size is not None
-                else _env_positive_int(ANALYTICS_MIN_SAMPLE_ENV, DEFAULT_ANALYTICS_MIN_SAMPLE)
-            ),
+        )
+        return settings.model_copy(
+            update={
+                "jaeger_ui_url": settings.jaeger_ui_url.rstrip("/"),
+                "jaeger_configured": "jaeger_ui_url" in settings.model_fields_set,
+                "access": AccessPolicy.resolve(settings.host),
+                "limits": ServerLimits.resolve(),
+            }
         )

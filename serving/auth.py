@@ -12,13 +12,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-TOKEN_ENV = "TRACEABILITY_API_TOKEN"
-AUTH_READS_ENV = "TRACEABILITY_AUTH_READS"
+from traceability.instrumentation.env import API_TOKEN_ENV, AUTH_READS_ENV, env_bool, env_str
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Scope = MutableMapping[str, Any]
@@ -57,12 +56,12 @@ class AccessPolicy:
         open_paths: Iterable[str] = (),
     ) -> AccessPolicy:
         """Setting = argument, else environment. Raises InsecureBind for a tokenless public bind."""
-        token = token or os.environ.get(TOKEN_ENV) or None
+        token = token or env_str(API_TOKEN_ENV) or None
         if protect_reads is None:
-            protect_reads = os.environ.get(AUTH_READS_ENV, "").lower() in ("1", "true", "yes")
+            protect_reads = env_bool(AUTH_READS_ENV, False)
         if token is None and not is_loopback(host):
             raise InsecureBind(
-                f"refusing to listen on {host} without a token: set {TOKEN_ENV} "
+                f"refusing to listen on {host} without a token: set {API_TOKEN_ENV} "
                 "(clients then send 'Authorization: Bearer <token>'), or bind to 127.0.0.1"
             )
         return cls(token=token, protect_reads=protect_reads, open_paths=frozenset(open_paths))

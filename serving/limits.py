@@ -9,16 +9,38 @@ the whole body (Go's ``ReadTimeout``) and a lingering close after an early answe
 
 from __future__ import annotations
 
-import logging
-import os
 import resource
 from dataclasses import dataclass, fields
 
-log = logging.getLogger(__name__)
+from traceability.instrumentation.env import (
+    ALLOWED_HOSTS_ENV,
+    BODY_GRACE_S_ENV,
+    BODY_TIMEOUT_S_ENV,
+    HEADER_TIMEOUT_S_ENV,
+    LINGER_IDLE_S_ENV,
+    LINGER_MAX_BYTES_ENV,
+    LINGER_TIME_S_ENV,
+    MAX_CONNECTIONS_ENV,
+    MAX_HEADER_BYTES_ENV,
+    MIN_BODY_RATE_BYTES_S_ENV,
+    env_float,
+    env_int,
+    env_list,
+)
 
 MiB = 1024 * 1024
-ENV_PREFIX = "TRACEABILITY_"
-ALLOWED_HOSTS_ENV = "TRACEABILITY_ALLOWED_HOSTS"  # comma-separated extra Host names; "*" = any
+# each number's variable; ALLOWED_HOSTS_ENV: comma-separated extra Host names, "*" = any
+ENV_NAMES = {
+    "header_timeout_s": HEADER_TIMEOUT_S_ENV,
+    "max_header_bytes": MAX_HEADER_BYTES_ENV,
+    "min_body_rate_bytes_s": MIN_BODY_RATE_BYTES_S_ENV,
+    "body_grace_s": BODY_GRACE_S_ENV,
+    "body_timeout_s": BODY_TIMEOUT_S_ENV,
+    "max_connections": MAX_CONNECTIONS_ENV,
+    "linger_time_s": LINGER_TIME_S_ENV,
+    "linger_idle_s": LINGER_IDLE_S_ENV,
+    "linger_max_bytes": LINGER_MAX_BYTES_ENV,
+}
 
 
 def _default_max_connections() -> int:
@@ -30,8 +52,8 @@ def _default_max_connections() -> int:
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """Per-process limits. Each field's environment variable is ``TRACEABILITY_<FIELD>`` upper-cased
-    (e.g. ``TRACEABILITY_HEADER_TIMEOUT_S``), except ``allowed_hosts`` (``TRACEABILITY_ALLOWED_HOSTS``)."""
+    """Per-process limits; each field's environment variable is in :data:`ENV_NAMES`
+    (``TRACEABILITY_<FIELD>``), ``allowed_hosts``'s is ``TRACEABILITY_ALLOWED_HOSTS``."""
 
     header_timeout_s: float = 10.0  # request line + headers must arrive within this, or 408 and close
     max_header_bytes: int = 64 * 1024  # request line + headers larger than this: 431 and close
@@ -51,31 +73,18 @@ class ServerLimits:
     @classmethod
     def resolve(cls) -> ServerLimits:
         """From the environment; a bad value is logged and its default used."""
-        values: dict[str, object] = {}
+        values: dict[str, float] = {}
         for f in fields(cls):
-            if f.name == "allowed_hosts":
-                continue
-            name = ENV_PREFIX + f.name.upper()
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                continue
-            kind = float if isinstance(f.default, float) else int
-            try:
-                value = kind(raw)
-            except ValueError:
-                value = -1
-            if value < 0:
-                log.warning("%s=%r is not a non-negative number; using the default %s", name, raw, f.default)
-                continue
-            values[f.name] = value
-        hosts = tuple(
-            h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()
-        )
+            name, default = ENV_NAMES.get(f.name), f.default
+            if name and isinstance(default, float):
+                values[f.name] = env_float(name, default, minimum=0)
+            elif name and isinstance(default, int):
+                values[f.name] = env_int(name, default, minimum=0)
+        hosts = tuple(host.lower() for host in env_list(ALLOWED_HOSTS_ENV))
         return cls(allowed_hosts=hosts, **values)  # type: ignore[arg-type]
 
     def as_env(self) -> dict[str, str]:
         """The environment that makes :meth:`resolve` rebuild these limits (for worker processes)."""
-        env = {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
-        env.pop(ENV_PREFIX + "ALLOWED_HOSTS")
+        env = {name: str(getattr(self, field)) for field, name in ENV_NAMES.items()}
         env[ALLOWED_HOSTS_ENV] = ",".join(self.allowed_hosts)
         return env

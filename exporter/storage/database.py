@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from traceability.instrumentation.env import DB_URL_ENV, DB_URL_EXTERNAL_ENV, env_str
+
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"  # exporter/migrations
-DB_URL_ENV_VARS = ("TRACEABILITY_DB_URL", "TRACEABILITY_DB_URL_EXTERNAL")
+DB_URL_ENV_VARS = (DB_URL_ENV, DB_URL_EXTERNAL_ENV)
 POOL_MIN_SIZE = 5
 POOL_MAX_SIZE = 20
 
@@ -25,7 +26,7 @@ def resolve_dsn(dsn: str | None = None) -> str | None:
     if dsn:
         return dsn
     for name in DB_URL_ENV_VARS:
-        value = os.environ.get(name)
+        value = env_str(name)
         if value:
             return value
     return None

@@ -13,12 +13,10 @@ extension); the whole value is kept in the row's ``attributes`` jsonb, which no 
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
-import os
 from typing import Any
 
-log = logging.getLogger(__name__)
+from traceability.instrumentation.env import MAX_SPAN_STORED_BYTES_ENV, env_int
 
 # Well under the btree limit (2704 bytes for a whole index entry), so that two capped values fit
 # in one multi-column entry (pattern_locations' key is (file_path, qualified_name)).
@@ -26,7 +24,6 @@ INDEXED_TEXT_MAX_BYTES = 1024
 _TAIL_CHARS = 32
 _MARK = "\u2026"  # "…" around the digest: the value was shortened here
 
-MAX_SPAN_STORED_BYTES_ENV = "TRACEABILITY_MAX_SPAN_STORED_BYTES"
 DEFAULT_MAX_SPAN_STORED_BYTES = 16 * 1024 * 1024
 
 
@@ -63,23 +60,7 @@ def resolve_max_span_stored_bytes(value: int | None = None) -> int:
     """
     if value is not None and value > 0:
         return value
-    raw = os.environ.get(MAX_SPAN_STORED_BYTES_ENV)
-    if not raw:
-        return DEFAULT_MAX_SPAN_STORED_BYTES
-    try:
-        parsed = int(raw)
-        if parsed <= 0:
-            raise ValueError("must be positive")
-    except ValueError as exc:
-        log.warning(
-            "%s=%r is not a positive integer (%s); using %d",
-            MAX_SPAN_STORED_BYTES_ENV,
-            raw,
-            exc,
-            DEFAULT_MAX_SPAN_STORED_BYTES,
-        )
-        return DEFAULT_MAX_SPAN_STORED_BYTES
-    return parsed
+    return env_int(MAX_SPAN_STORED_BYTES_ENV, DEFAULT_MAX_SPAN_STORED_BYTES, minimum=1)
 
 
 def stored_bytes(values: tuple[Any, ...], limit: int) -> int:

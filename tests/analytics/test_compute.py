@@ -324,8 +324,9 @@ async def test_tiny_sample_has_no_trend_class_or_growth(
 
 async def test_min_sample_is_a_server_setting(db_dsn: str, db_pool: asyncpg.Pool) -> None:
     """TRACEABILITY_ANALYTICS_MIN_SAMPLE sets the default; at the boundary the class is computed."""
+    from traceability.instrumentation.env import ANALYTICS_MIN_SAMPLE_ENV
     from traceability.lineage_api.app import API_PREFIX, create_app
-    from traceability.lineage_api.settings import ANALYTICS_MIN_SAMPLE_ENV, Settings
+    from traceability.lineage_api.settings import Settings
 
     counts = [2, 3, 3, 4, 4, 5, 6]  # 27 executions
     await _tiny_series(db_pool, counts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +18,7 @@ async def make_client(db_dsn: str) -> AsyncIterator[object]:
     stack: list[tuple[Any, httpx.AsyncClient]] = []
 
     async def make(**overrides: Any) -> httpx.AsyncClient:
-        settings = dataclasses.replace(Settings(db_url=db_dsn, run_deriver=False), **overrides)
+        settings = Settings(db_url=db_dsn, run_deriver=False, **overrides)
         app = create_app(settings)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
