@@ -216,10 +216,7 @@ def test_a_record_the_database_refuses_is_rejected_alone_and_the_others_are_kept
         assert response.status_code == 200, response.text
         answer = ExportMetricsServiceResponse.FromString(response.content)
         counts = collector.health()["receiver"]
-    points = [
-        len(getattr(m, m.WhichOneof("data") or "sum").data_points)
-        for m in metrics  # type: ignore[arg-type]
-    ]
+    points = [len(getattr(m, m.WhichOneof("data") or "sum").data_points) for m in metrics]
     assert answer.partial_success.rejected_data_points == points[0] > 0
     assert "ProgramLimitExceeded" in answer.partial_success.error_message, (
         answer.partial_success.error_message
