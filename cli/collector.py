@@ -10,7 +10,7 @@ from traceability.cli import local_stack
 from traceability.instrumentation.env import LOG_LEVEL_ENV, env_str
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "collector", help="receive OTLP/HTTP spans and drain the hook spool into PostgreSQL"
     )

@@ -16,7 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from traceability.cli import grafana_sql, local_stack
+from traceability.cli import local_stack
+from traceability.lineage_api.store import grafana_sql
 
 BACKGROUND, PANEL, TEXT, MUTED, GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9c", "#2c3235"
 PALETTE = ("#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a")
@@ -28,7 +29,7 @@ FIG_WIDTH_IN, MARGIN_IN, HEADER_IN, GAP_IN = 22.0, 0.3, 0.9, 0.12
 TITLE_BAND_IN, Y_LABELS_IN, X_LABELS_IN, RIGHT_LABELS_IN = 0.34, 0.8, 0.32, 0.7
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("dashboard", help="render the Grafana dashboard's queries to a PNG")
     actions = parser.add_subparsers(dest="action", required=True)
     render = actions.add_parser("render", help="run every panel's SQL and draw the dashboard (matplotlib)")
@@ -291,9 +292,9 @@ def _timeseries(
     elif unit == "ms":
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f} ms")
     ax.set_xlim(rng.start, rng.end)
-    ax.xaxis.set_major_formatter(
-        mdates.DateFormatter("%m-%d" if rng.end - rng.start > timedelta(days=2) else "%H:%M")
-    )
+    day_or_hour = "%m-%d" if rng.end - rng.start > timedelta(days=2) else "%H:%M"
+    # matplotlib leaves DateFormatter.__init__ unannotated
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(day_or_hour))  # type: ignore[no-untyped-call]
     ax.grid(color=GRID, linewidth=0.6)
     handles, labels = ax.get_legend_handles_labels()
     if twin is not None:

@@ -10,7 +10,7 @@ from traceability.cli import local_stack
 from traceability.exporter.storage import database
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("db", help="apply or revert schema migrations")
     parser.add_argument(
         "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"

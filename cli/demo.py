@@ -40,7 +40,7 @@ from traceability.instrumentation.env import (
 DRAIN_TIMEOUT_S = 180.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="fill the system with realistic synthetic sessions, through the real hook",

@@ -13,7 +13,7 @@ import asyncio
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "derive",
         help="derive patterns, lineage and pattern executions from stored Write/Edit/MultiEdit spans",

@@ -49,7 +49,7 @@ class Finding:
     fix: str = ""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("doctor", help="check every piece and say what is wrong and how to fix it")
     parser.add_argument(
         "--db-url", help="database to check (default: TRACEABILITY_DB_URL, else the one `up` runs)"

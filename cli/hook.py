@@ -10,7 +10,7 @@ import argparse
 import time
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("hook", help="handle one Claude Code hook event from stdin (exit 0)")
     parser.set_defaults(func=run, started_ns=time.time_ns())
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("hooks", help="install or uninstall the Claude Code hooks")
     actions = parser.add_subparsers(dest="hooks_action", metavar="ACTION", required=True)
     for name, help_text in (
@@ -79,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         verb = "installed" if args.hooks_action == "install" else "removed"
         count = change.added if args.hooks_action == "install" else change.removed
-        telemetry = " and Claude Code's telemetry env" if getattr(args, "telemetry", False) else ""
+        also = " and Claude Code's telemetry env" if getattr(args, "telemetry", False) else ""
         print(
-            f"{path}: {verb} {count} hook entries{telemetry}"
+            f"{path}: {verb} {count} hook entries{also}"
             + (f" (backup: {change.backup})" if change.backup else "")
         )
     return 0

@@ -20,7 +20,7 @@ def _default_url() -> str:
     return f"http://127.0.0.1:{env_int(API_PORT_ENV, 8053, minimum=1, maximum=65535)}"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("lineage", help="show a pattern's lineage (asks the running lineage API)")
     actions = parser.add_subparsers(dest="lineage_command", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="draw a pattern's ancestry (default) or descendants")

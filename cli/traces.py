@@ -16,7 +16,7 @@ from traceability.cli.lineage import api_base, api_get
 from traceability.instrumentation.semconv import SPAN_NAME_TURN
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "traces", help="find the trace of a turn by session, prompt id or prompt text (asks the lineage API)"
     )

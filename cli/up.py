@@ -51,7 +51,7 @@ class StartupError(Exception):
     """A piece could not start; the message says which and why."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "up",
         help="run everything on this machine (PostgreSQL, collector, lineage API) until Ctrl-C",

@@ -132,8 +132,8 @@ def _media_type(request: Request) -> str:
 
 def _encode(message: Message, media_type: str) -> bytes:
     if media_type == JSON:
-        return json_format.MessageToJson(message, indent=None).encode("utf-8")
-    return message.SerializeToString()
+        return str(json_format.MessageToJson(message, indent=None)).encode("utf-8")
+    return bytes(message.SerializeToString())
 
 
 def _render_error(scope: Scope, status: int, message: str) -> tuple[bytes, bytes]:

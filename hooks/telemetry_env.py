@@ -90,7 +90,7 @@ def uninstall_env(data: dict[str, Any], settings: Path) -> bool:
             del env[key]
             if key in state.get("previous", {}):
                 env[key] = state["previous"][key]
-    changed = env != data["env"]
+    changed: bool = env != data["env"]
     if env:
         data["env"] = env
     else:

@@ -57,5 +57,5 @@ def test_the_version_is_written_once_and_read_from_the_package_metadata(
     def not_installed(name: str) -> str:
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(version_module.metadata, "version", not_installed)  # an uninstalled checkout
+    monkeypatch.setattr(metadata, "version", not_installed)  # an uninstalled checkout (version.py reads it)
     assert version_module.package_version() == version_module.UNKNOWN_VERSION

@@ -48,6 +48,9 @@ LINEAGE_SIZE = 20
 CHAIN = 12  # versions 0..11 form a chain; 12..19 branch off versions 0..7
 COPY_CHUNK = 50_000
 
+# (label, our samples in ms, the baseline's samples in ms, the baseline's label, the p99 target in ms)
+Measurement = tuple[str, list[float], list[float], str, float | None]
+
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -149,7 +152,7 @@ async def timed(
     return times
 
 
-def report(rows: list[tuple[str, list[float], list[float], str, float | None]]) -> None:
+def report(rows: list[Measurement]) -> None:
     print()
     print(
         f"{'measurement':<46} {'median ms':>9} {'p99 ms':>8}   {'baseline':<10} {'median':>7} {'p99':>7}"
@@ -168,7 +171,7 @@ def report(rows: list[tuple[str, list[float], list[float], str, float | None]]) 
 
 async def db_measurements(
     dsn: str, deep: list[uuid.UUID], roots: list[uuid.UUID], samples: int, n_nodes: int
-) -> list[tuple]:
+) -> list[Measurement]:
     rng = random.Random(7)
     deep_sample = rng.sample(deep, min(samples, len(deep)))
     root_sample = rng.sample(roots, min(samples, len(roots)))
@@ -227,7 +230,7 @@ async def load_dense(dsn: str, n: int) -> list[uuid.UUID]:
     return nodes
 
 
-async def dense_measurements(dsn: str, nodes: list[uuid.UUID], samples: int) -> list[tuple]:
+async def dense_measurements(dsn: str, nodes: list[uuid.UUID], samples: int) -> list[Measurement]:
     n = len(nodes)
     conn = await asyncpg.connect(database.asyncpg_dsn(dsn))
     try:
@@ -301,7 +304,7 @@ def start_api(dsn: str) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
 
 
-async def http_measurements(base: str, samples: int) -> list[tuple]:
+async def http_measurements(base: str, samples: int) -> list[Measurement]:
     run = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         health = await timed("baseline GET health (HTTP)", samples, lambda i: client.get("/health"))

@@ -69,6 +69,9 @@ MERGED = [
     "INSERT INTO claude_code_trace_links (native_trace_id, prompt_id, session_id) VALUES ($3, $1::uuid::text, $2::uuid::text)",
 ]
 
+# (label, our samples in ms, the baseline's samples in ms, the baseline's label, the p99 target in ms)
+Measurement = tuple[str, list[float], list[float], str, float]
+
 
 async def load(dsn: str, turns: int) -> None:
     conn = await asyncpg.connect(dsn)
@@ -83,7 +86,7 @@ async def load(dsn: str, turns: int) -> None:
         await conn.close()
 
 
-async def measure(base: str, samples: int) -> list[tuple]:
+async def measure(base: str, samples: int) -> list[Measurement]:
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         health = await timed("baseline GET health", samples, lambda i: client.get("/health"), warmup=50)
 
@@ -103,7 +106,7 @@ async def measure(base: str, samples: int) -> list[tuple]:
     ]
 
 
-def report(rows: list[tuple]) -> None:
+def report(rows: list[Measurement]) -> None:
     """Each measurement's p99 beside the baseline's p99 in this run, as a ratio, and the target."""
     print()
     print(f"{'measurement':<40} {'median':>7} {'p99 ms':>7}  {'health p99':>10}  {'p99 ratio':>9}  target")

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -92,7 +93,7 @@ def run_baseline(turns: int, spool: str) -> dict[str, float]:
     turn_attrs = turn_attributes(source="user-prompt-submit", prompt_text="Implement authentication system",
                                  session_id=SESSION, root_id="x", parent_id=None, user_id=None, context=None,
                                  tags=["authentication", "backend"])  # fmt: skip
-    common = dict(hook_type=None, tool_name="Write", success=True, session_id=SESSION, file_path=None,
+    common: dict[str, Any] = dict(hook_type=None, tool_name="Write", success=True, session_id=SESSION, file_path=None,
                   input_data=None, output_data=None, modifications_made=None, metadata=None,
                   quality_score=None, error=None)  # fmt: skip
     quality_attrs = hook_attributes(hook_name="quality-enforcer", execution_order=1, quality_check_performed=True,

@@ -14,6 +14,7 @@ from traceability.lineage_api.dependencies import PoolHolderDep
 from traceability.lineage_api.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
+_UNHEALTHY: tuple[type[Exception], ...] = (DatabaseUnavailable, *TRANSIENT_DB_ERRORS)
 
 
 @router.get("/health", summary="Service health (200 healthy, 503 when PostgreSQL is unreachable)")
@@ -24,7 +25,7 @@ async def health(request: Request, holder: PoolHolderDep) -> JSONResponse:
         pool = await holder.get()
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
-    except (DatabaseUnavailable, *TRANSIENT_DB_ERRORS) as exc:
+    except _UNHEALTHY as exc:
         db_ok = False
         db_error = exc.message if isinstance(exc, DatabaseUnavailable) else f"database unavailable: {exc}"
     pool = holder.pool

@@ -11,17 +11,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from traceability.lineage_api.analytics.compute import compute_analytics
 from traceability.lineage_api.analytics.models import AnalyticsRequest
+from traceability.lineage_api.analytics.windows import WindowType
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
 from traceability.lineage_api.errors import ApiError
 from traceability.lineage_api.feedback.analyze import analyze, apply_improvements
-from traceability.lineage_api.feedback.models import FeedbackAnalyzeRequest, FeedbackSettings
+from traceability.lineage_api.feedback.models import (
+    FeedbackAnalyzeRequest,
+    FeedbackLoopOutput,
+    FeedbackSettings,
+)
 from traceability.lineage_api.names import resolve_pattern_ref
 from traceability.lineage_api.store import catalog as catalog_store
 from traceability.lineage_api.store import patterns_view
 from traceability.lineage_api.ui import charts, lineage_graph
 from traceability.lineage_api.ui.rendering import PAGE_SIZE, PageError, as_of, int_param, param, render
 
-WINDOWS = {"weekly": 7, "monthly": 30, "quarterly": 90}
+WINDOWS: dict[str, WindowType] = {"weekly": "weekly", "monthly": "monthly", "quarterly": "quarterly"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,8 +104,8 @@ async def pattern_page(
         raise PageError(exc.status_code if exc.status_code < 500 else 400, exc.message) from None
     if resolved != pattern_id:
         return RedirectResponse(f"/patterns/{quote(resolved, safe='')}", status_code=303)
-    window = param(request, "window") or "monthly"
-    if window not in WINDOWS:
+    window = WINDOWS.get(param(request, "window") or "monthly")
+    if window is None:
         raise PageError(400, "'window' must be weekly, monthly or quarterly")
     window_end = as_of(request)
     versions = [dict(v) for v in await patterns_view.versions(conn, pattern_id)]
@@ -132,6 +137,8 @@ async def pattern_page(
             for e in edges
         ],
     )
+    feedback: FeedbackLoopOutput | None
+    feedback_error: str | None
     try:
         feedback = await analyze(
             conn, FeedbackAnalyzeRequest(pattern_id=pattern_id, auto_apply=False, as_of=window_end)

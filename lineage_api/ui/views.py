@@ -76,10 +76,11 @@ def pretty_json(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return value
+            return text
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 

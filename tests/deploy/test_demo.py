@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
         e for e in edits if e.payload["tool_input"]["old_string"] != e.payload["tool_input"]["new_string"]
     ]
     assert len(changed) == len(edits) and len(edits) >= 10
-    by_file: dict[str, set[datetime]] = defaultdict(set)
+    by_file: dict[str, set[date]] = defaultdict(set)
     for e in edits:
         assert e.payload["tool_input"]["old_string"] in e.payload["tool_response"]["originalFile"]
         assert e.write_content is not None and e.payload["tool_input"]["new_string"] in e.write_content

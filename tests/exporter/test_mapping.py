@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from traceability.exporter.codec.records import InvalidSpan, SpanEventRecord, SpanRecord, validate
+from traceability.exporter.codec.records import AttrValue, InvalidSpan, SpanEventRecord, SpanRecord, validate
 from traceability.exporter.storage.mapping import (
     HOOK_COLUMNS,
     TRACE_COLUMNS,
@@ -21,7 +21,7 @@ from traceability.instrumentation import semconv as sc
 TRACE = "5b8efff798038103d269b633813fc60c"
 
 
-def span(span_id: str, parent: str | None, **attrs: object) -> SpanRecord:
+def span(span_id: str, parent: str | None, **attrs: AttrValue) -> SpanRecord:
     return SpanRecord(
         trace_id=TRACE, span_id=span_id, parent_span_id=parent, name="s", kind="INTERNAL",
         start_time_unix_nano=1_000_000_000, end_time_unix_nano=1_250_000_000, status_code="UNSET",

@@ -136,10 +136,7 @@ async def test_lineage_show_takes_a_name(live_api: str) -> None:
 
 
 def _turn(session: ScriptedSession, prompt_id: str, prompt: str) -> str:
-    trace_id = session.turn()
-    root = session.spans[-1]
-    root.attributes[semconv.PROMPT_ID] = prompt_id
-    root.attributes[semconv.PROMPT_TEXT] = prompt
+    trace_id = session.turn(**{semconv.PROMPT_ID: prompt_id, semconv.PROMPT_TEXT: prompt})
     session.tool("Write", f"/repo/{prompt_id}.py", f"def f_{prompt_id}():\n    return 1\n")
     return trace_id
 

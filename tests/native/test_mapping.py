@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from traceability.exporter.codec.native_records import LogRecordData
+from traceability.exporter.codec.records import AttrValue
 from traceability.exporter.storage.native_mapping import EVENT_COLUMNS, event_row, event_row_id
 
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 
 
-def _prompt_event(text: str, **attrs: object) -> LogRecordData:
+def _prompt_event(text: str, **attrs: AttrValue) -> LogRecordData:
     return LogRecordData(
         time_unix_nano=1_796_152_140_230_000_000,
         observed_time_unix_nano=0,

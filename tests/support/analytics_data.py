@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
@@ -153,7 +154,7 @@ def expected(rows: list[Execution], start: datetime, end: datetime, period_s: in
     }
 
 
-def _count(keys) -> dict[str, int]:
+def _count(keys: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for k in keys:
         out[k] = out.get(k, 0) + 1

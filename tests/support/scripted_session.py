@@ -10,7 +10,7 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 
-from traceability.exporter.codec.records import SpanRecord
+from traceability.exporter.codec.records import AttrValue, SpanRecord
 from traceability.exporter.storage.database import create_pool
 from traceability.exporter.storage.writer import SpanWriter
 from traceability.instrumentation import semconv
@@ -35,8 +35,8 @@ class ScriptedSession:
         self.clock_ns += 1_000_000_000
         return self.clock_ns
 
-    def turn(self) -> str:
-        """Start a prompt turn; returns its trace id (hex)."""
+    def turn(self, **root_attributes: AttrValue) -> str:
+        """Start a prompt turn (its root span has ``root_attributes`` too); returns its trace id (hex)."""
         self.trace_id = uuid.uuid4().hex
         self.root_span_id = f"{next(_ids):016x}"
         start = self._tick()
@@ -55,6 +55,7 @@ class ScriptedSession:
                     semconv.SPAN_TYPE: semconv.SPAN_TYPE_TURN,
                     semconv.SESSION_ID: self.session_id,
                     semconv.USER_ID: self.user_id,
+                    **root_attributes,
                 },
                 events=(),
                 resource={semconv.SERVICE_NAME: semconv.DEFAULT_SERVICE_NAME},
@@ -76,7 +77,7 @@ class ScriptedSession:
         """A tool span that wrote ``code`` to ``file_path``; returns its tool_use_id."""
         tool_use_id = f"toolu_{next(_ids):08d}"
         start = self._tick()
-        attrs: dict[str, object] = {
+        attrs: dict[str, AttrValue] = {
             semconv.SPAN_TYPE: semconv.SPAN_TYPE_TOOL,
             semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_EXECUTE_TOOL,
             semconv.GEN_AI_TOOL_NAME: tool,
