@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from traceability.cli import grafana_sql
+from traceability.lineage_api.store import grafana_sql
 from traceability.lineage_api.ui import charts
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.deploy import synthetic_rows
-from traceability.cli import grafana_sql
+from traceability.lineage_api.store import grafana_sql
 
 REPO = Path(__file__).resolve().parents[2]
 PROVISIONING = REPO / "otel-config" / "grafana" / "provisioning"

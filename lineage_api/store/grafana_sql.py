@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DASHBOARDS_DIR = Path(__file__).resolve().parent.parent / "otel-config" / "grafana" / "dashboards"
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "otel-config" / "grafana" / "dashboards"
 MAIN_DASHBOARD = DASHBOARDS_DIR / "pattern-traceability.json"
 
 _UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
