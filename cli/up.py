@@ -10,22 +10,16 @@ groups, stops PostgreSQL and keeps the data for next time.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
-from traceability.cli import local_stack
+from traceability.cli import local_stack, up_process
 from traceability.cli.local_stack import StackState
 from traceability.cli.parent_watch import ParentWatch
 from traceability.instrumentation.env import (
@@ -38,13 +32,6 @@ from traceability.instrumentation.env import (
     env_int,
     env_str,
 )
-
-CHILD_STOP_TIMEOUT_S = 15.0
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-class Shutdown(Exception):
-    """SIGINT or SIGTERM arrived: stop everything."""
 
 
 class StartupError(Exception):
@@ -116,57 +103,10 @@ class UpSettings:
 
 
 @dataclass
-class Child:
-    """One long-running service, leader of its own process group."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    health_url: str
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, timeout: float = CHILD_STOP_TIMEOUT_S) -> None:
-        """SIGTERM the group, SIGKILL it after ``timeout``, and reap; anything left in the group dies too."""
-        if self.proc.poll() is None:
-            _signal_group(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        _signal_group(self.proc.pid, signal.SIGKILL)  # grandchildren that outlived the leader
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when `up` dies (even by SIGKILL)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-
-    return preexec
-
-
-@dataclass
 class LocalStack:
     settings: UpSettings
     out: IO[str] = field(default_factory=lambda: sys.stdout)
-    children: list[Child] = field(default_factory=list)
+    children: list[up_process.Child] = field(default_factory=list)
     embedded: Any = None  # EmbeddedPostgres while we run one
     db_url: str = ""
     parent: ParentWatch | None = field(default_factory=ParentWatch.for_make_parent)
@@ -183,7 +123,7 @@ class LocalStack:
         if self.parent is not None and self.parent.interrupted():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_IGN)
-            raise Shutdown("SIGINT (to make)")
+            raise up_process.Shutdown("SIGINT (to make)")
 
     # --- start -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -298,11 +238,11 @@ class LocalStack:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # its own process group: stopped as a whole, spared the terminal's Ctrl-C
-                preexec_fn=_die_with_parent_hook(),  # no threads run at this point
+                preexec_fn=up_process.die_with_parent_hook(),  # no threads run at this point
             )
-        self.children.append(Child(name, proc, log_path, health_url))
+        self.children.append(up_process.Child(name, proc, log_path, health_url))
 
-    def _wait_healthy(self, child: Child) -> None:
+    def _wait_healthy(self, child: up_process.Child) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
         while time.monotonic() < deadline:
             code = child.proc.poll()
@@ -311,7 +251,7 @@ class LocalStack:
                     f"the {child.name} exited with code {code} while starting; the end of {child.log_path}:\n"
                     f"{child.log_tail()}"
                 )
-            if _answers(child.health_url):
+            if up_process.answers(child.health_url):
                 return
             self.check_parent()
             time.sleep(0.1)
@@ -399,55 +339,9 @@ async def _ensure_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
-def _answers(url: str) -> bool:
-    """True once an HTTP server answers at ``url`` (any status: it is listening)."""
-    try:
-        with urllib.request.urlopen(url, timeout=1.0):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[bool]:
-    """Hold the data dir's lock for the duration; yields False when another `up` holds it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / local_stack.LOCK_FILE).open("a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _signals_raise_shutdown() -> Iterator[None]:
-    """SIGINT/SIGTERM raise Shutdown (the handlers are restored on exit)."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        # One stop: a second Ctrl-C/SIGTERM must not interrupt the cleanup the first one starts
-        # (it used to escape and leave PostgreSQL running).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise Shutdown(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run(args: argparse.Namespace) -> int:
     settings = UpSettings.from_args(args)
-    with _exclusive(settings.data_dir) as ours:
+    with up_process.exclusive(settings.data_dir) as ours:
         if not ours:
             state = local_stack.read_state(settings.data_dir)
             who = f" (pid {state.pid})" if state else ""
@@ -457,12 +351,12 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
         stack = LocalStack(settings)
-        with _signals_raise_shutdown():
+        with up_process.signals_raise_shutdown():
             try:
                 stack.start()
                 stack.announce()
                 return stack.supervise()
-            except Shutdown as signal_name:
+            except up_process.Shutdown as signal_name:
                 stack.say(f"\n{signal_name} received: stopping")
                 return 0
             except StartupError as exc:

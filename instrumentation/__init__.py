@@ -1,4 +1,4 @@
-"""Span producers: semantic conventions, the spool, and ``ExecutionTracer`` (the seed's API on OTel).
+"""Span producers: semantic conventions, the spool, and ``ExecutionTracer`` (the tracing API, on OTel).
 
 ``from traceability.instrumentation import ExecutionTracer`` loads the OTel SDK lazily: importing
 this package, ``semconv``, ``ids`` or ``spool`` (the Claude Code hook's path) imports no OTel code.

@@ -18,20 +18,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-import math
-import socket
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -43,115 +38,33 @@ from traceability.instrumentation.env_context import read_env_correlation
 from traceability.instrumentation.export_target import (
     ExportTarget,
     ObservedExporter,
-    TargetKind,
     build_exporter,
     probe,
 )
 from traceability.instrumentation.ids import format_trace_uuid, parse_trace_uuid, turn_span_id
 from traceability.instrumentation.pinned_ids import PinnedIdGenerator
+from traceability.instrumentation.resource import build_resource
 from traceability.instrumentation.tracer_attributes import (
     exception_type_name,
     hook_attributes,
     turn_attributes,
 )
+from traceability.instrumentation.tracer_health import TracerHealth, health_report
+from traceability.instrumentation.tracer_support import (
+    ForeignOrders,
+    OpenTrace,
+    TraceContext,
+    duration_ns,
+    never_raise,
+    parse_uuid_arg,
+)
 from traceability.instrumentation.version import package_version
 
 log = logging.getLogger(__name__)
 
-_FOREIGN_ORDERS_MAX = 4096  # execution-order counters kept for traces started elsewhere
-
-
-@dataclass
-class _OpenTrace:
-    """A started turn. Its root span is built when the turn ends (``ExecutionTracer._end_turn``): only
-    then is its start known, the earliest of ``start_trace`` and every child's back-dated start."""
-
-    trace_id: int
-    start_ns: int
-    parent_ctx: otel_context.Context
-    attributes: dict[str, Any]
-    links: list[Link]
-    session_id: str | None
-    execution_order: int = 0
-
-    def span_context(self) -> SpanContext:
-        """The root span's context (its id is fixed, ``ids.turn_span_id``): the parent of its children."""
-        return SpanContext(
-            self.trace_id,
-            turn_span_id(self.trace_id),
-            is_remote=False,
-            trace_flags=TraceFlags(TraceFlags.SAMPLED),
-        )
-
-
-@dataclass(frozen=True)
-class TracerHealth:
-    """What ``health_check`` found. Truthy when healthy, so ``if await tracer.health_check():`` reads as a bool."""
-
-    healthy: bool
-    exporter: TargetKind
-    target: str
-    target_reachable: bool | None  # None: a custom exporter/processor this tracer cannot probe
-    detail: str
-    last_export_ok: bool | None  # None: nothing exported yet, or not observable
-    last_error: str | None
-    exported_spans: int
-    failed_spans: int
-    open_traces: int
-    shut_down: bool
-
-    def __bool__(self) -> bool:
-        return self.healthy
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def build_resource(service_name: str | None = None, service_version: str | None = None) -> Resource:
-    """service.name / service.version / host.name: argument, else ``OTEL_SERVICE_NAME`` /
-    ``OTEL_RESOURCE_ATTRIBUTES``, else ``claude-code-hooks`` / the package version / the hostname."""
-    explicit = {sc.SERVICE_NAME: service_name, sc.SERVICE_VERSION: service_version}
-    resource = Resource.create({k: v for k, v in explicit.items() if v})
-    defaults: dict[str, str] = {}
-    if str(resource.attributes.get(sc.SERVICE_NAME, "")).startswith("unknown_service"):
-        defaults[sc.SERVICE_NAME] = sc.DEFAULT_SERVICE_NAME
-    if sc.SERVICE_VERSION not in resource.attributes:
-        defaults[sc.SERVICE_VERSION] = package_version()
-    if sc.HOST_NAME not in resource.attributes:
-        defaults[sc.HOST_NAME] = socket.gethostname()
-    return resource.merge(Resource(defaults)) if defaults else resource
-
-
-@contextmanager
-def _never_raise(operation: str) -> Iterator[None]:
-    """Telemetry must never break its host: log the error and carry on."""
-    try:
-        yield
-    except Exception:
-        log.exception("ExecutionTracer.%s failed; the span is skipped", operation)
-
-
-def _parse_uuid_arg(name: str, value: str | None) -> int | None:
-    if value is None:
-        return None
-    trace_id = parse_trace_uuid(value)
-    if trace_id is None:
-        log.warning("ExecutionTracer: invalid %s %r (not a UUID), ignored", name, str(value)[:64])
-    return trace_id
-
-
-def _duration_ns(duration_ms: float) -> int:
-    try:
-        value = float(duration_ms)
-    except (TypeError, ValueError):
-        return 0
-    if not math.isfinite(value) or value < 0:
-        return 0
-    return int(value * 1_000_000)
-
 
 class ExecutionTracer:
-    """The seed's ``ExecutionTracer`` on the OTel SDK.
+    """The tracing API of the README's "Tracing from Python" section, on the OTel SDK.
 
     Settings are resolved argument, else environment, else default:
 
@@ -200,12 +113,10 @@ class ExecutionTracer:
         self._provider.add_span_processor(processor)
         self._tracer = self._provider.get_tracer(sc.INSTRUMENTATION_SCOPE, package_version())
         self._lock = threading.Lock()
-        self._open: dict[int, _OpenTrace] = {}
-        self._foreign_orders: OrderedDict[int, int] = OrderedDict()
+        self._open: dict[int, OpenTrace] = {}
+        self._foreign_orders = ForeignOrders()
         self._shut_down = False
         atexit.register(self._shutdown_now)
-
-    # --- seed API --------------------------------------------------------------------------
 
     async def start_trace(
         self,
@@ -229,11 +140,11 @@ class ExecutionTracer:
         correlation id; ``parent_id``: argument, else ``$PARENT_ID``.
         """
         trace_id: int | None = None
-        with _never_raise("start_trace"):
+        with never_raise("start_trace"):
             env = read_env_correlation()
             remote = env.remote_parent
             trace_id = (
-                _parse_uuid_arg("correlation_id", correlation_id)
+                parse_uuid_arg("correlation_id", correlation_id)
                 or parse_trace_uuid(env.correlation_id)
                 or (remote.trace_id if remote else None)
                 or self._ids.fallback.generate_trace_id()
@@ -251,8 +162,8 @@ class ExecutionTracer:
             elif remote is not None and remote.trace_id != trace_id:
                 links.append(Link(remote))
                 linked_parent = format_trace_uuid(remote.trace_id)
-            root = _parse_uuid_arg("root_id", root_id) or parse_trace_uuid(env.root_id) or trace_id
-            parent = _parse_uuid_arg("parent_id", parent_id) or parse_trace_uuid(env.parent_id)
+            root = parse_uuid_arg("root_id", root_id) or parse_trace_uuid(env.root_id) or trace_id
+            parent = parse_uuid_arg("parent_id", parent_id) or parse_trace_uuid(env.parent_id)
             attributes = turn_attributes(
                 source=source,
                 prompt_text=prompt_text,
@@ -267,7 +178,7 @@ class ExecutionTracer:
                 if trace_id in self._open:
                     log.warning("ExecutionTracer.start_trace: trace %s is already open", corr)
                     return corr
-                self._open[trace_id] = _OpenTrace(
+                self._open[trace_id] = OpenTrace(
                     trace_id, self._clock(), parent_ctx, attributes, links, session_id or None
                 )
         if trace_id is None:  # failed before an id existed: still hand the caller a usable one
@@ -298,20 +209,20 @@ class ExecutionTracer:
     ) -> None:
         """Record one finished hook execution (a child span that ended now, ``duration_ms`` long).
 
-        The hook type is ``hook_type`` or inferred from the name as the original did. A span that
+        The hook type is ``hook_type``, else inferred from the name (``infer_hook_type``). A span that
         starts before its open turn moves the turn's start back (see the module docstring). For a
         trace this tracer did not start, the span's parent is ``$TRACEPARENT`` when it is in that
         trace, else the trace's root span id (``ids.turn_span_id``), so it still nests under the turn.
         """
-        with _never_raise("track_hook_execution"):
-            trace_id = _parse_uuid_arg("correlation_id", correlation_id)
+        with never_raise("track_hook_execution"):
+            trace_id = parse_uuid_arg("correlation_id", correlation_id)
             if trace_id is None:
                 return
             if self._shut_down:
                 log.warning("ExecutionTracer.track_hook_execution after shutdown: %s not recorded", hook_name)
                 return
             end = self._clock()
-            start = end - _duration_ns(duration_ms)
+            start = end - duration_ns(duration_ms)
             with self._lock:
                 open_trace = self._open.get(trace_id)
                 if open_trace is not None:
@@ -321,10 +232,7 @@ class ExecutionTracer:
                     parent_span: trace.Span = NonRecordingSpan(open_trace.span_context())
                     session = session_id or open_trace.session_id
                 else:
-                    order = self._foreign_orders.pop(trace_id, 0) + 1
-                    self._foreign_orders[trace_id] = order
-                    while len(self._foreign_orders) > _FOREIGN_ORDERS_MAX:
-                        self._foreign_orders.popitem(last=False)
+                    order = self._foreign_orders.next(trace_id)
                     parent_span = NonRecordingSpan(self._foreign_parent(trace_id))
                     session = session_id
             attributes = hook_attributes(
@@ -363,8 +271,8 @@ class ExecutionTracer:
         self, correlation_id: str, success: bool, error: BaseException | None = None
     ) -> None:
         """End the trace's root span: status completed/failed, and the error as an exception event."""
-        with _never_raise("complete_trace"):
-            trace_id = _parse_uuid_arg("correlation_id", correlation_id)
+        with never_raise("complete_trace"):
+            trace_id = parse_uuid_arg("correlation_id", correlation_id)
             if trace_id is None:
                 return
             with self._lock:
@@ -411,26 +319,16 @@ class ExecutionTracer:
         unreachable, or when the last export failed."""
         reachable: bool | None = None
         detail = "health check failed"
-        with _never_raise("health_check"):
+        with never_raise("health_check"):
             reachable, detail = await probe(self.target)
-        observed = self._observed
-        last_ok = observed.last_export_ok if observed else None
-        if self._shut_down:
-            detail = "tracer is shut down; " + detail
-        elif last_ok is False:
-            detail = f"last export failed ({observed.last_error if observed else ''}); " + detail
         with self._lock:
             open_traces = len(self._open)
-        return TracerHealth(
-            healthy=not self._shut_down and reachable is not False and last_ok is not False,
-            exporter=self.target.kind,
+        return health_report(
+            kind=self.target.kind,
             target=self.target.location,
-            target_reachable=reachable,
+            reachable=reachable,
             detail=detail,
-            last_export_ok=last_ok,
-            last_error=observed.last_error if observed else None,
-            exported_spans=observed.exported_spans if observed else 0,
-            failed_spans=observed.failed_spans if observed else 0,
+            observed=self._observed,
             open_traces=open_traces,
             shut_down=self._shut_down,
         )
@@ -438,16 +336,16 @@ class ExecutionTracer:
     async def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export every finished span now; True when that completed in time."""
         flushed = False
-        with _never_raise("force_flush"):
+        with never_raise("force_flush"):
             flushed = await asyncio.to_thread(self._provider.force_flush, timeout_millis)
         return flushed
 
     async def shutdown(self) -> None:
         """End still-open traces (status ``abandoned``), flush, and stop. Idempotent; also run at exit."""
-        with _never_raise("shutdown"):
+        with never_raise("shutdown"):
             await asyncio.to_thread(self._shutdown_now)
 
-    close = shutdown  # the original tracer's name for it
+    close = shutdown  # an alias, for callers that close a tracer rather than shut it down
 
     # --- internals -------------------------------------------------------------------------
 
@@ -460,7 +358,7 @@ class ExecutionTracer:
         )
 
     def _end_turn(
-        self, turn: _OpenTrace, success: bool, error: BaseException | None, abandoned: bool = False
+        self, turn: OpenTrace, success: bool, error: BaseException | None, abandoned: bool = False
     ) -> None:
         end = self._clock()
         with self._ids.pin(turn.trace_id, turn_span_id(turn.trace_id)):
@@ -494,26 +392,6 @@ class ExecutionTracer:
             self._open.clear()
         atexit.unregister(self._shutdown_now)
         for open_trace in abandoned:
-            with _never_raise("shutdown"):
+            with never_raise("shutdown"):
                 self._end_turn(open_trace, success=False, error=None, abandoned=True)
         self._provider.shutdown()
-
-
-class TraceContext:
-    """What ``trace_execution`` yields: the correlation id and a ``track_hook`` shortcut."""
-
-    def __init__(self, correlation_id: str, tracer: ExecutionTracer) -> None:
-        self.correlation_id = correlation_id
-        self.correlation_id_str = correlation_id  # the original exposed both spellings
-        self.tracer = tracer
-        self.started_at = time.monotonic()
-
-    async def track_hook(
-        self, hook_name: str, tool_name: str | None, duration_ms: float, success: bool = True, **kwargs: Any
-    ) -> None:
-        await self.tracer.track_hook_execution(
-            self.correlation_id, hook_name, tool_name, duration_ms, success, **kwargs
-        )
-
-    def get_elapsed_ms(self) -> float:
-        return (time.monotonic() - self.started_at) * 1000

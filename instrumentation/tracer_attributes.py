@@ -1,6 +1,6 @@
-"""Span attributes for ``ExecutionTracer``: the seed's arguments -> semconv attribute dicts.
+"""Span attributes for ``ExecutionTracer``: its methods' arguments -> semconv attribute dicts.
 
-Pure functions (no OTel import) so the mapping from the seed's API to the span contract
+Pure functions (no OTel import) so the mapping from the tracer's API to the span contract
 (docs/span-contract.md, ``instrumentation/span_contract.py``) is testable on its own. JSON-valued arguments become JSON strings, because
 OTel attributes cannot nest; strings that cannot be UTF-8 encoded are repaired, never dropped.
 """
@@ -15,7 +15,7 @@ from traceability.instrumentation import semconv as sc
 
 Attributes = dict[str, str | bool | int | float | list[str]]
 
-# (normalized fragment, hook type), checked in order, as the original tracer's _infer_hook_type.
+# (normalized fragment, hook type), checked in order; the first fragment found in the name wins.
 _HOOK_TYPE_FRAGMENTS = (
     ("pretooluse", "PreToolUse"),
     ("posttooluse", "PostToolUse"),
@@ -26,7 +26,7 @@ _HOOK_TYPE_FRAGMENTS = (
 )
 UNKNOWN_HOOK_TYPE = "Unknown"
 
-# Scalar fields of the seed's quality/RAG result dicts, lifted into their own attributes.
+# Scalar fields of the quality/RAG result dicts callers pass, lifted into their own attributes.
 _QUALITY_SCALARS = (
     (("quality_score", "score"), sc.QUALITY_SCORE, float),
     (("violations_found", "violations"), sc.QUALITY_VIOLATIONS, int),
@@ -44,8 +44,8 @@ _RAG_SCALARS = (
 def infer_hook_type(hook_name: str) -> str:
     """PreToolUse, PostToolUse, UserPromptSubmit, SessionStart, SessionEnd, Stop or Unknown.
 
-    Matches "pre-tool-use", "pre_tool_use", "PreToolUse" ... alike (the original matched the
-    dashed and the joined lower-case spellings).
+    Matches "pre-tool-use", "pre_tool_use", "PreToolUse" ... alike: case, dashes, underscores and
+    spaces are ignored.
     """
     normalized = hook_name.lower().replace("-", "").replace("_", "").replace(" ", "")
     for fragment, hook_type in _HOOK_TYPE_FRAGMENTS:

@@ -34,7 +34,7 @@ def test_the_version_is_written_once_and_read_from_the_package_metadata(
     from traceability.hooks.main import VERSION
     from traceability.instrumentation import semconv as sc
     from traceability.instrumentation import version as version_module
-    from traceability.instrumentation.tracer import build_resource
+    from traceability.instrumentation.resource import build_resource
     from traceability.lineage_api.app import create_app
     from traceability.lineage_api.settings import Settings
 

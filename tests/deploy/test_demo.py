@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.support.postgres import FIXTURES_DIR
-from traceability.cli import demo_experiment, demo_sessions
+from traceability.cli import demo_code, demo_experiment, demo_sessions
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -79,7 +79,7 @@ def test_sessions_tell_a_story(planned: list[demo_sessions.Session]) -> None:
         and max(e.at for e in events) <= NOW
         and min(e.at for e in events) >= NOW - timedelta(days=15)
     )
-    assert {s.project for s in planned} == set(demo_sessions.FUNCTIONS) | {demo_experiment.PROJECT}
+    assert {s.project for s in planned} == set(demo_code.FUNCTIONS) | {demo_experiment.PROJECT}
     failures = [e for e in events if e.payload["hook_event_name"] == "PostToolUseFailure"]
     assert {e.payload["tool_name"] for e in failures} == {"Bash", "Read"}
     # the same functions are edited to new versions on different days

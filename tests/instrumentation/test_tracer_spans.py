@@ -16,7 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.instrumentation.span_dicts import MS, T0, FixedClock, IncrementalIds, span_dicts
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import turn_span_id
-from traceability.instrumentation.tracer import ExecutionTracer, build_resource
+from traceability.instrumentation.resource import build_resource
+from traceability.instrumentation.tracer import ExecutionTracer
 
 SESSION = "8bbcceab-0b3e-4e24-98c9-ec146b1ca8c6"
 CORR_1 = "00000000-0000-0000-0000-000000000001"
@@ -24,7 +25,7 @@ ROOT_1 = f"{turn_span_id(1):016x}"
 
 
 async def run_example1(tracer: ExecutionTracer) -> str:
-    """The seed's Example 1 calls, against a given tracer."""
+    """examples/example1_basic_trace.py's calls, against a given tracer."""
     corr_id = await tracer.start_trace(
         source="user-prompt-submit",
         prompt_text="Implement authentication system",
