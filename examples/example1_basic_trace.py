@@ -1,5 +1,7 @@
-"""The seed's "Example 1: Basic Execution Trace", verbatim except for the import path, the
-``await tracer.shutdown()`` that flushes the spans, and the ``asyncio.run`` that runs it.
+"""Example 1: a basic execution trace with ``ExecutionTracer``: one turn, two hook executions, done.
+
+``main`` is written the way a caller of the tracer API writes it, plus the ``await tracer.shutdown()``
+that flushes the spans; tests/instrumentation/test_example1_script.py runs this file as it is.
 
 Spans go to ``$OTEL_EXPORTER_OTLP_ENDPOINT`` (OTLP/HTTP) when set, else to the spool directory
 (``$TRACEABILITY_SPOOL_DIR``), from where ``traceability collector`` stores them in PostgreSQL.
@@ -11,7 +13,7 @@ from uuid import uuid4
 from traceability.instrumentation.tracer import ExecutionTracer
 
 
-# The seed's text as written (ruff format would reflow it):
+# Kept as a caller wrote it (ruff format would reflow it):
 # fmt: off
 async def main():
     tracer = ExecutionTracer()

@@ -1,8 +1,7 @@
-"""The seed's Example 2 (Pattern Lineage Tracking), runnable against `traceability api`.
+"""Example 2 (Pattern Lineage Tracking): a plain httpx client of `traceability api`.
 
-The function is the seed's, unchanged except that the service URL comes from
-INTELLIGENCE_SERVICE_URL (default http://localhost:8053, the seed's address). The seed's example
-derives ``async_db_writer_v3`` from ``async_db_writer_v2``, so running this file first records v2
+The service URL comes from INTELLIGENCE_SERVICE_URL (default http://localhost:8053, the API's
+default port). The example derives ``async_db_writer_v3`` from ``async_db_writer_v2``, so running this file first records v2
 (a repeat run finds it already there).
 
     traceability api &            # or: traceability up
@@ -17,7 +16,7 @@ import httpx
 INTELLIGENCE_SERVICE_URL = os.environ.get("INTELLIGENCE_SERVICE_URL", "http://localhost:8053")
 
 
-# The seed's code, kept as written:
+# Kept as a client of the API's HTTP interface writes it (the tests run it unchanged):
 # fmt: off
 async def track_pattern_creation():
     """Track a new pattern in the lineage system"""
@@ -51,7 +50,7 @@ async def track_pattern_creation():
 
 
 async def record_parent() -> None:
-    """The parent the seed's example names (not part of the seed's code)."""
+    """The parent ``track_pattern_creation`` names, so that it has one to derive from."""
     async with httpx.AsyncClient() as client:
         response = await client.post(
             f"{INTELLIGENCE_SERVICE_URL}/api/pattern-traceability/lineage/track",

@@ -1,7 +1,7 @@
-"""The seed's Example 3 (Query Pattern Evolution), runnable against `traceability api`.
+"""Example 3 (Query Pattern Evolution): a plain httpx client of `traceability api`.
 
-The function is the seed's, unchanged except that the service URL comes from
-INTELLIGENCE_SERVICE_URL (default http://localhost:8053). Run Example 2 first.
+The service URL comes from INTELLIGENCE_SERVICE_URL (default http://localhost:8053, the API's
+default port). Run Example 2 first.
 
     python examples/example3_query_pattern_evolution.py
 """
@@ -14,7 +14,7 @@ import httpx
 INTELLIGENCE_SERVICE_URL = os.environ.get("INTELLIGENCE_SERVICE_URL", "http://localhost:8053")
 
 
-# The seed's code, kept as written:
+# Kept as a client of the API's HTTP interface writes it (the tests run it unchanged):
 # fmt: off
 async def query_pattern_evolution():
     """Query the evolution history of a pattern"""

@@ -1,7 +1,7 @@
-"""The seed's Example 4 (Compute Usage Analytics), runnable against `traceability api`.
+"""Example 4 (Compute Usage Analytics): a plain httpx client of `traceability api`.
 
-The function is the seed's, unchanged except that the service URL comes from
-INTELLIGENCE_SERVICE_URL (default http://localhost:8053). The pattern needs executions: the
+The service URL comes from INTELLIGENCE_SERVICE_URL (default http://localhost:8053, the API's
+default port). The pattern needs executions: the
 pattern deriver records them as Claude Code writes code (or run Example 2 and use the pattern).
 
     python examples/example4_analytics.py
@@ -15,7 +15,7 @@ import httpx
 INTELLIGENCE_SERVICE_URL = os.environ.get("INTELLIGENCE_SERVICE_URL", "http://localhost:8053")
 
 
-# The seed's code, kept as written:
+# Kept as a client of the API's HTTP interface writes it (the tests run it unchanged):
 # fmt: off
 async def compute_pattern_analytics():
     """Compute usage analytics for a pattern"""

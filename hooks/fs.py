@@ -1,4 +1,4 @@
-"""File-system helpers on ``posix`` directly, and the seed's two hook log files.
+"""File-system helpers on ``posix`` directly, and the hook's two log files.
 
 The hook's path cannot afford ``import os`` (~1.3 ms, most of it ``collections.abc``) nor ``logging``
 (``re``, ~12 ms) on a 3 ms budget. POSIX only, like Claude Code's hook runner.
@@ -169,7 +169,7 @@ def listdir(path: str) -> list[str]:
         return []
 
 
-# --- the seed's log files ----------------------------------------------------------------------
+# --- the hook's log files ----------------------------------------------------------------------
 
 INFO = 20
 WARNING = 30

@@ -6,7 +6,7 @@ The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time``, ``_si
 ``marshal`` (the redaction patterns come compiled from hooks/regex_cache.py) and this package; the
 quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
 
-A hook never breaks the user's session: any internal error is logged to the seed's log file and the
+A hook never breaks the user's session: any internal error is logged to ``quality_enforcer.log`` (hooks/fs.py) and the
 process exits 0. Its time is bounded whatever the payload: strings are cut before they are redacted
 (hooks/payload.py), and past ``deadline_s`` (or for stdin over ``MAX_STDIN_BYTES``) the run writes
 one minimal span marked degraded instead (hooks/degraded.py). The one deliberate exception is the enforcer's block mode, which answers Claude

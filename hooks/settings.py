@@ -1,5 +1,5 @@
-"""Hook settings: ``~/.claude/hooks/config.yaml`` (the seed's format, plus a ``traceability:`` section),
-overridden by ``TRACEABILITY_*`` variables (Claude Code strips ``OTEL_*`` from hooks).
+"""Hook settings: ``~/.claude/hooks/config.yaml`` (its sections are shown in
+otel-config/hooks-config.example.yaml), overridden by ``TRACEABILITY_*`` variables (Claude Code strips ``OTEL_*`` from hooks).
 
 Parsing YAML needs PyYAML (site-packages, ``re``: ~30 ms), so the parsed file is cached as JSON in
 the state directory, keyed by the file's (mtime, size, inode); a hook re-parses only after an edit.

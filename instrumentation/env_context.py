@@ -1,6 +1,6 @@
 """Correlation context a parent process hands down through the environment.
 
-- ``CORRELATION_ID``, ``ROOT_ID``, ``PARENT_ID``: the original tracer's variables (UUIDs).
+- ``CORRELATION_ID``, ``ROOT_ID``, ``PARENT_ID``: UUIDs a parent process that traces sets for its children.
 - ``TRACEPARENT`` / ``TRACESTATE``: W3C trace context, the OTel convention for environment
   carriers (upper-case names), extracted with OTel's W3C ``TraceContextTextMapPropagator`` (not
   the global one: a bad ``OTEL_PROPAGATORS`` would make importing ``opentelemetry.propagate`` raise).

@@ -1,4 +1,4 @@
-"""Request and response models of the lineage API (field names as in the original service)."""
+"""Request and response models of the lineage API (what its OpenAPI document at /docs shows)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class Envelope(BaseModel, Generic[T]):
 
 
 class TrackResult(BaseModel):
-    """What a lineage operation did. ``node_id`` == ``pattern_node_id`` (the seed's Example 2 reads it)."""
+    """What a lineage operation did. ``node_id`` == ``pattern_node_id`` (examples/example2_pattern_lineage_tracking.py reads it)."""
 
     status: Literal["created", "already_exists", "recorded"]
     message: str | None = None

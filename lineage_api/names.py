@@ -1,6 +1,6 @@
 """Accept a pattern's name where a pattern id is expected.
 
-A reference is a pattern id when a pattern has that id (ids win: the seed's ids look like names);
+A reference is a pattern id when a pattern has that id (ids win: an id such as ``async_db_writer_v3`` looks like a name);
 otherwise it is an exact ``pattern_name``: one pattern with that name resolves to its id, several
 are a 409 listing them (id, version, file), none leaves the reference as it is, so the caller
 answers its usual 404.

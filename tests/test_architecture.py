@@ -114,8 +114,7 @@ def oversized(root: Path, packages: list[str], limit: int = MAX_LINES) -> list[s
         path.relative_to(root).as_posix()
         for package in sorted(packages)
         for path in sorted((root / package).rglob("*.py"))
-        if "migrations" not in path.relative_to(root).parts
-        and len(path.read_text().splitlines()) > limit
+        if "migrations" not in path.relative_to(root).parts and len(path.read_text().splitlines()) > limit
     ]
 
 

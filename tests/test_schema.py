@@ -1,4 +1,5 @@
-"""The migrated schema has every seed column, and migrations go down and up again."""
+"""The migrated schema has every column and index the readers of its tables rely on, and migrations go
+down and up again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncpg
 
 from traceability.exporter.storage import database
 
-SEED_COLUMNS = {
+REQUIRED_COLUMNS = {
     "execution_traces": (
         "id correlation_id root_id parent_id session_id user_id source prompt_text started_at "
         "completed_at duration_ms status success error_message error_type context tags created_at updated_at"
@@ -29,7 +30,7 @@ SEED_COLUMNS = {
     "pattern_ancestry_cache": "pattern_node_id ancestor_ids ancestry_depth total_ancestors is_stale",
 }
 
-SEED_INDEXES = {
+REQUIRED_INDEXES = {
     "idx_execution_traces_correlation",
     "idx_execution_traces_session",
     "idx_hook_executions_trace",
@@ -54,23 +55,23 @@ async def _columns(dsn: str) -> dict[str, set[str]]:
     return out
 
 
-def test_every_seed_column_exists(db_dsn: str) -> None:
+def test_every_required_column_exists(db_dsn: str) -> None:
     columns = asyncio.run(_columns(db_dsn))
-    for table, names in SEED_COLUMNS.items():
+    for table, names in REQUIRED_COLUMNS.items():
         missing = set(names.split()) - columns.get(table, set())
-        assert not missing, f"{table} lacks seed columns {missing}"
+        assert not missing, f"{table} lacks required columns {missing}"
 
 
-async def test_seed_indexes_exist(db_pool: asyncpg.Pool) -> None:
+async def test_required_indexes_exist(db_pool: asyncpg.Pool) -> None:
     rows = await db_pool.fetch("SELECT indexname FROM pg_indexes WHERE schemaname='public'")
-    assert {r["indexname"] for r in rows} >= SEED_INDEXES
+    assert {r["indexname"] for r in rows} >= REQUIRED_INDEXES
 
 
 def test_downgrade_to_base_and_upgrade_again(db_dsn: str) -> None:
     database.downgrade(db_dsn, "base")
     assert "execution_traces" not in asyncio.run(_columns(db_dsn))
     database.upgrade(db_dsn)
-    assert SEED_COLUMNS.keys() <= asyncio.run(_columns(db_dsn)).keys()
+    assert REQUIRED_COLUMNS.keys() <= asyncio.run(_columns(db_dsn)).keys()
 
 
 async def test_current_revision_is_head(db_pool: asyncpg.Pool) -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.tracer [--turns 2000] [--rounds 3]
 
-Each turn is the seed's Example 1: ``start_trace``, two ``track_hook_execution``, ``complete_trace``.
+Each turn is examples/example1_basic_trace.py's: ``start_trace``, two ``track_hook_execution``, ``complete_trace``.
 Both sides export through a ``BatchSpanProcessor`` to the spool (``SpoolSpanExporter``, fsync on)
 in a fresh temporary directory, rounds interleaved, medians reported:
 
@@ -10,7 +10,7 @@ in a fresh temporary directory, rounds interleaved, medians reported:
   values precomputed, explicit timestamps), i.e. the floor any SDK-based tracer pays;
 - ours: ``ExecutionTracer`` (environment read, id pinning, attribute and JSON building, locking).
 
-The seed's targets: start trace < 2 ms, track hook < 2 ms, complete trace < 2 ms per call.
+Targets: start trace < 2 ms, track hook < 2 ms, complete trace < 2 ms per call.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ async def compute_analytics(
     """The analytics of ``req.pattern_id``; NotFound (404) when no version of it exists.
 
     With no executions every rate and mean is 0.0 (not null) and its sample size says 0, so a
-    client formatting the figures (the seed's Example 4) works on any tracked pattern.
+    client formatting the figures (examples/example4_analytics.py) works on any tracked pattern.
     """
     min_sample = req.min_sample_size if req.min_sample_size is not None else default_min_sample_size
     started = time.perf_counter()

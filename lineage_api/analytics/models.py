@@ -1,4 +1,4 @@
-"""Request and response bodies of analytics/compute (the original's field names, plus a few more)."""
+"""Request and response bodies of analytics/compute (shown in the OpenAPI document at /docs)."""
 
 from __future__ import annotations
 

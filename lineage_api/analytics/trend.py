@@ -15,9 +15,9 @@ Rules, in order (``q`` = a quarter of the periods, at least one):
 
 ``velocity`` is the OLS slope of counts against period index (executions per period, per period);
 ``acceleration`` the slope of the second half minus that of the first (4+ periods);
-``growth_percentage`` compares the last ``q`` periods with the first ``q`` (the original's rule:
-``(last - first) / first * 100``, 100 when only ``last`` is non-zero); ``confidence_score`` is the
-original's data-volume score ``0.7 * min(n / 100, 1) + 0.3 * min(periods / 10, 1)``.
+``growth_percentage`` compares the last ``q`` periods with the first ``q``
+(``(last - first) / first * 100``, 100 when only ``last`` is non-zero); ``confidence_score`` is a
+data-volume score ``0.7 * min(n / 100, 1) + 0.3 * min(periods / 10, 1)``.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ AsOf = Annotated[datetime, AfterValidator(_check_as_of)]
 
 
 def resolve_window(window_type: str, time_window_days: int | None, as_of: datetime | None) -> Window:
-    """The window for a request; a custom ``time_window_days`` makes the type "daily" (as the original)."""
+    """The window for a request; a custom ``time_window_days`` makes the type "daily"."""
     if time_window_days is not None:
         days, wtype = time_window_days, "daily"
     else:

@@ -2,8 +2,8 @@
 
 Two pieces of code are the same pattern when their normalized forms are equal: comments,
 docstrings, blank lines and whitespace do not count. ``code_hash`` is the SHA-256 of the
-normalized code; a pattern's id is the first 16 hex digits of the code hash of its first version
-(the scheme of the original hooks' ``pattern_id_system``, which this replaces).
+normalized code; a pattern's id is the first 16 hex digits of the code hash of its first version,
+so a pattern keeps its id across versions.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def ratio(a: str, b: str) -> float:
 
 
 def bump_level(similarity: float) -> str:
-    """>= 0.90 patch, >= 0.70 minor, else major (the original pattern_id_system's bands)."""
+    """>= 0.90 patch, >= 0.70 minor, else major (a near-identical edit is a patch)."""
     if similarity >= 0.90:
         return "patch"
     if similarity >= 0.70:

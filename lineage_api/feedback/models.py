@@ -1,4 +1,4 @@
-"""Request and response bodies of the feedback loop (the original's field names, plus what the tests say)."""
+"""Request and response bodies of the feedback loop (shown in the OpenAPI document at /docs)."""
 
 from __future__ import annotations
 

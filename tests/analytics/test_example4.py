@@ -1,4 +1,4 @@
-"""The seed's Example 4 against `traceability api` on a free port: it prints the real analytics."""
+"""examples/example4_analytics.py against `traceability api` on a free port: it prints the real analytics."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def run_example(base_url: str) -> str:
     return proc.stdout
 
 
-async def test_seed_example_4_prints_real_values(live_api: str, db_pool: asyncpg.Pool) -> None:
+async def test_example_4_prints_real_values(live_api: str, db_pool: asyncpg.Pool) -> None:
     rng = np.random.default_rng(4)
     now = datetime.now(UTC)
     async with db_pool.acquire() as conn:

@@ -230,7 +230,7 @@ def test_hooks_config_example_is_the_seed_format(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name)  # variables win over the file
 
     example = yaml.safe_load((REPO / "otel-config" / "hooks-config.example.yaml").read_text())
-    assert {"enforcement", "rag", "quorum", "logging"} <= set(example)  # the seed's sections
+    assert {"enforcement", "rag", "quorum", "logging"} <= set(example)  # the sections hooks/settings.py reads
     settings = HookSettings(example)
     assert settings.enforcement_enabled and settings.enforcement_mode == "warn"
     assert settings.performance_budget_s == example["enforcement"]["performance_budget_seconds"] == 2.0

@@ -1,4 +1,4 @@
-"""Decode what the tracer sent (spool OTLP/JSON or OTLP protobuf) and check the seed's Example 1."""
+"""Decode what the tracer sent (spool OTLP/JSON or OTLP protobuf) and check examples/example1_basic_trace.py's trace."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ EXAMPLE1 = REPO_ROOT / "examples" / "example1_basic_trace.py"
 
 
 async def run_example1_unchanged() -> None:
-    """Run the example file's own ``main()`` (the seed's text) in this process."""
+    """Run the example file's own ``main()`` (as the file has it) in this process."""
     await runpy.run_path(str(EXAMPLE1), run_name="example1")["main"]()
 
 

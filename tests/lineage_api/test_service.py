@@ -1,4 +1,4 @@
-"""`traceability api` as a real server (uvicorn on a free port), the seed's examples against it,
+"""`traceability api` as a real server (uvicorn on a free port), examples 2 and 3 against it,
 its in-process deriver, and `traceability derive`."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def run_example(name: str, base_url: str) -> str:
     return proc.stdout
 
 
-async def test_seed_examples_2_and_3_print_real_values(live_api: str, db_pool: asyncpg.Pool) -> None:
+async def test_examples_2_and_3_print_real_values(live_api: str, db_pool: asyncpg.Pool) -> None:
     out2 = await asyncio.to_thread(run_example, "example2_pattern_lineage_tracking.py", live_api)
     match = re.fullmatch(rf"Pattern tracked: True\nNode ID: ({UUID_RE})\n", out2)
     assert match, out2

@@ -89,7 +89,7 @@ async def _wait_until_blocked(conn: asyncpg.Connection, blocker_pid: int) -> Non
 async def test_a_batch_behind_a_row_lock_is_derived_after_a_stream_that_passed_it(
     db_dsn: str, db_pool: asyncpg.Pool
 ) -> None:
-    """The original report: spans stuck behind a row lock while a small stream keeps committing."""
+    """The case this test was written for: spans stuck behind a row lock while a small stream keeps committing."""
     s = ScriptedSession()
     s.turn()
     await s.flush(db_dsn)  # the turn's root: the trace row the lock will be held on
