@@ -1,6 +1,6 @@
-"""The tests' own structure: shared helpers live in tests/support/, so no test module imports
-another test module, a private name of another module, or anything under bench/ (bench may use
-tests/support/, never the reverse)."""
+"""The tests' own structure: helpers live in tests/support/, so a module under tests/ imports from
+tests/ only tests.support (never another test module or a helper beside one), no private name of
+another module, and nothing under bench/ (bench may use tests/support/, never the reverse)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def _offences(path: Path) -> list[str]:
             last = module.rsplit(".", 1)[-1]
             if last.startswith("test_") or last == "conftest":
                 bad.append(f"{rel}: imports the test module {module}")
+            elif module != "tests.support" and not module.startswith("tests.support."):
+                bad.append(f"{rel}: imports {module} (helpers live in tests/support)")
             bad.extend(f"{rel}: imports the private name {module}.{n}" for n in names if n.startswith("_"))
     return bad
 
@@ -53,6 +55,9 @@ def test_the_check_sees_each_kind_of_offence(tmp_path: Path) -> None:
         "from tests.support.db import _private\n"
         "from tests.conftest import FIXTURES_DIR\n"
         "from .db import fetch\n"
+        "from tests.instrumentation.otlp_checks import decode\n"
+        "from tests.security import hostile\n"
+        "from tests.support import hooks\n"
     )
     assert _offences(planted) == [
         "test_probe.py: imports bench.soak (tests must not depend on bench/)",
@@ -60,4 +65,6 @@ def test_the_check_sees_each_kind_of_offence(tmp_path: Path) -> None:
         "test_probe.py: imports the private name tests.support.db._private",
         "test_probe.py: imports the test module tests.conftest",
         "test_probe.py: relative import .db (import from tests.support instead)",
+        "test_probe.py: imports tests.instrumentation.otlp_checks (helpers live in tests/support)",
+        "test_probe.py: imports tests.security (helpers live in tests/support)",
     ]

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.claude_code.messages_api import ScriptedApi, Step, serve
 from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
+from tests.support.messages_api import ScriptedApi, Step, serve
 
 REPO = Path(__file__).resolve().parents[2]
 # the version the Makefile pins and installs

@@ -13,10 +13,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.native.recorded import otlp_bodies
 from tests.support.collector import start_collector, stop_collector
 from tests.support.db import fetch
 from tests.support.ingest_payloads import TRACE, TRACE_UUID
+from tests.support.native_recorded import otlp_bodies
 from tests.support.spans import make_turn
 from traceability.exporter.devtools.embedded_pg import free_port
 

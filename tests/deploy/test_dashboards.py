@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.deploy import synthetic_rows
+from tests.support import synthetic_rows
 from traceability.lineage_api.store import grafana_sql
 
 REPO = Path(__file__).resolve().parents[2]

@@ -242,7 +242,7 @@ def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
 
     from scipy import stats
 
-    from tests.deploy.up_stack import start_up, stop_and_check_nothing_left
+    from tests.support.up_stack import start_up, stop_and_check_nothing_left
     from traceability.exporter.devtools.embedded_pg import cluster_dir_for
 
     running = start_up(home, "demo")

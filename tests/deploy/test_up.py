@@ -20,8 +20,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.deploy.up_stack import clean_env, start_up, stop_and_check_nothing_left, stop_leftovers
 from tests.support.postgres import FIXTURES_DIR
+from tests.support.up_stack import clean_env, start_up, stop_and_check_nothing_left, stop_leftovers
 from traceability.cli import local_stack
 
 

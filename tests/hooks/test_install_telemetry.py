@@ -8,8 +8,8 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.native.recorded import otlp_bodies
 from tests.support.cli import USER_SETTINGS, cli, doctor
+from tests.support.native_recorded import otlp_bodies
 from traceability.exporter.codec.logs import decode_logs_protobuf
 from traceability.exporter.storage.native_writer import NativeWriter
 

@@ -102,7 +102,7 @@ def test_redact_json_redacts_keys_and_the_values_of_secret_named_keys() -> None:
 
 
 def test_guards_only_skip_rules_that_could_not_have_matched(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.security import secret_shapes, secrets_corpus
+    from tests.support import secret_shapes, secrets_corpus
 
     texts = [
         corpus.planted(kind, f"g{i}").text

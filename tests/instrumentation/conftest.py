@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.instrumentation.span_dicts import FixedClock, IncrementalIds
+from tests.support.span_dicts import FixedClock, IncrementalIds
 from traceability.instrumentation.tracer import ExecutionTracer
 
 # Variables that would change where or how the tracer exports, cleared for every test.

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.instrumentation.otlp_checks import EXAMPLE1, check_example1, read_spool
-from tests.instrumentation.otlp_server import recording_otlp_server
+from tests.support.otlp_checks import EXAMPLE1, check_example1, read_spool
+from tests.support.otlp_server import recording_otlp_server
 
 _CLEARED = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.instrumentation.otlp_checks import check_example1, run_example1_unchanged
-from tests.instrumentation.otlp_server import recording_otlp_server
+from tests.support.otlp_checks import check_example1, run_example1_unchanged
+from tests.support.otlp_server import recording_otlp_server
 from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.instrumentation.tracer import ExecutionTracer
 

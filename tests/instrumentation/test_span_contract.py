@@ -15,9 +15,9 @@ from typing import Any
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.instrumentation.otlp_checks import flatten
-from tests.instrumentation.otlp_checks import read_spool as read_sdk_spool
 from tests.support.hooks import SEQUENCES, HookEnv, load_sequence, parse_request
+from tests.support.otlp_checks import flatten
+from tests.support.otlp_checks import read_spool as read_sdk_spool
 from tests.support.rag_server import RagServer
 from traceability.hooks import degraded
 from traceability.instrumentation import semconv as sc

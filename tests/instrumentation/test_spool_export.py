@@ -13,13 +13,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, Status, StatusCode
 
-from tests.instrumentation.otlp_checks import (
+from tests.support.otlp_checks import (
     check_example1,
     parse_otlp_json_line,
     read_spool,
     run_example1_unchanged,
 )
-from tests.instrumentation.span_dicts import T0, IncrementalIds
+from tests.support.span_dicts import T0, IncrementalIds
 from traceability.instrumentation.spool_exporter import SpoolSpanExporter
 from traceability.instrumentation.tracer import ExecutionTracer
 

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.instrumentation.span_dicts import MS, T0, FixedClock, IncrementalIds, span_dicts
+from tests.support.span_dicts import MS, T0, FixedClock, IncrementalIds, span_dicts
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import turn_span_id
 from traceability.instrumentation.resource import build_resource

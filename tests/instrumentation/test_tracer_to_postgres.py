@@ -9,7 +9,7 @@ from importlib.metadata import version
 import asyncpg
 import pytest
 
-from tests.instrumentation.span_dicts import MS, FixedClock, IncrementalIds
+from tests.support.span_dicts import MS, FixedClock, IncrementalIds
 from traceability.exporter import PostgresSpanExporter
 from traceability.exporter.storage.values import ROW_NAMESPACE
 from traceability.instrumentation.ids import turn_span_id

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.native.recorded import ENCODINGS, hook_payloads, log_records, native_spans, otlp_bodies
 from tests.support.hooks import HookEnv
+from tests.support.native_recorded import ENCODINGS, hook_payloads, log_records, native_spans, otlp_bodies
 from traceability.collector.drainer import SpoolDrainer
 from traceability.exporter.codec.logs import decode_logs_json, decode_logs_protobuf
 from traceability.exporter.codec.metrics import decode_metrics_json, decode_metrics_protobuf

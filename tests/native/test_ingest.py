@@ -12,9 +12,9 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
-from tests.native.recorded import ENCODINGS, json_log_records, otlp_bodies
 from tests.support.collector import running_collector, start_collector, stop_collector
 from tests.support.db import fetch
+from tests.support.native_recorded import ENCODINGS, json_log_records, otlp_bodies
 from traceability.collector.drainer import DrainStats, SpoolDrainer
 from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.exporter.storage.database import LazyPool

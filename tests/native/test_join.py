@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.native.recorded import ENCODINGS, OtlpBody, hook_payloads, otlp_bodies
 from tests.support.collector import Collector, start_collector, stop_collector, wait_until
 from tests.support.db import fetch
 from tests.support.hooks import HookEnv
 from tests.support.native import drained, native_trace_id, post
+from tests.support.native_recorded import ENCODINGS, OtlpBody, hook_payloads, otlp_bodies
 
 TABLES = (
     "execution_traces", "hook_executions", "claude_code_events", "claude_code_metric_points",

@@ -28,10 +28,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.security.fuzz_support import EXAMPLES, FUZZ, T0, attribute
-from tests.security.hostile import hostile_text, json_values
 from tests.support.collector import running_collector
 from tests.support.db import fetch
+from tests.support.fuzz_support import EXAMPLES, FUZZ, T0, attribute
+from tests.support.hostile import hostile_text, json_values
 from traceability.exporter.storage.limits import index_safe_text
 from traceability.instrumentation import semconv as sc
 
@@ -259,7 +259,7 @@ def _single_span_request(attr: dict[str, Any]) -> dict[str, Any]:
 
 def test_hostile_strings_are_stored_intact_or_sanitized(db_dsn: str, tmp_path: Path) -> None:
     """Valid spans carrying hostile strings: stored, equal to what was sent except NUL -> U+FFFD."""
-    from tests.security.hostile import HOSTILE_STRINGS
+    from tests.support.hostile import HOSTILE_STRINGS
 
     spans = []
     for i, text in enumerate(HOSTILE_STRINGS):

@@ -26,10 +26,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from tests.security.fuzz_support import EXAMPLES, FUZZ, T0, attribute
-from tests.security.hostile import json_values
 from tests.support.collector import running_collector
 from tests.support.db import fetch
+from tests.support.fuzz_support import EXAMPLES, FUZZ, T0, attribute
+from tests.support.hostile import json_values
 
 _seq = iter(range(1, 10**9))
 

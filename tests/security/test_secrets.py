@@ -22,10 +22,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.security import secret_shapes, secrets_corpus
-from tests.security.secrets_corpus import ORDINARY_CODE, Planted
+from tests.support import secret_shapes, secrets_corpus
 from tests.support.collector import start_collector, stop_collector, wait_until
 from tests.support.hooks import HookEnv, read_spool
+from tests.support.secrets_corpus import ORDINARY_CODE, Planted
 from tests.support.tmpfs import mounted_tmpfs
 from traceability.instrumentation import semconv as sc
 

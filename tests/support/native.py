@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from tests.native.recorded import OtlpBody
 from tests.support.collector import Collector
+from tests.support.native_recorded import OtlpBody
 
 
 def post(collector: Collector, body: OtlpBody) -> None:

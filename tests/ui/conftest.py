@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.ui.seed import Seeded, seed_session
+from tests.support.ui_seed import Seeded, seed_session
 from traceability.lineage_api.app import create_app
 from traceability.lineage_api.settings import Settings
 

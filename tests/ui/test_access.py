@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.ui.seed import Seeded
+from tests.support.ui_seed import Seeded
 from traceability.lineage_api.app import create_app
 from traceability.lineage_api.settings import Settings
 from traceability.lineage_api.ui.auth import COOKIE_NAME

@@ -15,7 +15,7 @@ from tests.support.api_server import running_api
 from tests.support.browser import browser_page
 from tests.support.drain import drain
 from tests.support.hooks import HookEnv
-from tests.ui.seed import V1, Seeded
+from tests.support.ui_seed import V1, Seeded
 
 AS_OF = (
     "2026-11-25T00:00:00+00:00"  # the seeded session (2026-11-21) is inside the monthly window ending here

@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.native.recorded import OtlpBody, hook_payloads, otlp_bodies
 from tests.support.collector import Collector, start_collector, stop_collector, wait_until
 from tests.support.hooks import HookEnv
 from tests.support.native import drained, native_trace_id, post
+from tests.support.native_recorded import OtlpBody, hook_payloads, otlp_bodies
 
 
 @pytest.fixture

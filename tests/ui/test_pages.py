@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from markupsafe import escape
 
-from tests.ui.seed import BRANCH, HOSTILE_OUTPUT, HOSTILE_PROMPT, V1, V2, Seeded
+from tests.support.ui_seed import BRANCH, HOSTILE_OUTPUT, HOSTILE_PROMPT, V1, V2, Seeded
 
 
 def span_ids(page: str) -> list[str]:

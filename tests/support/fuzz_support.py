@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.security.hostile import hostile_text, json_values
+from tests.support.hostile import hostile_text, json_values
 from traceability.instrumentation import semconv as sc
 
 EXAMPLES = int(os.environ.get("TRACEABILITY_FUZZ_EXAMPLES", "40"))

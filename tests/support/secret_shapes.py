@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from tests.security.secrets_corpus import ALNUM, Planted
+from tests.support.secrets_corpus import ALNUM, Planted
 
 HEX = "0123456789abcdef"
 LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
