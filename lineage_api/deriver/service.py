@@ -13,6 +13,8 @@ from traceability.lineage_api.errors import DatabaseUnavailable
 from traceability.lineage_api.pool import PoolHolder
 from traceability.lineage_api.settings import Settings
 
+_UNAVAILABLE: tuple[type[Exception], ...] = (DatabaseUnavailable, *TRANSIENT_DB_ERRORS)
+
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
 
@@ -65,7 +67,7 @@ class DeriverService:
                     backoff = self._settings.deriver_interval_s
                     if result.executions == 0:
                         await asyncio.sleep(self._settings.deriver_interval_s)
-                except (DatabaseUnavailable, *TRANSIENT_DB_ERRORS) as exc:
+                except _UNAVAILABLE as exc:
                     self._note_error(exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)

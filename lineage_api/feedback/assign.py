@@ -8,6 +8,7 @@ as the same two versions are compared (a new candidate starts a new experiment).
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 
 import asyncpg
 
@@ -32,6 +33,7 @@ async def assign(
     if control is None:
         raise NotFound(f"every version of pattern '{pattern_id}' is deprecated", pattern_id=pattern_id)
     experiment = pattern_arms.experiment_id
+    variant: Literal["control", "treatment"]
     chosen, variant = control, "control"
     if (
         treatment is not None
