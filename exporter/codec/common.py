@@ -55,7 +55,8 @@ def any_value(value: AnyValue, depth: int = 0) -> AttrValue:
     """An AnyValue as an attribute value: arrays become tuples, kvlists JSON text, bytes hex."""
     which = value.WhichOneof("value")
     if which in _SCALAR_FIELDS:
-        return getattr(value, which)
+        scalar: str | bool | int | float = getattr(value, which)
+        return scalar
     if which == "bytes_value":
         return value.bytes_value.hex()
     if depth >= MAX_ATTRIBUTE_DEPTH:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -55,12 +55,21 @@ def _point_value(point: Any) -> float:
     return value
 
 
+class _PointCommon(TypedDict):
+    """The fields every point of one metric shares."""
+
+    name: str
+    unit: str
+    resource: dict[str, AttrValue]
+    scope_name: str
+
+
 def _metric_points(metric: Metric, resource: dict[str, AttrValue], scope_name: str) -> list[MetricPointData]:
     """The metric's points; raises InvalidRecord for the whole metric when one point is bad."""
     which = metric.WhichOneof("data")
     if not metric.name:
         raise InvalidRecord("metric has no name")
-    common = {"name": metric.name, "unit": metric.unit, "resource": resource, "scope_name": scope_name}
+    common = _PointCommon(name=metric.name, unit=metric.unit, resource=resource, scope_name=scope_name)
     points: list[MetricPointData] = []
     if which in ("sum", "gauge"):
         data = getattr(metric, which)

@@ -72,7 +72,7 @@ def _other_attributes(
     span: SpanRecord, in_columns: frozenset[str], whole: Mapping[str, AttrValue]
 ) -> dict[str, Any]:
     """The span's attributes that no column holds, and the whole values of shortened columns."""
-    out = {
+    out: dict[str, Any] = {
         k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items() if k not in in_columns
     }
     if whole:
@@ -131,7 +131,8 @@ class TraceRow:
 
     @property
     def id(self) -> uuid.UUID:
-        return self.values[0]
+        trace_id: uuid.UUID = self.values[0]
+        return trace_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,8 @@ class HookRow:
 
     @property
     def trace_id(self) -> uuid.UUID:
-        return self.values[1]
+        trace_id: uuid.UUID = self.values[1]
+        return trace_id
 
 
 TRACE_COLUMNS = (

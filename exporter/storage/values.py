@@ -140,6 +140,8 @@ def float_attr(attrs: Mapping[str, AttrValue], key: str) -> float | None:
         return None
     if isinstance(value, int | float):
         return finite_or_none(float(value))
+    if not isinstance(value, str):  # an array
+        return None
     try:
         return finite_or_none(float(value))
     except (TypeError, ValueError, OverflowError):

@@ -115,7 +115,7 @@ async def projects(conn: asyncpg.Connection) -> list[str]:
 
 async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
     """Every trace row of the session in time order, with per-turn tool counts."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
                t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
@@ -132,6 +132,7 @@ async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list
         """,
         session_id,
     )
+    return rows
 
 
 async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.Record | None:
@@ -140,13 +141,14 @@ async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.R
 
 async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[asyncpg.Record]:
     """The waterfall's columns of every span of a trace (details are read per span)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT span_id, parent_span_id, span_name, hook_name, span_type, status, success, started_at,
                   duration_ms, tool_use_id
            FROM hook_executions WHERE trace_id = $1
            ORDER BY started_at, execution_order, span_id""",
         trace_row_id,
     )
+    return rows
 
 
 async def span(conn: asyncpg.Connection, trace_row_id: uuid.UUID, span_id: str) -> asyncpg.Record | None:
@@ -173,12 +175,13 @@ async def previous_content(
 
 async def span_executions(conn: asyncpg.Connection, hook_execution_id: uuid.UUID) -> list[asyncpg.Record]:
     """The pattern versions a tool use produced or applied."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT x.pattern_id, x.node_id, n.pattern_name, n.pattern_version, x.success, x.blocked
            FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
            WHERE x.hook_execution_id = $1 ORDER BY n.pattern_name""",
         hook_execution_id,
     )
+    return rows
 
 
 def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
@@ -187,11 +190,12 @@ def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
 
 async def native_spans(conn: asyncpg.Connection, native_trace_id: uuid.UUID) -> list[asyncpg.Record]:
     """Claude Code's own spans of one interaction (model requests, tool runs, permission waits)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT span_id, parent_span_id, name, span_type, started_at, duration_ms, status_code, tool_use_id
            FROM claude_code_spans WHERE trace_id = $1 ORDER BY started_at, span_id""",
         native_trace_id,
     )
+    return rows
 
 
 async def native_span(

@@ -123,7 +123,8 @@ async def count_pending(conn: asyncpg.Connection, start: Position) -> int:
 
 async def fetch_pending(conn: asyncpg.Connection, start: Position, limit: int) -> list[asyncpg.Record]:
     """Unclaimed code-writing tool spans at or after ``start``, in commit order, with the trace's user."""
-    return await conn.fetch(_FETCH_PENDING_SQL, *start.args, limit)
+    rows: list[asyncpg.Record] = await conn.fetch(_FETCH_PENDING_SQL, *start.args, limit)
+    return rows
 
 
 async def next_position(conn: asyncpg.Connection, start: Position) -> Position:
@@ -231,13 +232,14 @@ async def versions(conn: asyncpg.Connection, pattern_id: str) -> list[str]:
 
 
 async def node_codes(conn: asyncpg.Connection, node_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT id, pattern_id, pattern_version, file_path, pattern_data->>'normalized' AS normalized
         FROM pattern_lineage_nodes WHERE id = ANY($1::uuid[])
         """,
         node_ids,
     )
+    return rows
 
 
 async def save_signature(
@@ -253,13 +255,14 @@ async def save_signature(
 
 async def signatures_since(conn: asyncpg.Connection, since: datetime | None) -> list[asyncpg.Record]:
     """Signatures created after ``since`` (all when None), oldest first."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT node_id, file_path, minhash, created_at FROM pattern_signatures
         WHERE $1::timestamptz IS NULL OR created_at >= $1 ORDER BY created_at
         """,
         since,
     )
+    return rows
 
 
 async def insert_execution(conn: asyncpg.Connection, row: dict[str, Any]) -> None:

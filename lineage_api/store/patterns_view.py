@@ -25,7 +25,7 @@ ORDER BY n.created_at, n.id
 
 
 async def versions(conn: asyncpg.Connection, pattern_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT n.id, n.pattern_id, n.pattern_name, n.pattern_type, n.pattern_version, n.generation,
                   n.status, n.language, n.file_path, n.qualified_name, n.created_at, n.correlation_id,
                   (SELECT count(*) FROM pattern_executions x WHERE x.node_id = n.id) AS executions
@@ -33,6 +33,7 @@ async def versions(conn: asyncpg.Connection, pattern_id: str) -> list[asyncpg.Re
            ORDER BY n.created_at, n.generation, n.id""",
         pattern_id,
     )
+    return rows
 
 
 async def graph(
@@ -55,7 +56,7 @@ async def daily(
     conn: asyncpg.Connection, pattern_id: str, start: datetime, end: datetime
 ) -> list[asyncpg.Record]:
     """Per UTC day in [start, end): executions, success rate, latency percentiles, mean quality."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT date_trunc('day', executed_at AT TIME ZONE 'UTC') AS day,
                   count(*) AS executions,
                   avg(CASE WHEN success AND NOT blocked THEN 1.0 ELSE 0.0 END)::float8 AS success_rate,
@@ -70,3 +71,4 @@ async def daily(
         start,
         end,
     )
+    return rows
