@@ -6,7 +6,8 @@ import difflib
 import re
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash as MinHash  # re-exported: the deriver annotates with similarity.MinHash
+from datasketch import MinHashLSH
 
 NUM_PERM = 128
 SCHEME = "affine32"  # datasketch's hash scheme, pinned so stored signatures stay comparable

@@ -15,10 +15,12 @@ from traceability.lineage_api.errors import ApiError, data_error_message, proces
 from traceability.lineage_api.graph_render import render_lineage
 from traceability.lineage_api.ids import uuid7
 from traceability.lineage_api.models import (
+    Ancestor,
     AncestryData,
     BatchItemResult,
     BatchSummary,
     BatchTrackResponse,
+    Descendant,
     DescendantsData,
     Envelope,
     EvolutionData,
@@ -179,7 +181,7 @@ async def lineage(
         ancestors, from_cache = await store.ancestry(conn, node.id, max_depth)
         data = AncestryData(
             **base,
-            ancestors=ancestors,
+            ancestors=[Ancestor.model_validate(a) for a in ancestors],
             ancestry_depth=max((a["generation"] for a in ancestors), default=0),
             total_ancestors=len(ancestors),
             from_cache=from_cache,
@@ -188,7 +190,7 @@ async def lineage(
         found = await store.descendants(conn, node.id, max_depth)
         data = DescendantsData(
             **base,
-            descendants=found,
+            descendants=[Descendant.model_validate(d) for d in found],
             descendants_depth=max((d["generation"] for d in found), default=0),
             total_descendants=len(found),
         )
