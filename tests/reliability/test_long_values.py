@@ -22,10 +22,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from tests.native.recorded import otlp_bodies
 from tests.support.collector import running_collector, wait_until
 from tests.support.db import fetch
 from tests.support.ingest_payloads import body, incompressible, plant, turn_payload
+from tests.support.native_recorded import otlp_bodies
 from tests.support.scripted_session import ScriptedSession
 from traceability.exporter.storage.limits import INDEXED_TEXT_MAX_BYTES
 from traceability.instrumentation import semconv as sc

@@ -27,9 +27,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from tests.native.recorded import otlp_bodies
 from tests.support.hostile_bodies import hostile_request
 from tests.support.ingest_payloads import body, incompressible, plant, turn_payload
+from tests.support.native_recorded import otlp_bodies
 from tests.support.spans import make_turn
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.spool import write_spool_file
