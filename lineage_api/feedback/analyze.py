@@ -34,12 +34,16 @@ from traceability.lineage_api.feedback import apply as applier
 from traceability.lineage_api.feedback import validate
 from traceability.lineage_api.feedback.models import (
     ApplyResult,
+    Direction,
     FeedbackAnalyzeRequest,
     FeedbackLoopOutput,
     FeedbackSettings,
     ImprovementOpportunity,
     Metric,
+    OpportunitySource,
+    OpportunityType,
     ValidationResult,
+    ValidationStatus,
     VersionMetrics,
 )
 from traceability.lineage_api.feedback.versions import Arms, Version, arms
@@ -57,7 +61,7 @@ METRICS_BY_TYPE: dict[str, list[Metric]] = {
     "usage": ["success_rate"],
     "all": ["execution_time", "quality_score", "success_rate"],
 }
-OPPORTUNITY_TYPE = {
+OPPORTUNITY_TYPE: dict[Metric, OpportunityType] = {
     "execution_time": "performance",
     "quality_score": "quality",
     "success_rate": "reliability",
@@ -157,7 +161,7 @@ def _validate(
     c_val, t_val = control.value(metric), treatment.value(metric)
     effect = _effect(metric, c_val, t_val)
     c_n, t_n = _samples_needed(metric, control), _samples_needed(metric, treatment)
-    direction = "same" if effect is None or effect == 0 else "better" if effect > 0 else "worse"
+    direction: Direction = "same" if effect is None or effect == 0 else "better" if effect > 0 else "worse"
     if c_n < settings.min_sample_size or t_n < settings.min_sample_size:
         test = validate.TEST_NAMES[
             settings.proportion_test if metric == "success_rate" else settings.continuous_test
@@ -191,6 +195,7 @@ def _validate(
         t_values = treatment.durations if metric == "execution_time" else treatment.quality
         outcome = validate.compare_continuous(c_values, t_values, settings.continuous_test)
     significant = outcome.p_value < settings.significance_level
+    status: ValidationStatus
     if significant and direction == "better":
         status = "validated"
     elif significant and direction == "worse":
@@ -281,6 +286,7 @@ async def evaluate(conn: asyncpg.Connection, pattern_id: str, settings: Feedback
     for metric in METRICS_BY_TYPE[settings.feedback_type]:
         effect = _effect(metric, control.value(metric), treatment.value(metric)) if treatment else None
         breached = _threshold_breached(metric, control)
+        source: OpportunitySource
         if treatment is not None and effect is not None and effect > 0:
             source = "variant"
         elif breached:

@@ -15,6 +15,10 @@ ContinuousTest = Literal["welch", "mann_whitney"]
 ProportionTest = Literal["fisher", "two_proportion"]
 Metric = Literal["execution_time", "quality_score", "success_rate"]
 StageStatus = Literal["completed", "skipped"]
+OpportunityType = Literal["performance", "quality", "reliability"]
+OpportunitySource = Literal["variant", "threshold"]
+Direction = Literal["better", "worse", "same"]
+ValidationStatus = Literal["validated", "not_significant", "regression", "insufficient_data"]
 
 
 class FeedbackSettings(BaseModel):
@@ -60,13 +64,13 @@ class VersionMetrics(BaseModel):
 
 class ImprovementOpportunity(BaseModel):
     improvement_id: str
-    type: Literal["performance", "quality", "reliability"]
+    type: OpportunityType
     metric: Metric
     description: str
     expected_delta: float = Field(
         description="relative improvement: observed for a variant, the target otherwise"
     )
-    source: Literal["variant", "threshold"]
+    source: OpportunitySource
     threshold_breached: bool
     candidate_node_id: UUID | None
     candidate_version: str | None
@@ -82,13 +86,13 @@ class ValidationResult(BaseModel):
     p_value: float | None
     confidence: float | None = Field(description="1 - p_value")
     significant: bool
-    direction: Literal["better", "worse", "same"]
+    direction: Direction
     effect: float | None = Field(description="relative improvement of the candidate (positive = better)")
     control_n: int
     treatment_n: int
     control_value: float | None
     treatment_value: float | None
-    status: Literal["validated", "not_significant", "regression", "insufficient_data"]
+    status: ValidationStatus
 
 
 class FeedbackLoopOutput(BaseModel):

@@ -304,8 +304,7 @@ async def test_a_span_that_breaks_the_deriver_is_recorded_and_skipped(
     db_pool: asyncpg.Pool, db_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from traceability.lineage_api.deriver import pipeline
-
-    real_split = pipeline.split_units
+    from traceability.lineage_api.deriver.units import split_units as real_split
 
     def split_or_fail(code: str, language: str, file_path: str | None, tool_name: str | None) -> list:
         if file_path == "/repo/bad.py":
