@@ -6,8 +6,8 @@
    score, usage -> success rate, all -> the three), an improvement opportunity when the candidate
    version (see ``versions``) does better than the control, or when the control breaks the stated
    threshold: mean execution time > 400 ms or its standard deviation > 100 ms; mean quality
-   score < 0.85; success rate < 0.90 (the original's rules; a threshold alone has no candidate to
-   test, so it stays a recommendation).
+   score < 0.85; success rate < 0.90 (a threshold alone has no candidate to test, so it stays a
+   recommendation).
 3. **Validate** every metric in scope with a scipy test (``validate``).
 4. **Apply** (``apply``) when a validated improvement's confidence reaches ``auto_apply_threshold``
    and no metric in scope regressed significantly: the candidate is promoted, the control
@@ -48,7 +48,7 @@ from traceability.lineage_api.feedback.models import (
 )
 from traceability.lineage_api.feedback.versions import Arms, Version, arms
 
-# The stated thresholds (the original orchestrator's rules) and its target deltas.
+# The thresholds of step 2 and the target delta of each metric.
 MAX_MEAN_TIME_MS = 400.0
 MAX_TIME_STD_MS = 100.0
 MIN_QUALITY = 0.85

@@ -19,6 +19,7 @@ import pytest
 from traceability.cli import local_stack
 from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.exporter.storage import database
+from traceability.instrumentation.env import DATA_DIR_ENV
 
 CLI = [sys.executable, "-m", "traceability.cli.main"]
 NO_DATABASE = "no database: pass --db-url, set TRACEABILITY_DB_URL, or start everything with `"
@@ -36,7 +37,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith(("TRACEABILITY_", "XDG_", "INTELLIGENCE_"))
     }
     env["HOME"] = str(data_dir.parent)
-    env[local_stack.DATA_DIR_ENV] = str(data_dir)
+    env[DATA_DIR_ENV] = str(data_dir)
     return {**env, **extra}
 
 
