@@ -31,7 +31,6 @@ PENDING_OVERSIZED: frozenset[str] = frozenset(
 )
 PENDING_IMPORTS: frozenset[str] = frozenset(
     {
-        "collector/settings.py imports traceability.hooks.settings (collector may not import hooks)",
         "exporter/storage/native_mapping.py imports traceability.hooks.redact (exporter may not import hooks)",
     }
 )
