@@ -1,9 +1,12 @@
 """One error shape for every failure: ``{success: false, error, metadata, processing_time_ms}``.
 
-Routes raise :class:`ApiError` (or let a database error escape); the handlers installed by
-:func:`install_error_handlers` turn everything into that body with the right status:
-404 unknown pattern/trace, 400 bad argument, 422 invalid body or query (naming the allowed
-values of an enum), 503 database unavailable, 500 anything else.
+The store and the logic modules raise domain errors (``store/errors.py``); routes raise
+:class:`ApiError` for what is HTTP's own (a bad query argument, a timeout), or let a database
+error escape. The handlers installed by :func:`install_error_handlers` turn everything into that
+body with the right status: 404 unknown pattern/trace, 400 bad argument or a request the lineage
+rules refuse, 409 a conflict with the lineage's state, 422 invalid body or query (naming the
+allowed values of an enum), 503 database unavailable, 500 anything else. :data:`DOMAIN_STATUS`
+is the one place a domain error gets its status.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
+from traceability.lineage_api.store.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +38,6 @@ class ApiError(Exception):
         self.metadata = metadata
 
 
-class NotFound(ApiError):
-    def __init__(self, message: str, **metadata: Any) -> None:
-        super().__init__(404, message, **metadata)
-
-
 class BadRequest(ApiError):
     def __init__(self, message: str, **metadata: Any) -> None:
         super().__init__(400, message, **metadata)
@@ -47,6 +46,21 @@ class BadRequest(ApiError):
 class DatabaseUnavailable(ApiError):
     def __init__(self, message: str, **metadata: Any) -> None:
         super().__init__(503, message, **metadata)
+
+
+# The HTTP status of each domain error (a subclass takes its nearest listed base's status).
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    NotFound: 404,
+    InvalidRequest: 400,
+    Conflict: 409,
+}
+
+
+def as_api_error(exc: DomainError) -> ApiError:
+    """The HTTP answer to a domain error."""
+    status = next(DOMAIN_STATUS[c] for c in type(exc).__mro__ if c in DOMAIN_STATUS)
+    return ApiError(status, exc.message, **exc.details)
 
 
 class RequestTimer:
@@ -99,6 +113,11 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, exc.message, **exc.metadata)
 
 
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return await _api_error(request, as_api_error(exc))
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     message, details = _validation_message(exc)
@@ -135,6 +154,7 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(asyncpg.DataError, _data_error)

@@ -2,7 +2,7 @@
 
 A reference is a pattern id when a pattern has that id (ids win: an id such as ``async_db_writer_v3`` looks like a name);
 otherwise it is an exact ``pattern_name``: one pattern with that name resolves to its id, several
-are a 409 listing them (id, version, file), none leaves the reference as it is, so the caller
+are a Conflict listing them (id, version, file), none leaves the reference as it is, so the caller
 answers its usual 404.
 """
 
@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 
-from traceability.lineage_api.errors import ApiError
 from traceability.lineage_api.store import names as store
+from traceability.lineage_api.store.errors import Conflict
 
 MAX_CANDIDATES = 20  # listed in an ambiguity error
 
 
-class AmbiguousName(ApiError):
+class AmbiguousName(Conflict):
     def __init__(self, name: str, candidates: list[dict[str, Any]], *, more: bool) -> None:
         listed = ", ".join(
             f"{c['pattern_id']} (version {c['pattern_version']}, {c['file_path'] or 'no file'})"
@@ -26,7 +26,6 @@ class AmbiguousName(ApiError):
         )
         count = f"more than {len(candidates)}" if more else str(len(candidates))
         super().__init__(
-            409,
             f"pattern name '{name}' is ambiguous: {count} patterns have it: {listed}; "
             "use one of these pattern ids",
             pattern_name=name,

@@ -6,7 +6,6 @@ import uuid
 
 import asyncpg
 
-from traceability.lineage_api.errors import BadRequest
 from traceability.lineage_api.models import (
     EdgeType,
     EventType,
@@ -15,6 +14,7 @@ from traceability.lineage_api.models import (
     TransformationType,
 )
 from traceability.lineage_api.store import lineage as store
+from traceability.lineage_api.store.errors import InvalidRequest
 from traceability.lineage_api.store.lineage import Link, NewNode, OperationResult
 
 DEFAULT_VERSION = "1.0.0"
@@ -75,7 +75,7 @@ def _new_node(req: LineageTrackRequest, correlation_id: uuid.UUID, parents: list
 
 
 async def track(conn: asyncpg.Connection, req: LineageTrackRequest, correlation_id: uuid.UUID) -> TrackResult:
-    """Apply one lineage event; raises NotFound / BadRequest for unknown patterns or bad combinations."""
+    """Apply one lineage event; raises NotFound / InvalidRequest for unknown patterns or bad combinations."""
     async with conn.transaction():
         result = await _dispatch(conn, req, correlation_id)
     node = result.node
@@ -109,14 +109,14 @@ async def _dispatch(
         if req.parent_pattern_ids:
             parents = await store.resolve_parents(conn, req.parent_pattern_ids[:1])
         elif event is EventType.PATTERN_FORKED:
-            raise BadRequest("pattern_forked needs parent_pattern_ids: the pattern it forks from")
+            raise InvalidRequest("pattern_forked needs parent_pattern_ids: the pattern it forks from")
         else:  # a new version of the same pattern: its newest version is the parent
             parents = [await store.resolve_node(conn, req.pattern_id)]
         return await store.insert_node(conn, _new_node(req, correlation_id, parents), _links(req, parents))
 
     if event is EventType.PATTERN_MERGED:
         if not req.parent_pattern_ids:
-            raise BadRequest("pattern_merged needs parent_pattern_ids: the patterns merged into this one")
+            raise InvalidRequest("pattern_merged needs parent_pattern_ids: the patterns merged into this one")
         parents = await store.resolve_parents(conn, req.parent_pattern_ids)
         return await store.insert_node(conn, _new_node(req, correlation_id, parents), _links(req, parents))
 

@@ -42,7 +42,7 @@ from bench.common import bench_database, progress
 from traceability.exporter.devtools.embedded_pg import free_port
 from traceability.exporter.storage import database
 from traceability.lineage_api.app import API_PREFIX
-from traceability.lineage_api.store import lineage as store
+from traceability.lineage_api.store import graph
 
 LINEAGE_SIZE = 20
 CHAIN = 12  # versions 0..11 form a chain; 12..19 branch off versions 0..7
@@ -182,23 +182,23 @@ async def db_measurements(
         uncached = await timed(
             "ancestry depth 10 (uncached)",
             samples,
-            lambda i: store.ancestry(conn, deep_sample[i % len(deep_sample)], 10, use_cache=False),
+            lambda i: graph.walk_ancestors(conn, deep_sample[i % len(deep_sample)], 10),
         )
-        found, _ = await store.ancestry(conn, deep_sample[0], 10, use_cache=False)
+        found = await graph.walk_ancestors(conn, deep_sample[0], 10)
         assert len(found) == 10, f"expected 10 ancestors, got {len(found)}"
         for node in deep_sample:  # fill the cache, then time lookups served from it
-            await store.ancestry(conn, node, 10)
+            await graph.refresh_ancestry(conn, node)
         cached = await timed(
             "ancestry depth 10 (cache)",
             samples,
-            lambda i: store.ancestry(conn, deep_sample[i % len(deep_sample)], 10),
+            lambda i: graph.ancestry(conn, deep_sample[i % len(deep_sample)], 10),
         )
         down = await timed(
             "descendants depth 10",
             samples,
-            lambda i: store.descendants(conn, root_sample[i % len(root_sample)], 10),
+            lambda i: graph.descendants(conn, root_sample[i % len(root_sample)], 10),
         )
-        assert len(await store.descendants(conn, root_sample[0], 10)) == 18
+        assert len(await graph.descendants(conn, root_sample[0], 10)) == 18
     finally:
         await conn.close()
     size = f"{n_nodes / 1e6:g}M" if n_nodes >= 1_000_000 else f"{n_nodes:,}"
@@ -239,22 +239,22 @@ async def dense_measurements(dsn: str, nodes: list[uuid.UUID], samples: int) -> 
         up = await timed(
             "dense ancestry depth 10",
             samples,
-            lambda i: store.ancestry(conn, nodes[i % n], 10, use_cache=False),
+            lambda i: graph.walk_ancestors(conn, nodes[i % n], 10),
         )
-        found, _ = await store.ancestry(conn, nodes[0], 10, use_cache=False)
+        found = await graph.walk_ancestors(conn, nodes[0], 10)
         assert len(found) == n - 1, f"expected {n - 1} ancestors, got {len(found)}"
         down = await timed(
-            "dense descendants depth 10", samples, lambda i: store.descendants(conn, nodes[i % n], 10)
+            "dense descendants depth 10", samples, lambda i: graph.descendants(conn, nodes[i % n], 10)
         )
-        assert len(await store.descendants(conn, nodes[0], 10)) == n - 1
+        assert len(await graph.descendants(conn, nodes[0], 10)) == n - 1
         for node in nodes:  # cached ancestry everywhere: what a new edge has to mark stale
-            await store.ancestry(conn, node, 10)
+            await graph.refresh_ancestry(conn, node)
 
         async def invalidate(i: int) -> None:
             tx = conn.transaction()  # rolled back, so every sample marks all n caches stale
             await tx.start()
             try:
-                await store.invalidate_ancestry_below(conn, nodes[i % n])
+                await graph.invalidate_ancestry_below(conn, nodes[i % n])
             finally:
                 await tx.rollback()
 
@@ -265,11 +265,11 @@ async def dense_measurements(dsn: str, nodes: list[uuid.UUID], samples: int) -> 
         stale = await timed("dense cache invalidation", samples, invalidate, warmup=49, untimed=vacuum)
     finally:
         await conn.close()
-    graph = f"{n} nodes, {n * (n - 1):,} edges"
+    shape = f"{n} nodes, {n * (n - 1):,} edges"
     return [
-        (f"dense cyclic {graph}: ancestry", up, baseline, "SELECT 1", 20.0),
-        (f"dense cyclic {graph}: descendants", down, baseline, "SELECT 1", 20.0),
-        (f"dense cyclic {graph}: invalidation", stale, baseline, "SELECT 1", 20.0),
+        (f"dense cyclic {shape}: ancestry", up, baseline, "SELECT 1", 20.0),
+        (f"dense cyclic {shape}: descendants", down, baseline, "SELECT 1", 20.0),
+        (f"dense cyclic {shape}: invalidation", stale, baseline, "SELECT 1", 20.0),
     ]
 
 

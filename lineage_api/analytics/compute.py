@@ -27,8 +27,8 @@ from traceability.lineage_api.analytics.models import (
 from traceability.lineage_api.analytics.statistics import distinct_count, float_values, spread
 from traceability.lineage_api.analytics.trend import analyze_trend
 from traceability.lineage_api.analytics.windows import Window, resolve_window
-from traceability.lineage_api.errors import NotFound
 from traceability.lineage_api.store import sessions
+from traceability.lineage_api.store.errors import NotFound
 
 NO_KEY_LABEL = "(none)"  # distribution key for executions without a tool, file extension or user
 
@@ -129,7 +129,7 @@ def quality_score(total: int, window_days: float) -> float:
 async def compute_analytics(
     conn: asyncpg.Connection, req: AnalyticsRequest, *, default_min_sample_size: int
 ) -> AnalyticsResponse:
-    """The analytics of ``req.pattern_id``; NotFound (404) when no version of it exists.
+    """The analytics of ``req.pattern_id``; NotFound when no version of it exists.
 
     With no executions every rate and mean is 0.0 (not null) and its sample size says 0, so a
     client formatting the figures (examples/example4_analytics.py) works on any tracked pattern.

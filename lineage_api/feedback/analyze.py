@@ -29,7 +29,6 @@ from numpy.typing import NDArray
 from traceability.lineage_api.analytics import queries
 from traceability.lineage_api.analytics.statistics import float_values, spread
 from traceability.lineage_api.analytics.windows import aware_utc, single_period_window
-from traceability.lineage_api.errors import NotFound
 from traceability.lineage_api.feedback import apply as applier
 from traceability.lineage_api.feedback import validate
 from traceability.lineage_api.feedback.models import (
@@ -47,6 +46,7 @@ from traceability.lineage_api.feedback.models import (
     VersionMetrics,
 )
 from traceability.lineage_api.feedback.versions import Arms, Version, arms
+from traceability.lineage_api.store.errors import Conflict, NotFound
 
 # The thresholds of step 2 and the target delta of each metric.
 MAX_MEAN_TIME_MS = 400.0
@@ -417,14 +417,10 @@ async def apply_improvements(
     evaluation = await evaluate(conn, pattern_id, settings)
     control, treatment = evaluation.control, evaluation.treatment
     if control is None or treatment is None:
-        raise applier.Conflict(
-            f"pattern '{pattern_id}' has no two versions under test", warnings=evaluation.warnings
-        )
+        raise Conflict(f"pattern '{pattern_id}' has no two versions under test", warnings=evaluation.warnings)
     by_id = {v.improvement_id: v for v in evaluation.validations}
     if not by_id:
-        raise applier.Conflict(
-            "nothing was tested: " + "; ".join(evaluation.warnings), warnings=evaluation.warnings
-        )
+        raise Conflict("nothing was tested: " + "; ".join(evaluation.warnings), warnings=evaluation.warnings)
     unknown = [i for i in improvement_ids if i not in by_id]
     if unknown:
         raise NotFound(
@@ -435,7 +431,7 @@ async def apply_improvements(
     if not force:
         regressions = [v.improvement_id for v in evaluation.validations if v.status == "regression"]
         if regressions:
-            raise applier.Conflict(f"significant regression in {regressions}; use force=true to apply anyway")
+            raise Conflict(f"significant regression in {regressions}; use force=true to apply anyway")
         eligible = [
             v
             for v in chosen
@@ -443,7 +439,7 @@ async def apply_improvements(
         ]
         if not eligible:
             statuses = {v.improvement_id: f"{v.status} (p={v.p_value})" for v in chosen}
-            raise applier.Conflict(
+            raise Conflict(
                 f"no improvement is validated with confidence >= {settings.auto_apply_threshold}: {statuses}; "
                 "use force=true to apply anyway",
                 validation_results=[v.model_dump(mode="json") for v in chosen],

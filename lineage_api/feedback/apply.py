@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncpg
 
-from traceability.lineage_api.errors import ApiError
 from traceability.lineage_api.feedback.models import ApplyResult, ValidationResult
 from traceability.lineage_api.feedback.versions import Version
 from traceability.lineage_api.store import lineage as store
+from traceability.lineage_api.store.errors import Conflict
 
 TRIGGERED_BY = "feedback_loop"
 EDGE_TYPE = "replaced_by"
@@ -41,11 +41,6 @@ SELECT id FROM pattern_lineage_edges WHERE source_node_id = $1 AND target_node_i
 """
 
 
-class Conflict(ApiError):
-    def __init__(self, message: str, **metadata: Any) -> None:
-        super().__init__(409, message, **metadata)
-
-
 def _tests(improvements: list[ValidationResult]) -> list[dict[str, Any]]:
     return [v.model_dump(mode="json") for v in improvements]
 
@@ -60,7 +55,7 @@ async def promote(
     correlation_id: uuid.UUID,
     forced: bool,
 ) -> ApplyResult:
-    """Promote ``winner`` over ``loser`` in the lineage tables; Conflict (409) if either is deprecated."""
+    """Promote ``winner`` over ``loser`` in the lineage tables; Conflict if either is deprecated."""
     best = max(improvements, key=lambda v: v.confidence or 0.0)
     confidence = best.confidence or 0.0
     details = {

@@ -12,9 +12,9 @@ from typing import Literal
 
 import asyncpg
 
-from traceability.lineage_api.errors import NotFound
 from traceability.lineage_api.feedback.models import VariantAssignment
 from traceability.lineage_api.feedback.versions import arms
+from traceability.lineage_api.store.errors import NotFound
 
 
 def bucket(experiment_id: str, pattern_id: str, session_id: str) -> float:

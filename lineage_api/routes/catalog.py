@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from traceability.exporter.storage.values import session_uuid
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
-from traceability.lineage_api.errors import BadRequest, NotFound, processing_time_ms
+from traceability.lineage_api.errors import BadRequest, processing_time_ms
 from traceability.lineage_api.models import (
     Envelope,
     PatternList,
@@ -23,6 +23,7 @@ from traceability.lineage_api.models import (
 )
 from traceability.lineage_api.store import catalog, sessions
 from traceability.lineage_api.store import traces as trace_store
+from traceability.lineage_api.store.errors import NotFound
 
 router = APIRouter(tags=["catalog"])
 

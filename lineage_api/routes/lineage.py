@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from traceability.lineage_api.dependencies import ConnectionDep, PoolDep, SettingsDep
-from traceability.lineage_api.errors import ApiError, data_error_message, processing_time_ms
+from traceability.lineage_api.errors import ApiError, as_api_error, data_error_message, processing_time_ms
 from traceability.lineage_api.graph_render import render_lineage
 from traceability.lineage_api.ids import uuid7
 from traceability.lineage_api.models import (
@@ -33,7 +33,9 @@ from traceability.lineage_api.models import (
     TrackResult,
 )
 from traceability.lineage_api.names import resolve_pattern_ref
+from traceability.lineage_api.store import graph
 from traceability.lineage_api.store import lineage as store
+from traceability.lineage_api.store.errors import DomainError, NotFound
 from traceability.lineage_api.tracking import OPERATIONS, track
 
 router = APIRouter(tags=["lineage"])
@@ -77,6 +79,8 @@ async def _one(pool: asyncpg.Pool, index: int, req: LineageTrackRequest, timeout
                 data = await track(conn, req, correlation_id)
             except asyncpg.DataError as exc:  # a bad value in this event only: the others go on
                 raise ApiError(400, data_error_message(exc)) from exc
+            except DomainError as exc:
+                raise as_api_error(exc) from exc
     except ApiError as exc:
         meta["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         return BatchItemResult(
@@ -145,6 +149,22 @@ async def track_batch(batch: LineageTrackBatchRequest, pool: PoolDep, request: R
     )
 
 
+def _relative(r: graph.Relative, role: str, via: str) -> dict[str, Any]:
+    """The fields of an :class:`Ancestor` (``role`` ancestor) or a :class:`Descendant` (descendant)."""
+    return {
+        f"{role}_id": r.node_id,
+        f"{role}_pattern_id": r.pattern_id,
+        f"{role}_pattern_name": r.pattern_name,
+        f"{role}_version": r.pattern_version,
+        "generation": r.depth,
+        "node_generation": r.generation,
+        "edge_type": r.edge_type,
+        "transformation_type": r.transformation_type,
+        via: r.via_node_id,
+        "created_at": r.created_at,
+    }
+
+
 @router.get(
     "/lineage/{pattern_id}",
     response_model=Envelope[AncestryData] | Envelope[DescendantsData],
@@ -156,7 +176,9 @@ async def lineage(
     settings: SettingsDep,
     request: Request,
     query_type: QueryType = QueryType.ANCESTRY,
-    max_depth: Annotated[int, Query(ge=1, description="hops to follow (capped by the server)")] = 10,
+    max_depth: Annotated[
+        int, Query(ge=1, description="hops to follow (capped by the server)")
+    ] = graph.CACHED_ANCESTRY_DEPTH,
     version: Annotated[
         str | None, Query(description="a version of the pattern (default: the newest)")
     ] = None,
@@ -178,21 +200,23 @@ async def lineage(
     }
     data: AncestryData | DescendantsData
     if query_type is QueryType.ANCESTRY:
-        ancestors, from_cache = await store.ancestry(conn, node.id, max_depth)
+        found, from_cache = await graph.ancestry(conn, node.id, max_depth)
+        ancestors = [Ancestor(**_relative(a, "ancestor", "child_node_id")) for a in found]
         data = AncestryData(
             **base,
-            ancestors=[Ancestor.model_validate(a) for a in ancestors],
-            ancestry_depth=max((a["generation"] for a in ancestors), default=0),
+            ancestors=ancestors,
+            ancestry_depth=max((a.generation for a in ancestors), default=0),
             total_ancestors=len(ancestors),
             from_cache=from_cache,
         )
     else:
-        found = await store.descendants(conn, node.id, max_depth)
+        found = await graph.descendants(conn, node.id, max_depth)
+        descendants = [Descendant(**_relative(d, "descendant", "parent_node_id")) for d in found]
         data = DescendantsData(
             **base,
-            descendants=[Descendant.model_validate(d) for d in found],
-            descendants_depth=max((d["generation"] for d in found), default=0),
-            total_descendants=len(found),
+            descendants=descendants,
+            descendants_depth=max((d.generation for d in descendants), default=0),
+            total_descendants=len(descendants),
         )
     if format is not GraphFormat.JSON:
         return PlainTextResponse(render_lineage(data, format))
@@ -211,43 +235,43 @@ async def pattern_evolution(
     pattern_id: str, conn: ConnectionDep, request: Request
 ) -> Envelope[EvolutionData]:
     pattern_id = await resolve_pattern_ref(conn, pattern_id)
-    nodes, edges = await store.evolution(conn, pattern_id)
+    nodes, edges = await graph.evolution(conn, pattern_id)
     if not nodes:
-        raise ApiError(404, f"pattern '{pattern_id}' not found", pattern_id=pattern_id)
+        raise NotFound(f"pattern '{pattern_id}' not found", pattern_id=pattern_id)
     data = EvolutionData(
         pattern_id=pattern_id,
         total_versions=len(nodes),
         evolution_nodes=[
             EvolutionNode(
-                node_id=n["id"],
-                pattern_id=n["pattern_id"],
-                pattern_name=n["pattern_name"],
-                pattern_type=n["pattern_type"],
-                version=n["pattern_version"],
-                generation=n["generation"],
-                status=n["status"],
-                code_hash=n["code_hash"],
-                file_path=n["file_path"],
-                language=n["language"],
-                created_at=n["created_at"],
-                metadata=n["metadata"],
+                node_id=n.id,
+                pattern_id=n.pattern_id,
+                pattern_name=n.pattern_name,
+                pattern_type=n.pattern_type,
+                version=n.pattern_version,
+                generation=n.generation,
+                status=n.status,
+                code_hash=n.code_hash,
+                file_path=n.file_path,
+                language=n.language,
+                created_at=n.created_at,
+                metadata=n.metadata,
             )
             for n in nodes
         ],
         evolution_edges=[
             EvolutionEdge(
-                edge_id=e["id"],
-                source_node_id=e["source_node_id"],
-                target_node_id=e["target_node_id"],
-                source_pattern_id=e["source_pattern_id"],
-                target_pattern_id=e["target_pattern_id"],
-                source_version=e["source_version"],
-                target_version=e["target_version"],
-                edge_type=e["edge_type"],
-                transformation_type=e["transformation_type"],
-                edge_weight=e["edge_weight"],
-                created_at=e["created_at"],
-                metadata=e["metadata"],
+                edge_id=e.id,
+                source_node_id=e.source_node_id,
+                target_node_id=e.target_node_id,
+                source_pattern_id=e.source_pattern_id,
+                target_pattern_id=e.target_pattern_id,
+                source_version=e.source_version,
+                target_version=e.target_version,
+                edge_type=e.edge_type,
+                transformation_type=e.transformation_type,
+                edge_weight=e.edge_weight,
+                created_at=e.created_at,
+                metadata=e.metadata,
             )
             for e in edges
         ],

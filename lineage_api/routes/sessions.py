@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from traceability.lineage_api.dependencies import ConnectionDep
-from traceability.lineage_api.errors import NotFound, processing_time_ms
+from traceability.lineage_api.errors import processing_time_ms
 from traceability.lineage_api.models import (
     Envelope,
     SessionData,
@@ -19,6 +19,7 @@ from traceability.lineage_api.models import (
     TurnTotals,
 )
 from traceability.lineage_api.store import sessions
+from traceability.lineage_api.store.errors import NotFound
 
 router = APIRouter(tags=["sessions"])
 

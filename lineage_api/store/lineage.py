@@ -1,11 +1,7 @@
-"""Lineage operations (each one transaction) and recursive graph queries over pattern_lineage_*.
+"""Lineage writes (the caller's transaction) and node look-ups over pattern_lineage_*.
 
-Edges point from parent (source) to child (target). Ancestry walks edges backwards
-(``target_node_id = current``), descendants forwards, breadth first with a set of nodes seen (each
-node expanded once, so the cost is linear in the edges visited, cycles or not), and both stop at
-``max_depth`` hops. Ancestry results are cached per node in
-``pattern_ancestry_cache``; adding an edge marks the cache of its target and of every node below
-it stale.
+Nodes, edges (parent -> child) and events; every change to the edges keeps the ancestry cache
+right (see ``store.graph``). Graph walks are in ``store.graph``.
 """
 
 from __future__ import annotations
@@ -17,8 +13,10 @@ from typing import Any, Literal
 
 import asyncpg
 
-from traceability.lineage_api.errors import BadRequest, NotFound
 from traceability.lineage_api.ids import uuid7
+from traceability.lineage_api.store import graph
+from traceability.lineage_api.store.errors import InvalidRequest, NotFound
+from traceability.lineage_api.store.rows import row_as
 
 
 @dataclass(frozen=True)
@@ -74,39 +72,31 @@ class OperationResult:
     message: str | None = None
 
 
-def _ref(row: asyncpg.Record) -> NodeRef:
-    return NodeRef(
-        id=row["id"],
-        pattern_id=row["pattern_id"],
-        pattern_name=row["pattern_name"],
-        pattern_version=row["pattern_version"],
-        lineage_id=row["lineage_id"],
-        generation=row["generation"],
-        created_at=row["created_at"],
-    )
+_NODE_REF_COLUMNS = "id, pattern_id, pattern_name, pattern_version, lineage_id, generation, created_at"
 
 
 async def latest_node(conn: asyncpg.Connection, pattern_id: str) -> NodeRef | None:
     """The newest version of a pattern."""
     row = await conn.fetchrow(
-        "SELECT id, pattern_id, pattern_name, pattern_version, lineage_id, generation, created_at FROM pattern_lineage_nodes WHERE pattern_id = $1 "
+        f"SELECT {_NODE_REF_COLUMNS} FROM pattern_lineage_nodes WHERE pattern_id = $1 "  # noqa: S608 - constant
         "ORDER BY created_at DESC, generation DESC, id DESC LIMIT 1",
         pattern_id,
     )
-    return _ref(row) if row else None
+    return row_as(NodeRef, row) if row else None
 
 
 async def node_version(conn: asyncpg.Connection, pattern_id: str, version: str) -> NodeRef | None:
     row = await conn.fetchrow(
-        "SELECT id, pattern_id, pattern_name, pattern_version, lineage_id, generation, created_at FROM pattern_lineage_nodes WHERE pattern_id = $1 AND pattern_version = $2",
+        f"SELECT {_NODE_REF_COLUMNS} FROM pattern_lineage_nodes "  # noqa: S608 - constant
+        "WHERE pattern_id = $1 AND pattern_version = $2",
         pattern_id,
         version,
     )
-    return _ref(row) if row else None
+    return row_as(NodeRef, row) if row else None
 
 
 async def resolve_node(conn: asyncpg.Connection, pattern_id: str, version: str | None = None) -> NodeRef:
-    """The given version of a pattern, else its newest; 404 when it does not exist."""
+    """The given version of a pattern, else its newest; NotFound when it does not exist."""
     node = await (node_version(conn, pattern_id, version) if version else latest_node(conn, pattern_id))
     if node is None:
         suffix = f" version '{version}'" if version else ""
@@ -115,7 +105,7 @@ async def resolve_node(conn: asyncpg.Connection, pattern_id: str, version: str |
 
 
 async def resolve_parents(conn: asyncpg.Connection, parent_pattern_ids: list[str]) -> list[NodeRef]:
-    """The newest node of each parent pattern; 404 naming the first unknown one."""
+    """The newest node of each parent pattern; NotFound naming the first unknown one."""
     parents: list[NodeRef] = []
     for pid in dict.fromkeys(parent_pattern_ids):
         node = await latest_node(conn, pid)
@@ -128,7 +118,7 @@ async def resolve_parents(conn: asyncpg.Connection, parent_pattern_ids: list[str
 async def insert_node(
     conn: asyncpg.Connection, new: NewNode, links: list[Link], *, dedupe_key: str | None = None
 ) -> OperationResult:
-    """Insert a node with its edges, its creation event and cache invalidation (caller's transaction).
+    """Insert a node with its edges, its creation event and its cached ancestry (caller's transaction).
 
     A node whose (pattern_id, pattern_version) exists is not touched: ``already_exists``.
     """
@@ -144,7 +134,7 @@ async def insert_node(
                 $15, $16, $17, $18, COALESCE($19, NOW()))
         ON CONFLICT (pattern_id, pattern_version) DO NOTHING
         RETURNING id, pattern_id, pattern_name, pattern_version, lineage_id, generation, created_at
-        """,
+        """,  # the RETURNING list is _NODE_REF_COLUMNS
         new.node_id or uuid7(),
         new.pattern_id,
         new.pattern_name,
@@ -169,11 +159,12 @@ async def insert_node(
         existing = await node_version(conn, new.pattern_id, new.pattern_version)
         assert existing is not None
         return _already_exists(existing)
-    node = _ref(row)
-    # a node created just now has no descendants and no cached ancestry: nothing to invalidate
+    node = row_as(NodeRef, row)
+    # a node created just now has no descendants: nothing below it to invalidate, its own ancestry to cache
     edge_ids = await insert_edges(
         conn, node, links, correlation_id=new.correlation_id, created_by=new.triggered_by, new_child=True
     )
+    await graph.refresh_ancestry(conn, node.id)
     event_id = await insert_event(
         conn,
         node_id=node.id,
@@ -212,17 +203,21 @@ async def insert_edges(
     created_by: str,
     new_child: bool = False,
 ) -> list[uuid.UUID]:
-    """Edges parent -> child (duplicates ignored), then invalidate the ancestry cache below ``child``
-    (not needed for a ``new_child`` created in this transaction: nothing is cached below it)."""
+    """Edges parent -> child (duplicates ignored); the new ones' ids.
+
+    An edge into an existing ``child`` marks the cached ancestry below it stale and refreshes the
+    child's own. A ``new_child`` (created in this transaction) has nothing below it, and its
+    edges take its creation time (the deriver's tool use time); others are created now.
+    """
     edge_ids: list[uuid.UUID] = []
     for link in links:
         if link.parent.id == child.id:
-            raise BadRequest(f"pattern '{child.pattern_id}' cannot be its own parent")
+            raise InvalidRequest(f"pattern '{child.pattern_id}' cannot be its own parent")
         edge_id = await conn.fetchval(
             """
             INSERT INTO pattern_lineage_edges (id, source_node_id, target_node_id, edge_type, transformation_type,
                                                edge_weight, metadata, correlation_id, created_by, created_at)
-            VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9)
+            VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, NOW()))
             ON CONFLICT (source_node_id, target_node_id, edge_type) DO NOTHING
             RETURNING id
             """,
@@ -234,32 +229,41 @@ async def insert_edges(
             link.metadata or None,
             correlation_id,
             created_by,
-            child.created_at,
+            child.created_at if new_child else None,
             uuid7(),
         )
         if edge_id is not None:
             edge_ids.append(edge_id)
     if edge_ids and not new_child:
-        await invalidate_ancestry_below(conn, child.id)
+        await graph.invalidate_ancestry_below(conn, child.id)
+        await graph.refresh_ancestry(conn, child.id)
     return edge_ids
 
 
-# UNION (not UNION ALL) over the node id alone discards a node already reached, so each node is
-# expanded once and each edge followed once, cycles or not.
-INVALIDATE_BELOW_SQL = """
-WITH RECURSIVE below(node_id) AS (
-    SELECT $1::uuid
-    UNION
-    SELECT e.target_node_id FROM below b JOIN pattern_lineage_edges e ON e.source_node_id = b.node_id
-)
-UPDATE pattern_ancestry_cache c SET is_stale = TRUE
-WHERE c.pattern_node_id IN (SELECT node_id FROM below) AND NOT c.is_stale
-"""
+async def edge_id(
+    conn: asyncpg.Connection, source: uuid.UUID, target: uuid.UUID, edge_type: str
+) -> uuid.UUID | None:
+    """The id of the edge ``source -> target`` of ``edge_type``, if there is one."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM pattern_lineage_edges WHERE source_node_id = $1 AND target_node_id = $2 AND edge_type = $3",
+        source,
+        target,
+        edge_type,
+    )
+    return found
 
 
-async def invalidate_ancestry_below(conn: asyncpg.Connection, node_id: uuid.UUID) -> None:
-    """Mark stale the cached ancestry of ``node_id`` and of every node reachable below it."""
-    await conn.execute(INVALIDATE_BELOW_SQL, node_id)
+async def lock_statuses(conn: asyncpg.Connection, node_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Lock the nodes (in id order, so two lockers cannot deadlock) until the transaction ends; their statuses."""
+    rows = await conn.fetch(
+        "SELECT id, status FROM pattern_lineage_nodes WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        node_ids,
+    )
+    return {r["id"]: r["status"] for r in rows}
+
+
+async def set_status(conn: asyncpg.Connection, node_id: uuid.UUID, status: str) -> None:
+    await conn.execute("UPDATE pattern_lineage_nodes SET status = $2 WHERE id = $1", node_id, status)
 
 
 async def insert_event(
@@ -349,156 +353,3 @@ async def deprecate(
         correlation_id=correlation_id,
     )
     return OperationResult("recorded", node, event_id, [link.parent.id for link in replacements], edge_ids)
-
-
-# --- graph queries -------------------------------------------------------------------------------
-
-
-def _walk_sql(frontier_col: str, next_col: str, via: str) -> str:
-    """Breadth-first walk from ``$1`` over edges whose ``frontier_col`` is on the frontier, at most ``$2`` hops.
-
-    The recursion carries one row per level: the level's nodes (with the edge that first reached
-    each: lowest edge_type, then lowest neighbour id) and every node seen so far. A node seen is
-    never expanded again, so each node is expanded once and each edge into the frontier read once,
-    whatever the cycles: the cost is linear in the edges visited. Carrying the path per row instead
-    (UNION ALL with a path array) enumerates every simple path, factorial in a dense cyclic graph.
-    The anti-join against the seen set is hashed per level.
-    """
-    return f"""
-WITH RECURSIVE level(depth, nodes, vias, edge_types, transformations, seen) AS (
-    SELECT 0, ARRAY[$1::uuid], ARRAY[NULL::uuid], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[$1::uuid]
-    UNION ALL
-    SELECT l.depth + 1, n.nodes, n.vias, n.edge_types, n.transformations, l.seen || n.nodes
-    FROM level l CROSS JOIN LATERAL (
-        SELECT array_agg(r.node_id) AS nodes, array_agg(r.via) AS vias, array_agg(r.edge_type) AS edge_types,
-               array_agg(r.transformation_type) AS transformations
-        FROM (
-            SELECT DISTINCT ON (e.{next_col}) e.{next_col} AS node_id, e.{frontier_col} AS via, e.edge_type,
-                   e.transformation_type
-            FROM pattern_lineage_edges e
-            WHERE e.{frontier_col} = ANY(l.nodes)
-              AND NOT EXISTS (SELECT 1 FROM unnest(l.seen) AS s(id) WHERE s.id = e.{next_col})
-            ORDER BY e.{next_col}, e.edge_type, e.{frontier_col}
-        ) r
-    ) n
-    WHERE l.depth < $2 AND n.nodes IS NOT NULL
-)
-SELECT w.node_id, w.via AS {via}, l.depth, w.edge_type, w.transformation_type,
-       n.pattern_id, n.pattern_name, n.pattern_version, n.generation, n.created_at
-FROM level l
-CROSS JOIN LATERAL unnest(l.nodes, l.vias, l.edge_types, l.transformations)
-    AS w(node_id, via, edge_type, transformation_type)
-JOIN pattern_lineage_nodes n ON n.id = w.node_id
-WHERE l.depth > 0
-ORDER BY l.depth, n.created_at, n.id
-"""  # noqa: S608 - column names are constants of this module
-
-
-ANCESTRY_SQL = _walk_sql("target_node_id", "source_node_id", "child_id")  # edges backwards
-DESCENDANTS_SQL = _walk_sql("source_node_id", "target_node_id", "parent_id")  # edges forwards
-
-
-def _ancestor_entry(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "ancestor_id": str(row["node_id"]),
-        "ancestor_pattern_id": row["pattern_id"],
-        "ancestor_pattern_name": row["pattern_name"],
-        "ancestor_version": row["pattern_version"],
-        "generation": row["depth"],
-        "node_generation": row["generation"],
-        "edge_type": row["edge_type"],
-        "transformation_type": row["transformation_type"],
-        "child_node_id": str(row["child_id"]),
-        "created_at": row["created_at"].isoformat(),
-    }
-
-
-async def ancestry(
-    conn: asyncpg.Connection, node_id: uuid.UUID, max_depth: int, *, use_cache: bool = True
-) -> tuple[list[dict[str, Any]], bool]:
-    """Ancestors of a node (nearest first, at most ``max_depth`` hops), and whether the cache served them.
-
-    The cache row keeps the full walk up to the depth it was computed with; a shallower request
-    is answered from it, a deeper one recomputes.
-    """
-    if use_cache:
-        cached = await conn.fetchrow(
-            "SELECT lineage_path FROM pattern_ancestry_cache WHERE pattern_node_id = $1 AND NOT is_stale",
-            node_id,
-        )
-        if cached is not None and cached["lineage_path"] is not None:
-            path = cached["lineage_path"]
-            if int(path.get("max_depth", 0)) >= max_depth:
-                return [a for a in path["ancestors"] if a["generation"] <= max_depth], True
-    rows = await conn.fetch(ANCESTRY_SQL, node_id, max_depth)
-    entries = [_ancestor_entry(r) for r in rows]
-    if use_cache:
-        await conn.execute(
-            """
-            INSERT INTO pattern_ancestry_cache (pattern_node_id, ancestor_ids, ancestor_pattern_ids,
-                ancestry_depth, total_ancestors, lineage_path, computed_at, is_stale)
-            VALUES ($1, $2, $3, $4, $5, $6, NOW(), FALSE)
-            ON CONFLICT (pattern_node_id) DO UPDATE SET ancestor_ids = EXCLUDED.ancestor_ids,
-                ancestor_pattern_ids = EXCLUDED.ancestor_pattern_ids, ancestry_depth = EXCLUDED.ancestry_depth,
-                total_ancestors = EXCLUDED.total_ancestors, lineage_path = EXCLUDED.lineage_path,
-                computed_at = NOW(), is_stale = FALSE
-            """,
-            node_id,
-            [r["node_id"] for r in rows],
-            [r["pattern_id"] for r in rows],
-            max((r["depth"] for r in rows), default=0),
-            len(rows),
-            {"max_depth": max_depth, "ancestors": entries},
-        )
-    return entries, False
-
-
-async def descendants(conn: asyncpg.Connection, node_id: uuid.UUID, max_depth: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(DESCENDANTS_SQL, node_id, max_depth)
-    return [
-        {
-            "descendant_id": r["node_id"],
-            "descendant_pattern_id": r["pattern_id"],
-            "descendant_pattern_name": r["pattern_name"],
-            "descendant_version": r["pattern_version"],
-            "generation": r["depth"],
-            "node_generation": r["generation"],
-            "edge_type": r["edge_type"],
-            "transformation_type": r["transformation_type"],
-            "parent_node_id": r["parent_id"],
-            "created_at": r["created_at"],
-        }
-        for r in rows
-    ]
-
-
-async def evolution(
-    conn: asyncpg.Connection, pattern_id: str
-) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    """Every version of a pattern (oldest first) and every edge touching one of them."""
-    nodes = await conn.fetch(
-        """
-        SELECT id, pattern_id, pattern_name, pattern_type, pattern_version, generation, status, code_hash,
-               file_path, language, created_at, metadata
-        FROM pattern_lineage_nodes WHERE pattern_id = $1
-        ORDER BY created_at, generation, id
-        """,
-        pattern_id,
-    )
-    if not nodes:
-        return [], []
-    edges = await conn.fetch(
-        """
-        SELECT e.id, e.source_node_id, e.target_node_id, s.pattern_id AS source_pattern_id,
-               t.pattern_id AS target_pattern_id, s.pattern_version AS source_version,
-               t.pattern_version AS target_version, e.edge_type, e.transformation_type,
-               e.edge_weight::float8 AS edge_weight, e.created_at, e.metadata
-        FROM pattern_lineage_edges e
-        JOIN pattern_lineage_nodes s ON s.id = e.source_node_id
-        JOIN pattern_lineage_nodes t ON t.id = e.target_node_id
-        WHERE e.source_node_id = ANY($1::uuid[]) OR e.target_node_id = ANY($1::uuid[])
-        ORDER BY e.created_at, e.id
-        """,
-        [n["id"] for n in nodes],
-    )
-    return nodes, edges

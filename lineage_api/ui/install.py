@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
-from traceability.lineage_api.errors import ApiError
+from traceability.lineage_api.errors import ApiError, as_api_error
+from traceability.lineage_api.store.errors import DomainError
 from traceability.lineage_api.ui import (
     auth,
     overview_pages,
@@ -45,6 +46,8 @@ def _ui_aware(original: Handler | None) -> Handler:
 def _as_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, rendering.PageError):
         return rendering.error_page(request, exc.status_code, exc.message)
+    if isinstance(exc, DomainError):
+        exc = as_api_error(exc)
     if isinstance(exc, ApiError):
         return rendering.error_page(request, exc.status_code, exc.message)
     if isinstance(exc, StarletteHTTPException):
@@ -70,6 +73,7 @@ def install_ui(app: FastAPI) -> None:
     for error_class in (
         rendering.PageError,
         ApiError,
+        DomainError,
         StarletteHTTPException,
         *TRANSIENT_DB_ERRORS,
         Exception,

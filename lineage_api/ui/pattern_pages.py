@@ -13,7 +13,7 @@ from traceability.lineage_api.analytics.compute import compute_analytics
 from traceability.lineage_api.analytics.models import AnalyticsRequest
 from traceability.lineage_api.analytics.windows import WindowType
 from traceability.lineage_api.dependencies import ConnectionDep, SettingsDep
-from traceability.lineage_api.errors import ApiError
+from traceability.lineage_api.errors import as_api_error
 from traceability.lineage_api.feedback.analyze import analyze, apply_improvements
 from traceability.lineage_api.feedback.models import (
     FeedbackAnalyzeRequest,
@@ -23,6 +23,7 @@ from traceability.lineage_api.feedback.models import (
 from traceability.lineage_api.names import resolve_pattern_ref
 from traceability.lineage_api.store import catalog as catalog_store
 from traceability.lineage_api.store import patterns_view
+from traceability.lineage_api.store.errors import DomainError
 from traceability.lineage_api.ui import charts, lineage_graph
 from traceability.lineage_api.ui.rendering import PAGE_SIZE, PageError, as_of, int_param, param, render
 
@@ -100,8 +101,8 @@ async def pattern_page(
     """A pattern by id, or by its exact name (an ambiguous name is a page listing the candidates)."""
     try:
         resolved = await resolve_pattern_ref(conn, pattern_id)
-    except ApiError as exc:
-        raise PageError(exc.status_code if exc.status_code < 500 else 400, exc.message) from None
+    except DomainError as exc:
+        raise PageError(as_api_error(exc).status_code, exc.message) from None
     if resolved != pattern_id:
         return RedirectResponse(f"/patterns/{quote(resolved, safe='')}", status_code=303)
     window = WINDOWS.get(param(request, "window") or "monthly")
@@ -143,7 +144,7 @@ async def pattern_page(
         feedback = await analyze(
             conn, FeedbackAnalyzeRequest(pattern_id=pattern_id, auto_apply=False, as_of=window_end)
         )
-    except ApiError as exc:
+    except DomainError as exc:
         feedback = None
         feedback_error = exc.message
     else:
@@ -171,7 +172,7 @@ async def pattern_apply(pattern_id: str, request: Request, conn: ConnectionDep) 
     """Apply the feedback loop's validated improvements (the API's write rules apply)."""
     try:
         result = await apply_improvements(conn, pattern_id, [], force=False, settings=FeedbackSettings())
-    except ApiError as exc:
-        raise PageError(exc.status_code if exc.status_code < 500 else 400, exc.message) from None
+    except DomainError as exc:
+        raise PageError(as_api_error(exc).status_code, exc.message) from None
     target = f"/patterns/{quote(pattern_id, safe='')}?applied={quote(result.promoted_version, safe='')}"
     return RedirectResponse(target, status_code=303)

@@ -11,6 +11,7 @@ from tests.support.scripted_session import ScriptedSession
 from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver.normalize import code_hash, normalize, pattern_id_for
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
+from traceability.lineage_api.store import graph
 from traceability.lineage_api.store import lineage as lineage_store
 
 AREA_V1 = '''def area(radius, precision=2):
@@ -164,8 +165,8 @@ async def test_scripted_session_derives_versions_copies_and_forks(db_pool: async
 
         # lineage queries on the derived graph
         fork = await lineage_store.resolve_node(conn, fork_id)
-        ancestors, _ = await lineage_store.ancestry(conn, fork.id, 10)
-        assert [(a["ancestor_version"], a["generation"], a["edge_type"]) for a in ancestors] == [
+        ancestors, _ = await graph.ancestry(conn, fork.id, 10)
+        assert [(a.pattern_version, a.depth, a.edge_type) for a in ancestors] == [
             ("2.0.0", 1, "derived_from"),
             ("1.1.0", 2, "modified_from"),
             ("1.0.1", 3, "modified_from"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -54,7 +55,7 @@ async def test_ancestry_recursive_with_generations_edges_and_depth_cap(client: h
         5,
         5,
     )
-    assert data["from_cache"] is False
+    assert data["from_cache"] is True  # cached when each version was tracked
     assert [a["ancestor_version"] for a in data["ancestors"]] == ["5.0.0", "4.0.0", "3.0.0", "2.0.0", "1.0.0"]
     assert [a["generation"] for a in data["ancestors"]] == [1, 2, 3, 4, 5]
     assert [a["node_generation"] for a in data["ancestors"]] == [5, 4, 3, 2, 1]
@@ -72,49 +73,89 @@ async def test_ancestry_recursive_with_generations_edges_and_depth_cap(client: h
     assert [a["ancestor_version"] for a in older["ancestors"]] == ["2.0.0", "1.0.0"]
 
 
-async def test_ancestry_cache_is_used_and_invalidated(
-    client: httpx.AsyncClient, db_pool: asyncpg.Pool
-) -> None:
+async def cache_rows(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        return [
+            dict(r) for r in await conn.fetch("SELECT * FROM pattern_ancestry_cache ORDER BY pattern_node_id")
+        ]
+
+
+async def stale_below_a_new_edge(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """cached 1.0.0 -> 2.0.0 -> child, then older -> cached 2.0.0 (a deprecation): child's cache is stale."""
     nodes = await chain(client, "cached", 2)
-    first = (await client.get("/lineage/cached")).json()["data"]
-    second = (await client.get("/lineage/cached")).json()["data"]
-    assert (first["from_cache"], second["from_cache"]) == (False, True)
-    assert first["ancestors"] == second["ancestors"]
-    async with db_pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT ancestor_ids, ancestor_pattern_ids, ancestry_depth, total_ancestors, is_stale "
-            "FROM pattern_ancestry_cache WHERE pattern_node_id = $1",
-            uuid.UUID(str(nodes[1]["node_id"])),
-        )
-        assert [str(i) for i in row["ancestor_ids"]] == [nodes[0]["node_id"]]
-        assert (
-            row["ancestor_pattern_ids"],
-            row["ancestry_depth"],
-            row["total_ancestors"],
-            row["is_stale"],
-        ) == (
-            ["cached"],
-            1,
-            1,
-            False,
-        )
-    # a new parent above the cached node's ancestor changes its ancestry: the cache must not answer
+    r = await client.post(
+        TRACK, json={"event_type": "pattern_created", "pattern_id": "child", "parent_pattern_ids": ["cached"]}
+    )
+    nodes.append(r.json()["data"])
     await client.post(TRACK, json={"event_type": "pattern_created", "pattern_id": "older"})
     await client.post(
         TRACK,
         json={"event_type": "pattern_deprecated", "pattern_id": "older", "parent_pattern_ids": ["cached"]},
     )
-    async with db_pool.acquire() as conn:
-        assert await conn.fetchval(
-            "SELECT is_stale FROM pattern_ancestry_cache WHERE pattern_node_id = $1",
-            uuid.UUID(str(nodes[1]["node_id"])),
-        )
-    third = (await client.get("/lineage/cached")).json()["data"]
-    assert third["from_cache"] is False
-    assert [(a["ancestor_pattern_id"], a["edge_type"]) for a in third["ancestors"]] == [
+    return nodes
+
+
+async def test_ancestry_is_cached_where_the_lineage_changes(
+    client: httpx.AsyncClient, db_pool: asyncpg.Pool
+) -> None:
+    nodes = await chain(client, "cached", 2)
+    first = (await client.get("/lineage/cached")).json()["data"]
+    assert first["from_cache"] is True
+    assert [a["ancestor_id"] for a in first["ancestors"]] == [nodes[0]["node_id"]]
+    row = next(r for r in await cache_rows(db_pool) if str(r["pattern_node_id"]) == nodes[1]["node_id"])
+    assert [str(i) for i in row["ancestor_ids"]] == [nodes[0]["node_id"]]
+    assert (row["ancestor_pattern_ids"], row["ancestry_depth"], row["total_ancestors"], row["is_stale"]) == (
+        ["cached"],
+        1,
+        1,
+        False,
+    )
+
+
+async def test_a_new_edge_refreshes_its_child_and_marks_the_nodes_below_stale(
+    client: httpx.AsyncClient, db_pool: asyncpg.Pool
+) -> None:
+    nodes = await stale_below_a_new_edge(client)
+    stale = {str(r["pattern_node_id"]): r["is_stale"] for r in await cache_rows(db_pool)}
+    assert (stale[nodes[1]["node_id"]], stale[nodes[2]["node_id"]]) == (False, True)
+    refreshed = (await client.get("/lineage/cached")).json()["data"]
+    assert refreshed["from_cache"] is True
+    assert [(a["ancestor_pattern_id"], a["edge_type"]) for a in refreshed["ancestors"]] == [
         ("cached", "modified_from"),
         ("older", "replaced_by"),
     ]
+    below = (await client.get("/lineage/child")).json()["data"]
+    assert below["from_cache"] is False  # stale: walked again
+    assert [(a["ancestor_pattern_id"], a["generation"]) for a in below["ancestors"]] == [
+        ("cached", 1),
+        ("cached", 2),
+        ("older", 2),
+    ]
+
+
+async def test_a_lineage_get_leaves_the_ancestry_cache_unchanged(
+    client: httpx.AsyncClient, db_pool: asyncpg.Pool
+) -> None:
+    """A read is a read: stale, missing, too shallow or fresh, GET lineage writes nothing."""
+    nodes = await stale_below_a_new_edge(client)
+    async with db_pool.acquire() as conn:  # a node tracked before its ancestry was cached
+        await conn.execute(
+            "DELETE FROM pattern_ancestry_cache WHERE pattern_node_id = $1",
+            uuid.UUID(str(nodes[0]["node_id"])),
+        )
+    before = await cache_rows(db_pool)
+    reads: list[tuple[str, dict[str, Any]]] = [
+        ("child", {}),  # stale
+        ("cached", {"version": "1.0.0"}),  # no cache row
+        ("cached", {"max_depth": 20}),  # deeper than the cache holds
+        ("cached", {}),  # fresh
+        ("cached", {"query_type": "descendants"}),
+        ("child", {"format": "mermaid"}),
+    ]
+    for pattern_id, params in reads:
+        r = await client.get(f"/lineage/{pattern_id}", params=params)
+        assert r.status_code == 200, r.text
+    assert await cache_rows(db_pool) == before
 
 
 async def test_graph_walks_stop_at_cycles(client: httpx.AsyncClient, db_pool: asyncpg.Pool) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from traceability.lineage_api.app import API_PREFIX, create_app
 from traceability.lineage_api.settings import Settings
+from traceability.lineage_api.store import graph
 from traceability.lineage_api.store import lineage as store
 
 Edge = tuple[uuid.UUID, uuid.UUID, str]  # source (parent) -> target (child), edge_type
@@ -131,39 +132,29 @@ async def conn(db_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 async def fill_cache(conn: asyncpg.Connection, nodes: list[uuid.UUID]) -> None:
     for node in nodes:
-        await store.ancestry(conn, node, 10)
+        await graph.refresh_ancestry(conn, node)
 
 
-def check_ancestry(entries: list[dict[str, Any]], expected: dict[uuid.UUID, Any]) -> None:
-    got = {
-        uuid.UUID(a["ancestor_id"]): (a["generation"], a["edge_type"], uuid.UUID(a["child_node_id"]))
-        for a in entries
-    }
-    assert len(got) == len(entries)  # each ancestor once
+def check_walk(entries: list[graph.Relative], expected: dict[uuid.UUID, Any]) -> None:
+    got = {r.node_id: (r.depth, r.edge_type, r.via_node_id) for r in entries}
+    assert len(got) == len(entries)  # each node once
     assert got == expected
-    assert [a["generation"] for a in entries] == sorted(a["generation"] for a in entries)
-
-
-def check_descendants(entries: list[dict[str, Any]], expected: dict[uuid.UUID, Any]) -> None:
-    got = {d["descendant_id"]: (d["generation"], d["edge_type"], d["parent_node_id"]) for d in entries}
-    assert len(got) == len(entries)
-    assert got == expected
+    assert [r.depth for r in entries] == sorted(r.depth for r in entries)
 
 
 async def test_a_complete_cyclic_graph_of_30_nodes_is_walked_once_per_edge(conn: asyncpg.Connection) -> None:
     nodes, edges = complete_graph(30)
     await load(conn, nodes, edges)
     for start in nodes[:3]:
-        ancestors, cached = await store.ancestry(conn, start, 10, use_cache=False)
-        assert not cached
-        check_ancestry(ancestors, bfs(edges, start, 10, backwards=True))
-        assert len(ancestors) == 29 and {a["generation"] for a in ancestors} == {1}
-        check_descendants(await store.descendants(conn, start, 10), bfs(edges, start, 10, backwards=False))
+        ancestors = await graph.walk_ancestors(conn, start, 10)
+        check_walk(ancestors, bfs(edges, start, 10, backwards=True))
+        assert len(ancestors) == 29 and {a.depth for a in ancestors} == {1}
+        check_walk(await graph.descendants(conn, start, 10), bfs(edges, start, 10, backwards=False))
     # each node is expanded once: no edge is read twice (870 edges)
-    assert 0 < await rows_read(conn, store.ANCESTRY_SQL, nodes[0], 10) <= len(edges)
-    assert 0 < await rows_read(conn, store.DESCENDANTS_SQL, nodes[0], 10) <= len(edges)
+    assert 0 < await rows_read(conn, graph.ANCESTRY_SQL, nodes[0], 10) <= len(edges)
+    assert 0 < await rows_read(conn, graph.DESCENDANTS_SQL, nodes[0], 10) <= len(edges)
     await fill_cache(conn, nodes)  # else the invalidation has nothing to update and reads nothing
-    assert 0 < await rows_read(conn, store.INVALIDATE_BELOW_SQL, nodes[0]) <= len(edges)
+    assert 0 < await rows_read(conn, graph.INVALIDATE_BELOW_SQL, nodes[0]) <= len(edges)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -173,17 +164,17 @@ async def test_walks_on_a_random_dense_cyclic_graph_match_a_bfs(conn: asyncpg.Co
     deepest = 0
     for start in nodes[:8]:
         for depth in (1, 2, 3, 25):
-            ancestors, _ = await store.ancestry(conn, start, depth, use_cache=False)
-            check_ancestry(ancestors, bfs(edges, start, depth, backwards=True))
-            found = await store.descendants(conn, start, depth)
-            check_descendants(found, bfs(edges, start, depth, backwards=False))
-        deepest = max(deepest, *(a["generation"] for a in ancestors))
+            ancestors = await graph.walk_ancestors(conn, start, depth)
+            check_walk(ancestors, bfs(edges, start, depth, backwards=True))
+            found = await graph.descendants(conn, start, depth)
+            check_walk(found, bfs(edges, start, depth, backwards=False))
+        deepest = max(deepest, *(a.depth for a in ancestors))
     assert deepest > 3  # the depth caps above were reached, not just depth 1
     await fill_cache(conn, nodes)
     for start in nodes[:3]:
-        assert 0 < await rows_read(conn, store.ANCESTRY_SQL, start, 25) <= len(edges)
-        assert 0 < await rows_read(conn, store.DESCENDANTS_SQL, start, 25) <= len(edges)
-        assert 0 < await rows_read(conn, store.INVALIDATE_BELOW_SQL, start) <= len(edges)
+        assert 0 < await rows_read(conn, graph.ANCESTRY_SQL, start, 25) <= len(edges)
+        assert 0 < await rows_read(conn, graph.DESCENDANTS_SQL, start, 25) <= len(edges)
+        assert 0 < await rows_read(conn, graph.INVALIDATE_BELOW_SQL, start) <= len(edges)
 
 
 async def test_invalidation_marks_exactly_the_nodes_below(conn: asyncpg.Connection) -> None:
@@ -193,7 +184,7 @@ async def test_invalidation_marks_exactly_the_nodes_below(conn: asyncpg.Connecti
     nodes += roots
     await load(conn, nodes, edges)
     await fill_cache(conn, nodes)
-    await store.invalidate_ancestry_below(conn, nodes[5])
+    await graph.invalidate_ancestry_below(conn, nodes[5])
     stale = {
         r[0] for r in await conn.fetch("SELECT pattern_node_id FROM pattern_ancestry_cache WHERE is_stale")
     }
@@ -224,8 +215,8 @@ async def test_deprecations_over_the_api_build_a_dense_graph_that_stays_cheap(
         r = await client.post("/lineage/track", json={"event_type": "pattern_created", "pattern_id": name})
         assert r.status_code == 200, r.text
     for name in names:
-        for other in names:  # cached ancestry for every node, so each invalidation has work to do
-            assert (await client.get(f"/lineage/{other}")).status_code == 200
+        async with db_pool.acquire() as conn:  # fresh cached ancestry everywhere: each invalidation has work
+            await fill_cache(conn, [(await store.resolve_node(conn, other)).id for other in names])
         r = await client.post(
             "/lineage/track",
             json={
@@ -244,7 +235,7 @@ async def test_deprecations_over_the_api_build_a_dense_graph_that_stays_cheap(
         )
         assert sorted(tuple(r) for r in rows) == [(a, b) for a in names for b in names if a != b]
         node = await store.resolve_node(conn, names[0])
-        assert await rows_read(conn, store.INVALIDATE_BELOW_SQL, node.id) <= len(rows)
+        assert await rows_read(conn, graph.INVALIDATE_BELOW_SQL, node.id) <= len(rows)
     for query_type in ("ancestry", "descendants"):
         data = (await client.get(f"/lineage/{names[0]}", params={"query_type": query_type})).json()["data"]
         found = data["ancestors"] if query_type == "ancestry" else data["descendants"]
