@@ -12,7 +12,7 @@ import time
 
 import asyncpg
 
-from traceability.lineage_api.analytics import queries
+from traceability.lineage_api.analytics.aggregate import WindowAggregate, scan_range, window_aggregate
 from traceability.lineage_api.analytics.models import (
     AnalyticsRequest,
     AnalyticsResponse,
@@ -27,83 +27,65 @@ from traceability.lineage_api.analytics.models import (
 from traceability.lineage_api.analytics.statistics import distinct_count, float_values, spread
 from traceability.lineage_api.analytics.trend import analyze_trend
 from traceability.lineage_api.analytics.windows import Window, resolve_window
+from traceability.lineage_api.store import analytics as store_analytics
 from traceability.lineage_api.store import sessions
 from traceability.lineage_api.store.errors import NotFound
+from traceability.lineage_api.store.snapshot import read_snapshot
 
 NO_KEY_LABEL = "(none)"  # distribution key for executions without a tool, file extension or user
 
 
-def _usage(agg: queries.WindowAggregate, window: Window) -> UsageMetrics:
-    n = agg.executions
+def _usage(agg: WindowAggregate, window: Window) -> UsageMetrics:
+    n = agg.totals.executions
     days = max(window.seconds / 86400, 1.0)
-    since_last = (window.end - agg.last_at).total_seconds() / 3600 if agg.last_at else None
+    since_last = (window.end - agg.totals.last_at).total_seconds() / 3600 if agg.totals.last_at else None
     return UsageMetrics(
         total_executions=n,
         executions_per_day=n / days,
         executions_per_week=n / max(days / 7, 1.0),
-        unique_contexts=distinct_count(agg.session_keys),
-        unique_users=distinct_count(agg.user_keys),
+        unique_contexts=distinct_count(agg.totals.session_keys),
+        unique_users=distinct_count(agg.totals.user_keys),
         peak_daily_usage=agg.peak_daily,
-        last_execution_at=agg.last_at,
+        last_execution_at=agg.totals.last_at,
         time_since_last_use_hours=since_last,
     )
 
 
-def _success(agg: queries.WindowAggregate) -> SuccessMetrics:
-    n = agg.executions
-    scores = float_values(agg.quality_scores)
+def _success(agg: WindowAggregate) -> SuccessMetrics:
+    n = agg.totals.executions
+    scores = float_values(agg.totals.quality_scores)
     return SuccessMetrics(
-        success_rate=agg.successes / n if n else 0.0,
-        error_rate=(n - agg.successes) / n if n else 0.0,
+        success_rate=agg.totals.successes / n if n else 0.0,
+        error_rate=(n - agg.totals.successes) / n if n else 0.0,
         avg_quality_score=float(scores.mean()) if scores.size else 0.0,
-        successful_executions=agg.successes,
-        failed_executions=n - agg.successes,
-        blocked_executions=agg.blocked,
+        successful_executions=agg.totals.successes,
+        failed_executions=n - agg.totals.successes,
+        blocked_executions=agg.totals.blocked,
         quality_scored_executions=int(scores.size),
     )
 
 
-def _performance(agg: queries.WindowAggregate) -> PerformanceMetrics:
-    s = spread(float_values(agg.durations))
-    if s is None:
-        return PerformanceMetrics(
-            measured_executions=0,
-            avg_execution_time_ms=None,
-            p50_execution_time_ms=None,
-            p95_execution_time_ms=None,
-            p99_execution_time_ms=None,
-            min_execution_time_ms=None,
-            max_execution_time_ms=None,
-            std_execution_time_ms=None,
-        )
+def _performance(agg: WindowAggregate) -> PerformanceMetrics:
+    s = spread(float_values(agg.totals.durations))
     return PerformanceMetrics(
-        measured_executions=s.count,
-        avg_execution_time_ms=s.mean,
-        p50_execution_time_ms=s.p50,
-        p95_execution_time_ms=s.p95,
-        p99_execution_time_ms=s.p99,
-        min_execution_time_ms=s.minimum,
-        max_execution_time_ms=s.maximum,
-        std_execution_time_ms=s.std,
+        measured_executions=s.count if s else 0,
+        avg_execution_time_ms=s.mean if s else None,
+        p50_execution_time_ms=s.p50 if s else None,
+        p95_execution_time_ms=s.p95 if s else None,
+        p99_execution_time_ms=s.p99 if s else None,
+        min_execution_time_ms=s.minimum if s else None,
+        max_execution_time_ms=s.maximum if s else None,
+        std_execution_time_ms=s.std if s else None,
     )
 
 
-def _trend(agg: queries.WindowAggregate, window: Window, min_sample_size: int) -> TrendAnalysis:
-    used_before = agg.first_ever is not None and agg.first_ever < window.start
-    t = analyze_trend(agg.period_counts, used_before_window=used_before, min_sample_size=min_sample_size)
-    return TrendAnalysis(
-        trend_type=t.trend_type,
-        velocity=t.velocity,
-        acceleration=t.acceleration,
-        growth_percentage=t.growth_percentage,
-        confidence_score=t.confidence_score,
-        slope_p_value=t.slope_p_value,
-        r_squared=t.r_squared,
-        relative_change=t.relative_change,
+def _trend(agg: WindowAggregate, window: Window, min_sample_size: int) -> TrendAnalysis:
+    first_ever = agg.totals.first_ever
+    return analyze_trend(
+        agg.period_counts,
+        used_before_window=first_ever is not None and first_ever < window.start,
+        min_sample_size=min_sample_size,
         period_seconds=window.period_s,
-        period_counts=t.period_counts,
-        sample_size=t.sample_size,
-        min_sample_size=t.min_sample_size,
     )
 
 
@@ -138,13 +120,13 @@ async def compute_analytics(
     started = time.perf_counter()
     window = resolve_window(req.time_window_type, req.time_window_days, req.as_of)
     distribution = None
-    async with queries.read_snapshot(conn):
-        agg = await queries.fetch_window_aggregate(conn, req.pattern_id, window, use_rollups=req.use_rollups)
-        if not agg.known:
+    async with read_snapshot(conn):
+        agg = await window_aggregate(conn, req.pattern_id, window, use_rollups=req.use_rollups)
+        if not agg.totals.known:
             raise NotFound(f"pattern '{req.pattern_id}' not found", pattern_id=req.pattern_id)
         if req.include_distribution:
-            raw = await queries.fetch_distribution(conn, req.pattern_id, window, use_rollups=req.use_rollups)
-            distribution = _distribution(raw)
+            scan = scan_range(window, use_rollups=req.use_rollups)
+            distribution = _distribution(await store_analytics.fetch_distribution(conn, req.pattern_id, scan))
         cost = CostMetrics(
             **await sessions.pattern_turn_totals(conn, req.pattern_id, window.start, window.end)
         )
@@ -165,8 +147,8 @@ async def compute_analytics(
         trend_analysis=_trend(agg, window, min_sample) if req.include_trends else None,
         distribution=distribution,
         cost_metrics=cost,
-        analytics_quality_score=quality_score(agg.executions, window.days),
-        total_data_points=agg.executions,
+        analytics_quality_score=quality_score(agg.totals.executions, window.days),
+        total_data_points=agg.totals.executions,
         computation_time_ms=elapsed_ms,
         processing_time_ms=elapsed_ms,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from traceability.lineage_api.analytics.trend import TrendType
 from traceability.lineage_api.analytics.windows import AsOf, WindowType
+
+TrendType = Literal["growing", "stable", "declining", "emerging", "abandoned", "insufficient_data"]
 
 
 class AnalyticsRequest(BaseModel):

@@ -22,33 +22,15 @@ data-volume score ``0.7 * min(n / 100, 1) + 0.3 * min(periods / 10, 1)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 from scipy import stats
 
-TrendType = Literal["growing", "stable", "declining", "emerging", "abandoned", "insufficient_data"]
+from traceability.lineage_api.analytics.models import TrendAnalysis, TrendType
 
 SLOPE_SIGNIFICANCE = 0.05
 MIN_RELATIVE_CHANGE = 0.10
 MIN_PERIODS_FOR_SLOPE_TEST = 3
 MIN_PERIODS_FOR_ACCELERATION = 4
-
-
-@dataclass(frozen=True)
-class Trend:
-    trend_type: TrendType
-    velocity: float
-    acceleration: float
-    growth_percentage: float
-    confidence_score: float
-    slope_p_value: float | None
-    r_squared: float | None
-    relative_change: float | None
-    period_counts: list[int]
-    sample_size: int  # executions in the window
-    min_sample_size: int
 
 
 def _slope(counts: np.ndarray) -> float:
@@ -71,64 +53,59 @@ def confidence(total: int, periods: int) -> float:
     return 0.7 * min(total / 100, 1.0) + 0.3 * min(periods / 10, 1.0)
 
 
-def analyze_trend(counts: list[int], *, used_before_window: bool, min_sample_size: int) -> Trend:
+def _classify(
+    counts: list[int], p_value: float | None, relative_change: float | None, *, used_before_window: bool
+) -> TrendType:
+    """Rules 1 to 5 of the module's docstring."""
+    k, total = len(counts), sum(counts)
+    q = max(1, k // 4)
+    if total == 0:
+        return "abandoned" if used_before_window else "stable"
+    if k >= 2 and sum(counts[-q:]) == 0:
+        return "abandoned"
+    if k >= 2 and sum(counts[:q]) == 0 and not used_before_window:
+        return "emerging"
+    if p_value is not None and relative_change is not None and p_value < SLOPE_SIGNIFICANCE:
+        if relative_change >= MIN_RELATIVE_CHANGE:
+            return "growing"
+        if relative_change <= -MIN_RELATIVE_CHANGE:
+            return "declining"
+    return "stable"
+
+
+def analyze_trend(
+    counts: list[int], *, used_before_window: bool, min_sample_size: int, period_seconds: int
+) -> TrendAnalysis:
     """Classify a series of per-period execution counts (oldest first)."""
     y = np.asarray(counts, dtype=float)
     k, total = len(counts), int(y.sum())
-    if total < min_sample_size:
-        return Trend(
-            trend_type="insufficient_data",
-            velocity=0.0,
-            acceleration=0.0,
-            growth_percentage=0.0,
-            confidence_score=confidence(total, k),
-            slope_p_value=None,
-            r_squared=None,
-            relative_change=None,
-            period_counts=list(counts),
-            sample_size=total,
-            min_sample_size=min_sample_size,
-        )
-    velocity = _slope(y)
-    acceleration = 0.0
-    if k >= MIN_PERIODS_FOR_ACCELERATION:
-        half = k // 2
-        acceleration = _slope(y[half:]) - _slope(y[:half])
+    velocity = acceleration = growth = 0.0
     p_value: float | None = None
     r_squared: float | None = None
     relative_change: float | None = None
-    if k >= MIN_PERIODS_FOR_SLOPE_TEST and total > 0:
-        fit = stats.linregress(np.arange(k, dtype=float), y)
-        p_value = float(fit.pvalue) if np.isfinite(fit.pvalue) else 1.0
-        r_squared = float(fit.rvalue**2)
-        relative_change = velocity * (k - 1) / float(y.mean())
-
-    q = max(1, k // 4)
-    trend_type: TrendType
-    if total == 0:
-        trend_type = "abandoned" if used_before_window else "stable"
-    elif k >= 2 and sum(counts[-q:]) == 0:
-        trend_type = "abandoned"
-    elif k >= 2 and sum(counts[:q]) == 0 and not used_before_window:
-        trend_type = "emerging"
-    elif p_value is not None and relative_change is not None and p_value < SLOPE_SIGNIFICANCE:
-        if relative_change >= MIN_RELATIVE_CHANGE:
-            trend_type = "growing"
-        elif relative_change <= -MIN_RELATIVE_CHANGE:
-            trend_type = "declining"
-        else:
-            trend_type = "stable"
-    else:
-        trend_type = "stable"
-    return Trend(
+    trend_type: TrendType = "insufficient_data"
+    if total >= min_sample_size:
+        velocity = _slope(y)
+        if k >= MIN_PERIODS_FOR_ACCELERATION:
+            half = k // 2
+            acceleration = _slope(y[half:]) - _slope(y[:half])
+        if k >= MIN_PERIODS_FOR_SLOPE_TEST and total > 0:
+            fit = stats.linregress(np.arange(k, dtype=float), y)
+            p_value = float(fit.pvalue) if np.isfinite(fit.pvalue) else 1.0
+            r_squared = float(fit.rvalue**2)
+            relative_change = velocity * (k - 1) / float(y.mean())
+        growth = growth_percentage(counts)
+        trend_type = _classify(counts, p_value, relative_change, used_before_window=used_before_window)
+    return TrendAnalysis(
         trend_type=trend_type,
         velocity=velocity,
         acceleration=acceleration,
-        growth_percentage=growth_percentage(counts),
+        growth_percentage=growth,
         confidence_score=confidence(total, k),
         slope_p_value=p_value,
         r_squared=r_squared,
         relative_change=relative_change,
+        period_seconds=period_seconds,
         period_counts=list(counts),
         sample_size=total,
         min_sample_size=min_sample_size,

@@ -2,8 +2,8 @@
 
 In one transaction: both nodes locked and re-checked (neither deprecated meanwhile); the winner's
 ``status`` set to ``promoted`` and the loser's to ``deprecated``; a ``replaced_by`` edge loser ->
-winner (when it is new; its weight is the confidence) and the ancestry cache below the winner
-marked stale; a ``pattern_promoted`` event on the winner and a ``pattern_deprecated`` event on the
+winner (when it is new; its weight is the confidence), inserted by ``store.insert_edges`` like
+every edge (its id, and the ancestry cache kept right below the winner); a ``pattern_promoted`` event on the winner and a ``pattern_deprecated`` event on the
 loser, carrying the tests that justified it. Repeating an apply changes nothing (dedupe keys).
 """
 
@@ -15,9 +15,10 @@ from typing import Any
 import asyncpg
 
 from traceability.lineage_api.feedback.models import ApplyResult, ValidationResult
-from traceability.lineage_api.feedback.versions import Version
 from traceability.lineage_api.store import lineage as store
 from traceability.lineage_api.store.errors import Conflict
+from traceability.lineage_api.store.lineage import Link
+from traceability.lineage_api.store.versions import Version
 
 TRIGGERED_BY = "feedback_loop"
 EDGE_TYPE = "replaced_by"
@@ -26,19 +27,6 @@ TRANSFORMATION_BY_METRIC = {
     "quality_score": "enhancement",
     "success_rate": "bugfix",
 }
-
-_LOCK_SQL = "SELECT id, status FROM pattern_lineage_nodes WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
-_SET_STATUS_SQL = "UPDATE pattern_lineage_nodes SET status = $2 WHERE id = $1"
-_EDGE_SQL = """
-INSERT INTO pattern_lineage_edges (source_node_id, target_node_id, edge_type, transformation_type,
-                                   edge_weight, metadata, correlation_id, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (source_node_id, target_node_id, edge_type) DO NOTHING
-RETURNING id
-"""
-_EXISTING_EDGE_SQL = """
-SELECT id FROM pattern_lineage_edges WHERE source_node_id = $1 AND target_node_id = $2 AND edge_type = $3
-"""
 
 
 def _tests(improvements: list[ValidationResult]) -> list[dict[str, Any]]:
@@ -65,66 +53,51 @@ async def promote(
         "winner_node_id": str(winner.id),
         "loser_node_id": str(loser.id),
     }
+    reason = (
+        f"feedback loop: {best.metric} {best.test} p={best.p_value} "
+        f"({'forced' if forced else 'confidence ' + format(confidence, '.4f')})"
+    )
     async with conn.transaction():
-        rows = {r["id"]: r["status"] for r in await conn.fetch(_LOCK_SQL, [winner.id, loser.id])}
+        locked = await store.lock_nodes(conn, [winner.id, loser.id])
         for version in (winner, loser):
-            if rows.get(version.id, "deprecated") == "deprecated":
+            if version.id not in locked or locked[version.id][1] == "deprecated":
                 raise Conflict(
                     f"version {version.pattern_version} of pattern '{version.pattern_id}' is deprecated "
                     "(or gone) since the analysis; analyze again",
                     node_id=str(version.id),
                 )
-        await conn.execute(_SET_STATUS_SQL, winner.id, "promoted")
-        await conn.execute(_SET_STATUS_SQL, loser.id, "deprecated")
-        edge_id = await conn.fetchval(
-            _EDGE_SQL,
-            loser.id,
-            winner.id,
+        await store.set_status(conn, winner.id, "promoted")
+        await store.set_status(conn, loser.id, "deprecated")
+        link = Link(
+            locked[loser.id][0],
             EDGE_TYPE,
             TRANSFORMATION_BY_METRIC[best.metric],
-            round(min(max(confidence, 0.0), 1.0), 4),
-            details,
-            correlation_id,
-            TRIGGERED_BY,
+            edge_weight=confidence,
+            metadata=details,
         )
-        edge_created = edge_id is not None
-        if edge_created:
-            await store.invalidate_ancestry_below(conn, winner.id)
-        else:
-            edge_id = await conn.fetchval(_EXISTING_EDGE_SQL, loser.id, winner.id, EDGE_TYPE)
-        reason = (
-            f"feedback loop: {best.metric} {best.test} p={best.p_value} "
-            f"({'forced' if forced else 'confidence ' + format(confidence, '.4f')})"
+        created = await store.insert_edges(
+            conn, locked[winner.id][0], [link], correlation_id=correlation_id, created_by=TRIGGERED_BY
         )
+        edge_id = created[0] if created else await store.edge_id(conn, loser.id, winner.id, EDGE_TYPE)
         event_ids = [
             await store.insert_event(
                 conn,
-                node_id=winner.id,
-                pattern_id=winner.pattern_id,
-                event_type="pattern_promoted",
+                node_id=node.id,
+                pattern_id=node.pattern_id,
+                event_type=event_type,
                 event_subtype=TRIGGERED_BY,
                 event_data=details,
                 triggered_by=TRIGGERED_BY,
-                parent_pattern_ids=[loser.pattern_id],
-                parent_node_ids=[loser.id],
+                parent_pattern_ids=[other.pattern_id],
+                parent_node_ids=[other.id],
                 reason=reason,
                 correlation_id=correlation_id,
-                dedupe_key=f"feedback:promoted:{loser.id}:{winner.id}",
-            ),
-            await store.insert_event(
-                conn,
-                node_id=loser.id,
-                pattern_id=loser.pattern_id,
-                event_type="pattern_deprecated",
-                event_subtype=TRIGGERED_BY,
-                event_data=details,
-                triggered_by=TRIGGERED_BY,
-                parent_pattern_ids=[winner.pattern_id],
-                parent_node_ids=[winner.id],
-                reason=reason,
-                correlation_id=correlation_id,
-                dedupe_key=f"feedback:deprecated:{loser.id}:{winner.id}",
-            ),
+                dedupe_key=f"feedback:{kind}:{loser.id}:{winner.id}",
+            )
+            for node, other, event_type, kind in (
+                (winner, loser, "pattern_promoted", "promoted"),
+                (loser, winner, "pattern_deprecated", "deprecated"),
+            )
         ]
     return ApplyResult(
         pattern_id=pattern_id,
@@ -135,7 +108,7 @@ async def promote(
         deprecated_node_id=loser.id,
         deprecated_version=loser.pattern_version,
         edge_id=edge_id,
-        edge_created=edge_created,
+        edge_created=bool(created),
         event_ids=[e for e in event_ids if e is not None],
         correlation_id=correlation_id,
     )

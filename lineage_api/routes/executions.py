@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from traceability.lineage_api.analytics.queries import read_snapshot
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.errors import BadRequest, processing_time_ms
-from traceability.lineage_api.executions.queries import ExecutionFilter, fetch_logs, fetch_summary
 from traceability.lineage_api.models import Envelope
+from traceability.lineage_api.store.executions import ExecutionFilter, fetch_logs, fetch_summary
+from traceability.lineage_api.store.snapshot import read_snapshot
 
 router = APIRouter(tags=["executions"])
 MAX_LIMIT = 200
@@ -69,20 +69,20 @@ async def summary(
 ) -> Envelope[dict[str, Any]]:
     async with read_snapshot(conn):
         row = await fetch_summary(conn, flt)
-    executions = row["executions"]
-    p50, p95, p99 = row["duration_percentiles"] or (None, None, None)
+    executions = row.executions
+    p50, p95, p99 = row.duration_percentiles or (None, None, None)
     data = {
         "total_executions": executions,
-        "total_traces": row["traces"],
-        "successful_executions": row["successes"],
-        "failed_executions": row["failures"],
-        "success_rate": row["successes"] / executions if executions else 0.0,
-        "by_status": row["by_status"],
-        "traces_by_status": row["traces_by_status"],
-        "duration_ms": {"avg": row["avg_duration_ms"], "p50": p50, "p95": p95, "p99": p99},
-        "by_hook": row["by_hook"],
-        "by_tool": row["by_tool"],
-        "first_started_at": row["first_started_at"],
-        "last_started_at": row["last_started_at"],
+        "total_traces": row.traces,
+        "successful_executions": row.successes,
+        "failed_executions": row.failures,
+        "success_rate": row.successes / executions if executions else 0.0,
+        "by_status": row.by_status,
+        "traces_by_status": row.traces_by_status,
+        "duration_ms": {"avg": row.avg_duration_ms, "p50": p50, "p95": p95, "p99": p99},
+        "by_hook": row.by_hook,
+        "by_tool": row.by_tool,
+        "first_started_at": row.first_started_at,
+        "last_started_at": row.last_started_at,
     }
     return Envelope(data=data, metadata={"processing_time_ms": processing_time_ms(request)})

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
 from traceability.lineage_api.dependencies import PoolHolderDep
 from traceability.lineage_api.errors import DatabaseUnavailable
+from traceability.lineage_api.store import snapshot
 
 router = APIRouter(tags=["health"])
 _UNHEALTHY: tuple[type[Exception], ...] = (DatabaseUnavailable, *TRANSIENT_DB_ERRORS)
@@ -24,7 +25,7 @@ async def health(request: Request, holder: PoolHolderDep) -> JSONResponse:
     try:
         pool = await holder.get()
         async with pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
+            await snapshot.ping(conn)
     except _UNHEALTHY as exc:
         db_ok = False
         db_error = exc.message if isinstance(exc, DatabaseUnavailable) else f"database unavailable: {exc}"

@@ -253,13 +253,19 @@ async def edge_id(
     return found
 
 
-async def lock_statuses(conn: asyncpg.Connection, node_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Lock the nodes (in id order, so two lockers cannot deadlock) until the transaction ends; their statuses."""
+async def lock_nodes(
+    conn: asyncpg.Connection, node_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[NodeRef, str]]:
+    """Lock the nodes until the transaction ends (in id order, so two lockers cannot deadlock);
+    each one found, with its status."""
     rows = await conn.fetch(
-        "SELECT id, status FROM pattern_lineage_nodes WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        f"SELECT {_NODE_REF_COLUMNS}, status FROM pattern_lineage_nodes "  # noqa: S608 - constant
+        "WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
         node_ids,
     )
-    return {r["id"]: r["status"] for r in rows}
+    return {
+        r["id"]: (row_as(NodeRef, {k: v for k, v in r.items() if k != "status"}), r["status"]) for r in rows
+    }
 
 
 async def set_status(conn: asyncpg.Connection, node_id: uuid.UUID, status: str) -> None:

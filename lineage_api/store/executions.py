@@ -3,7 +3,7 @@
 One filter set for both: correlation id (the trace), session id (as Claude Code sent it), hook
 (event type or hook name), tool, status, agent name (subagent type) and a time range on the
 hook's start. Filters left out are ``NULL`` parameters; each statement runs with a custom plan
-(``read_snapshot``), so the ones given use their indexes.
+(``store.snapshot.read_snapshot``), so the ones given use their indexes.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import asyncpg
 
 from traceability.instrumentation import semconv
+from traceability.lineage_api.store.rows import row_as
 
 _FILTER = """
     ($1::uuid IS NULL OR he.trace_id = $1::uuid)
@@ -104,9 +105,57 @@ class ExecutionFilter:
         )
 
 
+class HookExecutionLog(TypedDict):
+    """One hook execution with its trace's ids and user (a row of ``LOGS_SQL``)."""
+
+    id: uuid.UUID
+    correlation_id: uuid.UUID
+    otel_trace_id: str | None
+    span_id: str | None
+    parent_span_id: str | None
+    session_id: str | None
+    user_id: str | None
+    prompt_id: str | None
+    hook_type: str | None
+    hook_name: str | None
+    span_type: str | None
+    execution_order: int | None
+    tool_name: str | None
+    tool_use_id: str | None
+    file_path: str | None
+    status: str | None
+    success: bool | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_ms: float | None
+    tool_duration_ms: float | None
+    quality_score: float | None
+    error_type: str | None
+    error_message: str | None
+    agent_name: str | None
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """Counts, rates and latencies of the matching hook executions (a row of ``SUMMARY_SQL``)."""
+
+    executions: int
+    traces: int
+    successes: int
+    failures: int
+    first_started_at: datetime | None
+    last_started_at: datetime | None
+    avg_duration_ms: float | None
+    duration_percentiles: list[float] | None  # p50, p95, p99
+    by_status: dict[str, int]
+    by_hook: list[dict[str, Any]]
+    by_tool: list[dict[str, Any]]
+    traces_by_status: dict[str, int]
+
+
 async def fetch_logs(
     conn: asyncpg.Connection, flt: ExecutionFilter, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[HookExecutionLog], int]:
     """One page of hook executions, newest first, and how many match in all."""
     rows = await conn.fetch(LOGS_SQL, *flt.args(), limit, offset)
     total = rows[0]["total"] if rows else 0
@@ -115,10 +164,9 @@ async def fetch_logs(
             f"SELECT count(*) FROM hook_executions he WHERE {_FILTER}",  # noqa: S608 - constant
             *flt.args(),
         )
-    return [{k: v for k, v in dict(r).items() if k != "total"} for r in rows], int(total)
+    logs = [cast(HookExecutionLog, {k: v for k, v in r.items() if k != "total"}) for r in rows]
+    return logs, int(total)
 
 
-async def fetch_summary(conn: asyncpg.Connection, flt: ExecutionFilter) -> dict[str, Any]:
-    row = await conn.fetchrow(SUMMARY_SQL, *flt.args())
-    assert row is not None
-    return dict(row)
+async def fetch_summary(conn: asyncpg.Connection, flt: ExecutionFilter) -> ExecutionSummary:
+    return row_as(ExecutionSummary, await conn.fetchrow(SUMMARY_SQL, *flt.args()))

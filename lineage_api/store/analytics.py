@@ -20,16 +20,13 @@ of periods, $10 use_rollups.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import numpy as np
 
-from traceability.lineage_api.analytics.windows import Window, peak_daily, pg_timestamps_us
+from traceability.lineage_api.store.rows import row_as
 
 _RAW_UNIT = """
     SELECT TRUE AS raw, e.node_id, e.executed_at AS t, 1 AS n, (e.success AND NOT e.blocked)::int AS s,
@@ -135,89 +132,82 @@ SELECT node_id,
        sum(n)::bigint AS executions,
        sum(s)::bigint AS successes,
        sum(bl)::bigint AS blocked,
-       string_agg(d, ''::bytea) AS durations,
-       string_agg(q, ''::bytea) AS quality_scores
+       coalesce(string_agg(d, ''::bytea), ''::bytea) AS durations,
+       coalesce(string_agg(q, ''::bytea), ''::bytea) AS quality_scores
 FROM units GROUP BY node_id
 """  # noqa: S608 - fragments are constants
 
 
-# For queries this size, JIT compilation (70+ ms), parallel workers (~15 ms to start) and generic
-# plans (which cannot prune the unused branches) all cost more than they save. SET LOCAL keeps the
-# change inside the transaction.
-_QUERY_SETTINGS = (
-    "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
-    "SET LOCAL plan_cache_mode = force_custom_plan"
-)
+@dataclass(frozen=True)
+class ExecutionRange:
+    """What a query reads: executions in [start, end), the whole hours in [rollups_from, rollups_to)
+    from rollups (both ``end`` to read everything raw)."""
 
+    start: datetime
+    end: datetime
+    rollups_from: datetime
+    rollups_to: datetime
 
-@asynccontextmanager
-async def read_snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """A read-only transaction (one snapshot for every query in it) with the query settings above."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute(_QUERY_SETTINGS)
-        yield
-
-
-def _range_args(window: Window, use_rollups: bool) -> tuple[Any, ...]:
-    rollup_lo, rollup_hi = window.whole_hours if use_rollups else (window.end, window.end)
-    return (window.start, window.end, rollup_lo, rollup_hi)
-
-
-def _period_args(window: Window, use_rollups: bool) -> tuple[Any, ...]:
-    return (window.end_hour_epoch, window.end_splits_hour, window.period_s, window.periods, use_rollups)
+    def args(self) -> tuple[Any, ...]:
+        return (self.start, self.end, self.rollups_from, self.rollups_to)
 
 
 @dataclass(frozen=True)
-class WindowAggregate:
-    """One pattern's executions in a window, summed (counts) and packed (values)."""
+class TrendPeriods:
+    """The trend periods of a window, anchored at its end (see ``analytics.windows``)."""
 
-    known: bool
+    end_hour_epoch: int
+    end_splits_hour: bool
+    period_s: int
+    periods: int
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """One pattern's executions in a window: counts summed, values packed (see the module's docstring)."""
+
+    known: bool  # the pattern exists
     executions: int
     successes: int
     blocked: int
-    durations: bytes
-    quality_scores: bytes
-    session_keys: bytes
-    user_keys: bytes
+    durations: bytes  # float8 each
+    quality_scores: bytes  # float8 each
+    session_keys: bytes  # int8 each
+    user_keys: bytes  # int8 each
     last_at: datetime | None
-    period_counts: list[int]
-    peak_daily: int
+    unit_times: bytes  # timestamptz each: per unit, its time
+    unit_counts: bytes  # int4 each: per unit, its executions
+    unit_raw: bytes  # one byte each: per unit, 1 for a raw row
+    split_times: bytes  # timestamptz each: executions in hours cut by a boundary between two periods
     first_ever: datetime | None
 
 
-async def fetch_window_aggregate(
-    conn: asyncpg.Connection, pattern_id: str, window: Window, *, use_rollups: bool = True
-) -> WindowAggregate:
+async def fetch_window(
+    conn: asyncpg.Connection,
+    pattern_id: str,
+    scan: ExecutionRange,
+    periods: TrendPeriods,
+    *,
+    use_rollups: bool = True,
+) -> WindowRow:
     row = await conn.fetchrow(
-        ANALYTICS_SQL, pattern_id, *_range_args(window, use_rollups), *_period_args(window, use_rollups)
+        ANALYTICS_SQL,
+        pattern_id,
+        *scan.args(),
+        periods.end_hour_epoch,
+        periods.end_splits_hour,
+        periods.period_s,
+        periods.periods,
+        use_rollups,
     )
-    assert row is not None
-    unit_times = pg_timestamps_us(row["unit_times"])
-    unit_counts = np.frombuffer(row["unit_counts"], dtype=">i4").astype(np.int64)
-    unit_raw = np.frombuffer(row["unit_raw"], dtype=np.uint8).astype(np.bool_)
-    return WindowAggregate(
-        known=row["known"],
-        executions=row["executions"],
-        successes=row["successes"],
-        blocked=row["blocked"],
-        durations=row["durations"],
-        quality_scores=row["quality_scores"],
-        session_keys=row["session_keys"],
-        user_keys=row["user_keys"],
-        last_at=row["last_at"],
-        period_counts=window.period_counts(
-            unit_times, unit_counts, unit_raw, pg_timestamps_us(row["split_times"])
-        ),
-        peak_daily=peak_daily(unit_times, unit_counts),
-        first_ever=row["first_ever"],
-    )
+    return row_as(WindowRow, row)
 
 
 async def fetch_distribution(
-    conn: asyncpg.Connection, pattern_id: str, window: Window, *, use_rollups: bool = True
+    conn: asyncpg.Connection, pattern_id: str, scan: ExecutionRange
 ) -> dict[str, dict[str, int]]:
     """``{dimension: {key: executions}}``; empty keys mean "none" (no tool, extension or user)."""
-    rows = await conn.fetch(DISTRIBUTION_SQL, pattern_id, *_range_args(window, use_rollups))
+    rows = await conn.fetch(DISTRIBUTION_SQL, pattern_id, *scan.args())
     out: dict[str, dict[str, int]] = {}
     for row in rows:
         out.setdefault(row["dimension"], {})[row["key"]] = row["executions"]
@@ -237,18 +227,8 @@ class NodeSample:
 
 
 async def fetch_node_samples(
-    conn: asyncpg.Connection, node_ids: list[uuid.UUID], window: Window, *, use_rollups: bool = True
+    conn: asyncpg.Connection, node_ids: list[uuid.UUID], scan: ExecutionRange
 ) -> dict[uuid.UUID, NodeSample]:
-    """Samples of the given versions in ``window`` (a version with no executions is absent)."""
-    rows = await conn.fetch(NODE_SAMPLES_SQL, node_ids, *_range_args(window, use_rollups))
-    return {
-        row["node_id"]: NodeSample(
-            node_id=row["node_id"],
-            executions=row["executions"],
-            successes=row["successes"],
-            blocked=row["blocked"],
-            durations=row["durations"] or b"",
-            quality_scores=row["quality_scores"] or b"",
-        )
-        for row in rows
-    }
+    """Samples of the given versions in ``scan`` (a version with no executions is absent)."""
+    rows = await conn.fetch(NODE_SAMPLES_SQL, node_ids, *scan.args())
+    return {row["node_id"]: row_as(NodeSample, row) for row in rows}

@@ -1,1 +1,0 @@
-"""Execution logs and summaries over execution_traces and hook_executions."""
