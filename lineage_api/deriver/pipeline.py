@@ -28,29 +28,23 @@ at a time per database (advisory lock).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
 from traceability.instrumentation import semconv
 from traceability.lineage_api.deriver import similarity
-from traceability.lineage_api.deriver.normalize import code_hash, detect_language, normalize, pattern_id_for
-from traceability.lineage_api.deriver.units import CodeUnit, split_units
+from traceability.lineage_api.deriver.normalize import detect_language, normalize
+from traceability.lineage_api.deriver.tool_use import ToolUse, execution_row
+from traceability.lineage_api.deriver.unit_lineage import Written, derive_unit
+from traceability.lineage_api.deriver.units import split_units
 from traceability.lineage_api.store import derivation as db
-from traceability.lineage_api.store import lineage as store
 from traceability.lineage_api.store.catalog import DERIVER_CHECKPOINT
-from traceability.lineage_api.store.lineage import Link, NewNode
 
 log = logging.getLogger(__name__)
-NAMESPACE = uuid.UUID("6b1f3c52-8f0e-4c86-9d3e-7a51c2d0e404")
-TRIGGERED_BY = "pattern_deriver"
-MAX_STORED_CODE = 64 * 1024
-UNKNOWN_FILE = "<unknown>"
 
 
 @dataclass
@@ -60,33 +54,6 @@ class DeriveResult:
     nodes_created: int = 0
     failed: int = 0  # tool spans that could not be derived (recorded in pattern_derived_executions.error)
     busy: bool = False  # another deriver holds the lock
-
-
-@dataclass(frozen=True)
-class ToolUse:
-    row: asyncpg.Record
-
-    @property
-    def attributes(self) -> dict[str, Any]:
-        attrs = self.row["attributes"]
-        return attrs if isinstance(attrs, dict) else {}
-
-    @property
-    def blocked(self) -> bool:
-        return (
-            self.row["status"] == semconv.STATUS_BLOCKED or self.attributes.get(semconv.TOOL_BLOCKED) is True
-        )
-
-    @property
-    def succeeded(self) -> bool:
-        return bool(self.row["success"]) and self.row["status"] not in (
-            semconv.STATUS_FAILED,
-            semconv.STATUS_BLOCKED,
-        )
-
-    @property
-    def tool_use_key(self) -> str:
-        return self.row["tool_use_id"] or str(self.row["id"])
 
 
 class PatternDeriver:
@@ -179,223 +146,11 @@ class PatternDeriver:
                 normalized = normalize(unit.code, language)
                 if not normalized:
                     continue
-                node, signature = await self._derive_unit(conn, use, unit, language, normalized, result)
-                if signature is not None:
-                    new_signatures.append((str(node.id), signature, row["file_path"]))
-                await db.insert_execution(conn, _execution_row(use, node))
+                outcome = await derive_unit(conn, self.index, Written(use, unit, language, normalized))
+                if outcome.signature is not None:
+                    new_signatures.append((str(outcome.node.id), outcome.signature, row["file_path"]))
+                result.nodes_created += outcome.created
+                await db.insert_execution(conn, execution_row(use, outcome.node))
                 result.units += 1
         for key, signature, file_path in new_signatures:  # committed: now visible to later lookups
             self.index.add(key, signature, file_path)
-
-    async def _derive_unit(
-        self,
-        conn: asyncpg.Connection,
-        use: ToolUse,
-        unit: CodeUnit,
-        language: str,
-        normalized: str,
-        result: DeriveResult,
-    ) -> tuple[store.NodeRef, similarity.MinHash | None]:
-        row = use.row
-        file_path = row["file_path"] or UNKNOWN_FILE
-        digest = code_hash(normalized)
-        slot = await db.location(conn, file_path, unit.qualified_name)
-        node: store.NodeRef | None = None
-        signature: similarity.MinHash | None = None
-
-        if slot is not None and slot["code_hash"] == digest:
-            node = await store.resolve_node(conn, slot["pattern_id"], slot["pattern_version"])
-        elif slot is not None and slot["is_home"]:
-            same = await db.node_by_hash(conn, digest, slot["pattern_id"])
-            if same is not None:  # back to an earlier version's code
-                node = await store.resolve_node(conn, same["pattern_id"], same["pattern_version"])
-                await self._applied(conn, use, node, unit, subtype="revert")
-            else:
-                parent = await store.resolve_node(conn, slot["pattern_id"], slot["pattern_version"])
-                sim = similarity.ratio(slot["normalized"] or "", normalized)
-                latest = max(await db.versions(conn, slot["pattern_id"]), key=similarity.parse_semver)
-                version = similarity.bump(latest, similarity.bump_level(sim))
-                link = Link(
-                    parent,
-                    "modified_from",
-                    similarity.transformation_type(slot["normalized"] or "", normalized, sim),
-                    edge_weight=sim,
-                    metadata={"similarity": round(sim, 4), "bump": similarity.bump_level(sim)},
-                )
-                node, signature = await self._insert(
-                    conn,
-                    use,
-                    unit,
-                    language,
-                    normalized,
-                    slot["pattern_id"],
-                    version,
-                    "pattern_modified",
-                    [link],
-                )
-                result.nodes_created += 1
-        else:
-            same = await db.node_by_hash(conn, digest)
-            if same is not None:
-                node = await store.resolve_node(conn, same["pattern_id"], same["pattern_version"])
-                await self._applied(conn, use, node, unit, subtype="copy")
-            else:
-                signature = similarity.minhash(normalized)
-                links = await self._similar_parents(conn, signature, normalized, file_path, slot)
-                forked = slot is not None and bool(links) and links[0].parent.id == slot["node_id"]
-                node, signature = await self._insert(
-                    conn,
-                    use,
-                    unit,
-                    language,
-                    normalized,
-                    pattern_id_for(normalized),
-                    "1.0.0",
-                    "pattern_forked" if forked else "pattern_created",
-                    links,
-                    signature=signature,
-                )
-                result.nodes_created += 1
-
-        if use.succeeded:
-            await db.set_location(
-                conn,
-                file_path=file_path,
-                qualified_name=unit.qualified_name,
-                pattern_id=node.pattern_id,
-                node_id=node.id,
-                code_hash=digest,
-                language=language,
-                tool_use_id=row["tool_use_id"],
-            )
-        return node, signature
-
-    async def _similar_parents(
-        self,
-        conn: asyncpg.Connection,
-        signature: similarity.MinHash,
-        normalized: str,
-        file_path: str,
-        slot: asyncpg.Record | None,
-    ) -> list[Link]:
-        """The most similar version written in another file (LSH candidates, verified exactly)."""
-        keys = set(self.index.candidates(signature, exclude_file=file_path))
-        if slot is not None:  # the copy this slot held is always a candidate
-            keys.add(str(slot["node_id"]))
-        if not keys:
-            return []
-        best: tuple[float, asyncpg.Record] | None = None
-        for cand in await db.node_codes(conn, [uuid.UUID(k) for k in keys]):
-            sim = similarity.ratio(cand["normalized"] or "", normalized)
-            if sim >= similarity.DERIVED_MIN_RATIO and (best is None or sim > best[0]):
-                best = (sim, cand)
-        if best is None:
-            return []
-        sim, cand = best
-        parent = await store.resolve_node(conn, cand["pattern_id"], cand["pattern_version"])
-        return [
-            Link(
-                parent,
-                "derived_from",
-                similarity.transformation_type(cand["normalized"] or "", normalized, sim),
-                edge_weight=sim,
-                metadata={"similarity": round(sim, 4), "source_file": cand["file_path"]},
-            )
-        ]
-
-    async def _insert(
-        self,
-        conn: asyncpg.Connection,
-        use: ToolUse,
-        unit: CodeUnit,
-        language: str,
-        normalized: str,
-        pattern_id: str,
-        version: str,
-        event_type: str,
-        links: list[Link],
-        signature: similarity.MinHash | None = None,
-    ) -> tuple[store.NodeRef, similarity.MinHash]:
-        row = use.row
-        digest = code_hash(normalized)
-        new = NewNode(
-            pattern_id=pattern_id,
-            pattern_name=unit.name,
-            pattern_type=unit.kind,
-            pattern_version=version,
-            pattern_data={
-                "code": unit.code[:MAX_STORED_CODE],
-                "normalized": normalized[:MAX_STORED_CODE],
-                "language": language,
-                "qualified_name": unit.qualified_name,
-            },
-            event_type=event_type,
-            triggered_by=TRIGGERED_BY,
-            tool_name=row["tool_name"],
-            file_path=row["file_path"],
-            language=language,
-            metadata={
-                "tool_use_id": row["tool_use_id"],
-                "hook_execution_id": str(row["id"]),
-                "session_id": row["session_id"],
-                "succeeded": use.succeeded,
-                "blocked": use.blocked,
-            },
-            code_hash=digest,
-            qualified_name=unit.qualified_name,
-            correlation_id=row["trace_id"],
-            source_system=TRIGGERED_BY,
-            node_id=uuid.uuid5(NAMESPACE, f"node:{pattern_id}:{version}"),
-            created_at=row["started_at"],
-        )
-        op = await store.insert_node(
-            conn, new, links, dedupe_key=f"derive:{row['id']}:{unit.qualified_name}:{event_type}"
-        )
-        signature = signature or similarity.minhash(normalized)
-        await db.save_signature(conn, op.node.id, row["file_path"], similarity.to_bytes(signature))
-        return op.node, signature
-
-    async def _applied(
-        self, conn: asyncpg.Connection, use: ToolUse, node: store.NodeRef, unit: CodeUnit, *, subtype: str
-    ) -> None:
-        row = use.row
-        await store.insert_event(
-            conn,
-            node_id=node.id,
-            pattern_id=node.pattern_id,
-            event_type="pattern_applied",
-            event_subtype=subtype,
-            event_data={
-                "file_path": row["file_path"],
-                "qualified_name": unit.qualified_name,
-                "tool_name": row["tool_name"],
-            },
-            triggered_by=TRIGGERED_BY,
-            metadata={"tool_use_id": row["tool_use_id"], "hook_execution_id": str(row["id"])},
-            correlation_id=row["trace_id"],
-            dedupe_key=f"derive:{row['id']}:{unit.qualified_name}:pattern_applied",
-            created_at=row["started_at"],
-            success=use.succeeded,
-        )
-
-
-def _execution_row(use: ToolUse, node: store.NodeRef) -> dict[str, Any]:
-    row = use.row
-    duration = row["tool_duration_ms"] if row["tool_duration_ms"] is not None else row["duration_ms"]
-    return {
-        "id": uuid.uuid5(NAMESPACE, f"execution:{node.id}:{use.tool_use_key}"),
-        "node_id": node.id,
-        "pattern_id": node.pattern_id,
-        "tool_use_id": use.tool_use_key,
-        "trace_id": row["trace_id"],
-        "hook_execution_id": row["id"],
-        "session_id": row["session_id"],
-        "user_id": row["user_id"],
-        "tool_name": row["tool_name"],
-        "file_path": row["file_path"],
-        "executed_at": row["started_at"],
-        "duration_ms": float(duration) if duration is not None else None,
-        "success": use.succeeded and not use.blocked,
-        "blocked": use.blocked,
-        "quality_score": row["quality_score"],
-    }
