@@ -2,8 +2,9 @@
 
 To add routes, put a module under ``lineage_api/routes/`` that defines ``router = APIRouter(...)``
 (paths relative to the prefix, e.g. ``/analytics/compute``) and add its import path to
-``ROUTER_MODULES`` below. Routes use the typed dependencies in ``dependencies.py`` and raise
-``errors.ApiError`` subclasses; SQL lives in store modules, not in routers.
+``ROUTER_MODULES`` below. Routes use the typed dependencies in ``dependencies.py``; they raise
+the domain errors of ``store/errors.py`` (or ``errors.ApiError`` for what is HTTP's own), which
+``errors.install_error_handlers`` maps to statuses. All SQL lives in ``store/`` (a test checks it).
 """
 
 from __future__ import annotations
