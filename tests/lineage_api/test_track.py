@@ -360,3 +360,29 @@ async def test_batch_parallel_and_validation(client: httpx.AsyncClient) -> None:
     assert r.status_code == 422 and "events" in r.json()["error"]
     r = await client.post(TRACK + "/batch", json={"events": [created("x")], "processing_mode": "turbo"})
     assert r.status_code == 422 and "'parallel' or 'sequential'" in r.json()["error"]
+
+
+async def test_domain_errors_get_their_status_alone_and_in_a_batch(client: httpx.AsyncClient) -> None:
+    """The store's InvalidRequest and NotFound are 400 and 404, for one event and per event of a batch."""
+    await client.post(TRACK, json={"event_type": "pattern_created", "pattern_id": "self"})
+    own_parent = {"event_type": "pattern_deprecated", "pattern_id": "self", "parent_pattern_ids": ["self"]}
+    r = await client.post(TRACK, json=own_parent)
+    assert (r.status_code, r.json()["error"]) == (400, "pattern 'self' cannot be its own parent")
+    r = await client.post(
+        TRACK + "/batch",
+        json={
+            "processing_mode": "sequential",
+            "events": [
+                own_parent,
+                {"event_type": "pattern_applied", "pattern_id": "ghost"},
+                {"event_type": "pattern_created", "pattern_id": "fine"},
+            ],
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(f["event_index"], f["status_code"], f["error"]) for f in body["failed_results"]] == [
+        (0, 400, "pattern 'self' cannot be its own parent"),
+        (1, 404, "pattern 'ghost' not found"),
+    ]
+    assert [s["pattern_id"] for s in body["successful_results"]] == ["fine"]
