@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from traceability.lineage_api.store.graph import EvolutionEdge, EvolutionNode
+
 T = TypeVar("T")
 
 
@@ -183,36 +185,6 @@ class DescendantsData(BaseModel):
     descendants: list[Descendant]
     descendants_depth: int
     total_descendants: int
-
-
-class EvolutionNode(BaseModel):
-    node_id: UUID
-    pattern_id: str
-    pattern_name: str
-    pattern_type: str
-    version: str
-    generation: int
-    status: str
-    code_hash: str | None
-    file_path: str | None
-    language: str | None
-    created_at: datetime
-    metadata: dict[str, Any] | None
-
-
-class EvolutionEdge(BaseModel):
-    edge_id: UUID
-    source_node_id: UUID
-    target_node_id: UUID
-    source_pattern_id: str
-    target_pattern_id: str
-    source_version: str
-    target_version: str
-    edge_type: str
-    transformation_type: str | None
-    edge_weight: float | None
-    created_at: datetime
-    metadata: dict[str, Any] | None
 
 
 class EvolutionData(BaseModel):

@@ -24,8 +24,6 @@ from traceability.lineage_api.models import (
     DescendantsData,
     Envelope,
     EvolutionData,
-    EvolutionEdge,
-    EvolutionNode,
     GraphFormat,
     LineageTrackBatchRequest,
     LineageTrackRequest,
@@ -241,40 +239,8 @@ async def pattern_evolution(
     data = EvolutionData(
         pattern_id=pattern_id,
         total_versions=len(nodes),
-        evolution_nodes=[
-            EvolutionNode(
-                node_id=n.id,
-                pattern_id=n.pattern_id,
-                pattern_name=n.pattern_name,
-                pattern_type=n.pattern_type,
-                version=n.pattern_version,
-                generation=n.generation,
-                status=n.status,
-                code_hash=n.code_hash,
-                file_path=n.file_path,
-                language=n.language,
-                created_at=n.created_at,
-                metadata=n.metadata,
-            )
-            for n in nodes
-        ],
-        evolution_edges=[
-            EvolutionEdge(
-                edge_id=e.id,
-                source_node_id=e.source_node_id,
-                target_node_id=e.target_node_id,
-                source_pattern_id=e.source_pattern_id,
-                target_pattern_id=e.target_pattern_id,
-                source_version=e.source_version,
-                target_version=e.target_version,
-                edge_type=e.edge_type,
-                transformation_type=e.transformation_type,
-                edge_weight=e.edge_weight,
-                created_at=e.created_at,
-                metadata=e.metadata,
-            )
-            for e in edges
-        ],
+        evolution_nodes=nodes,
+        evolution_edges=edges,
     )
     return Envelope(
         data=data,

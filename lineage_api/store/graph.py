@@ -184,14 +184,14 @@ async def invalidate_ancestry_below(conn: asyncpg.Connection, node_id: uuid.UUID
 
 
 @dataclass(frozen=True)
-class VersionNode:
-    """One version of a pattern, as its evolution lists it."""
+class EvolutionNode:
+    """One version of a pattern, as its evolution lists it (GET lineage/{id}/evolution returns these)."""
 
-    id: uuid.UUID
+    node_id: uuid.UUID
     pattern_id: str
     pattern_name: str
     pattern_type: str
-    pattern_version: str
+    version: str
     generation: int
     status: str
     code_hash: str | None
@@ -202,10 +202,10 @@ class VersionNode:
 
 
 @dataclass(frozen=True)
-class Edge:
+class EvolutionEdge:
     """An edge with the pattern ids and versions of both ends."""
 
-    id: uuid.UUID
+    edge_id: uuid.UUID
     source_node_id: uuid.UUID
     target_node_id: uuid.UUID
     source_pattern_id: str
@@ -219,14 +219,16 @@ class Edge:
     metadata: dict[str, Any] | None
 
 
-async def evolution(conn: asyncpg.Connection, pattern_id: str) -> tuple[list[VersionNode], list[Edge]]:
+async def evolution(
+    conn: asyncpg.Connection, pattern_id: str
+) -> tuple[list[EvolutionNode], list[EvolutionEdge]]:
     """Every version of a pattern (oldest first) and every edge touching one of them."""
     nodes = rows_as(
-        VersionNode,
+        EvolutionNode,
         await conn.fetch(
             """
-            SELECT id, pattern_id, pattern_name, pattern_type, pattern_version, generation, status, code_hash,
-                   file_path, language, created_at, metadata
+            SELECT id AS node_id, pattern_id, pattern_name, pattern_type, pattern_version AS version, generation,
+                   status, code_hash, file_path, language, created_at, metadata
             FROM pattern_lineage_nodes WHERE pattern_id = $1
             ORDER BY created_at, generation, id
             """,
@@ -237,7 +239,7 @@ async def evolution(conn: asyncpg.Connection, pattern_id: str) -> tuple[list[Ver
         return [], []
     edges = await conn.fetch(
         """
-        SELECT e.id, e.source_node_id, e.target_node_id, s.pattern_id AS source_pattern_id,
+        SELECT e.id AS edge_id, e.source_node_id, e.target_node_id, s.pattern_id AS source_pattern_id,
                t.pattern_id AS target_pattern_id, s.pattern_version AS source_version,
                t.pattern_version AS target_version, e.edge_type, e.transformation_type,
                e.edge_weight::float8 AS edge_weight, e.created_at, e.metadata
@@ -247,6 +249,6 @@ async def evolution(conn: asyncpg.Connection, pattern_id: str) -> tuple[list[Ver
         WHERE e.source_node_id = ANY($1::uuid[]) OR e.target_node_id = ANY($1::uuid[])
         ORDER BY e.created_at, e.id
         """,
-        [n.id for n in nodes],
+        [n.node_id for n in nodes],
     )
-    return nodes, rows_as(Edge, edges)
+    return nodes, rows_as(EvolutionEdge, edges)
