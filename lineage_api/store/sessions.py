@@ -23,8 +23,9 @@ TOTAL_KEYS = (
     "cost_usd", "model_ms", "tool_ms", "permission_wait_ms", "hook_ms",
 )  # fmt: skip
 
-# The totals of each turn of a CTE ``t(turn_id, prompt_id, native_trace_id)`` given before it.
-_TOTALS_OF_T = f"""
+# The totals of each turn of a CTE ``t(turn_id, prompt_id, native_trace_id)`` given before it
+# (also read by ``browse.turn_page``, which returns a turn with its totals in one statement).
+TOTALS_OF_T = f"""
 SELECT t.turn_id, e.events + s.spans > 0 AS has_telemetry, e.llm_calls, e.api_errors, e.input_tokens, e.output_tokens, e.cache_read_tokens,
        e.cache_creation_tokens, e.cost_usd, e.models, e.model_ms,
        CASE WHEN s.executions > 0 THEN s.tool_ms ELSE h.tool_ms END AS tool_ms,
@@ -67,7 +68,7 @@ CROSS JOIN LATERAL (
 
 _TURN_TOTALS_SQL = f"""
 WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
-{_TOTALS_OF_T}"""  # noqa: S608 - constants
+{TOTALS_OF_T}"""  # noqa: S608 - constants
 
 # The turns in which a pattern's executions in [$2, $3) happened ($1 the pattern id), and their
 # native totals summed: what writing the pattern cost.
@@ -76,7 +77,7 @@ WITH t AS (
     SELECT DISTINCT et.id AS turn_id, et.prompt_id, et.native_trace_id
     FROM pattern_executions x JOIN execution_traces et ON et.id = x.trace_id
     WHERE x.pattern_id = $1 AND x.executed_at >= $2 AND x.executed_at < $3
-), per_turn AS ({_TOTALS_OF_T})
+), per_turn AS ({TOTALS_OF_T})
 SELECT count(*) AS turns, count(*) FILTER (WHERE has_telemetry) AS turns_with_telemetry,
        coalesce(sum(llm_calls), 0)::bigint AS llm_calls, coalesce(sum(api_errors), 0)::bigint AS api_errors,
        coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
