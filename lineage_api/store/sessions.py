@@ -221,12 +221,12 @@ async def list_sessions(
     return sessions, total
 
 
-# The merged timeline of a turn: $1 the turn id (hook spans), $2 its native trace id, $3 its prompt id.
-# One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
+# The merged timeline of the turn of a CTE ``t(turn_id, native_trace_id, prompt_id)`` given before it
+# (the hook spans' trace row, its native trace id, its prompt id). One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
 # decoding ~500 rows (jsonb details, timestamps) and re-encoding them in Python cost more than the
 # query. Times are UTC with microseconds, fixed width, so they also sort as text.
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-_TIMELINE_SQL = f"""
+TIMELINE_OF_T = f"""
 SELECT coalesce(json_agg(json_build_object(
            'origin', origin, 'time', to_char(time AT TIME ZONE 'UTC', '{_ISO_UTC}'),
            'end_time', to_char(end_time AT TIME ZONE 'UTC', '{_ISO_UTC}'), 'name', name, 'kind', kind,
@@ -239,7 +239,7 @@ FROM (
            NULL::text AS joined_span_id, he.duration_ms::float8 AS duration_ms, he.status,
            jsonb_strip_nulls(jsonb_build_object('hook_type', he.hook_type, 'tool_name', he.tool_name,
                'file_path', he.file_path, 'error_message', he.error_message)) AS details
-    FROM hook_executions he WHERE he.trace_id = $1
+    FROM hook_executions he WHERE he.trace_id = (SELECT turn_id FROM t)
     UNION ALL
     SELECT 'native', sp.started_at, sp.completed_at, sp.name, sp.span_type, sp.span_id, sp.parent_span_id,
            coalesce(sp.tool_use_id, parent.tool_use_id),
@@ -254,10 +254,11 @@ FROM (
     FROM claude_code_spans sp
     LEFT JOIN claude_code_spans parent ON parent.trace_id = sp.trace_id AND parent.span_id = sp.parent_span_id
     LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
-               WHERE trace_id = $1 AND span_type = '{sc.SPAN_TYPE_TOOL}' AND tool_use_id IS NOT NULL
+               WHERE trace_id = (SELECT turn_id FROM t) AND span_type = '{sc.SPAN_TYPE_TOOL}'
+                 AND tool_use_id IS NOT NULL
                ORDER BY tool_use_id, span_id) AS joined
            ON joined.tool_use_id = coalesce(sp.tool_use_id, parent.tool_use_id)
-    WHERE sp.trace_id = $2
+    WHERE sp.trace_id = (SELECT native_trace_id FROM t)
     UNION ALL
     SELECT 'event', ev.event_time, NULL, ev.event_name, 'event', ev.native_span_id, NULL, ev.tool_use_id, NULL,
            ev.duration_ms,
@@ -268,9 +269,15 @@ FROM (
                'cost_usd', ev.cost_usd, 'ttft_ms', ev.ttft_ms, 'request_id', ev.request_id, 'error', ev.error,
                'decision', ev.decision, 'decision_source', ev.decision_source, 'hook_event', ev.hook_event,
                'hook_name', ev.hook_name, 'hook_total_duration_ms', ev.hook_total_duration_ms))
-    FROM claude_code_events ev WHERE ev.prompt_id = $3 OR ($3 IS NULL AND ev.native_trace_id = $2)
+    FROM claude_code_events ev
+    WHERE ev.prompt_id = (SELECT prompt_id FROM t)
+       OR ((SELECT prompt_id FROM t) IS NULL AND ev.native_trace_id = (SELECT native_trace_id FROM t))
 ) items
 """  # noqa: S608
+_TIMELINE_SQL = (
+    "WITH t AS (SELECT $1::uuid AS turn_id, $2::uuid AS native_trace_id, $3::text AS prompt_id)\n"
+    + TIMELINE_OF_T
+)
 
 
 async def timeline_json(
