@@ -116,25 +116,46 @@ async def projects(conn: asyncpg.Connection) -> list[str]:
     return [r["project"] for r in rows if r["project"]]
 
 
+# Every trace row of session ``$1`` with per-turn tool counts, and its Claude Code interactions whose
+# hook turn never arrived (hooks not installed) shaped alike: their own trace id as id, their tool
+# spans counted.
+_SESSION_TURNS_SQL = f"""
+SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
+       t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
+       t.error_message, t.resource, t.native_trace_id, FALSE AS native_only,
+       count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
+       count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
+       count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
+       count(h.id) AS spans,
+       array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
+FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
+WHERE t.session_id = $1
+GROUP BY t.id
+UNION ALL
+SELECT sp.trace_id, sp.trace_id, replace(sp.trace_id::text, '-', ''), '{sc.SPAN_NAME_TURN}', 'claude-code',
+       CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
+       sp.status_code IS DISTINCT FROM 'ERROR', sp.started_at, sp.completed_at, sp.duration_ms::int,
+       sp.prompt_text, l.prompt_id, '{{}}'::jsonb, sp.status_message, sp.resource, sp.trace_id, TRUE,
+       tools.calls, tools.failed, 0, tools.spans, tools.names
+FROM claude_code_spans sp
+LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}') AS calls,
+           count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}' AND c.status_code = 'ERROR') AS failed,
+           count(*) AS spans,
+           array_remove(array_agg(DISTINCT c.tool_name) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}'), NULL)
+               AS names
+    FROM claude_code_spans c WHERE c.trace_id = sp.trace_id AND c.span_type <> '{sc.CC_SPAN_INTERACTION}'
+) tools
+WHERE sp.session_id = $1::text AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+  AND NOT EXISTS (SELECT 1 FROM execution_traces j WHERE j.native_trace_id = sp.trace_id)
+ORDER BY started_at, id
+"""  # noqa: S608 - constants
+
+
 async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
-    """Every trace row of the session in time order, with per-turn tool counts."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """
-        SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
-               t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
-               t.error_message, t.resource, t.native_trace_id,
-               count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
-               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
-               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
-               count(h.id) AS spans,
-               array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
-        FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
-        WHERE t.session_id = $1
-        GROUP BY t.id
-        ORDER BY t.started_at, t.id
-        """,
-        session_id,
-    )
+    """Every turn of the session in time order (hook turns, session rows and native-only turns)."""
+    rows: list[asyncpg.Record] = await conn.fetch(_SESSION_TURNS_SQL, session_id)
     return rows
 
 
