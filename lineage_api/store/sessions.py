@@ -89,27 +89,31 @@ SELECT count(*) AS turns, count(*) FILTER (WHERE has_telemetry) AS turns_with_te
 FROM per_turn
 """  # noqa: S608 - constants
 
-_TURN_COLUMNS = (
-    "turn_id, origin, prompt_id, native_trace_id, started_at, completed_at, duration_ms, status, success"
-)
-
-# $1 session uuid (execution_traces), $2 the raw session id (native spans)
+# The turns of sessions $1 (their uuids, as execution_traces stores them) / $2 (the raw ids, as the
+# native spans carry them), each with ``session_key``, the raw id
 _SESSION_TURNS_SQL = f"""
 SELECT * FROM (
-    SELECT et.id AS turn_id, 'hooks' AS origin, et.prompt_id, et.native_trace_id, et.started_at, et.completed_at,
+    SELECT coalesce(et.session_key, et.session_id::text) AS session_key, et.id AS turn_id, 'hooks' AS origin, et.prompt_id, et.native_trace_id, et.started_at, et.completed_at,
            et.duration_ms::float8 AS duration_ms, et.status, et.success
     FROM execution_traces et
-    WHERE et.session_id = $1 AND et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
+    WHERE et.session_id = ANY($1::uuid[]) AND et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
       AND (et.root_received OR et.prompt_id IS NOT NULL)
     UNION ALL
-    SELECT sp.trace_id, 'native', l.prompt_id, sp.trace_id, sp.started_at, sp.completed_at, sp.duration_ms,
+    SELECT sp.session_id, sp.trace_id, 'native', l.prompt_id, sp.trace_id, sp.started_at, sp.completed_at, sp.duration_ms,
            CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
            sp.status_code IS DISTINCT FROM 'ERROR'
     FROM claude_code_spans sp LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
-    WHERE sp.session_id = $2 AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+    WHERE sp.session_id = ANY($2::text[]) AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
       AND NOT EXISTS (SELECT 1 FROM execution_traces t WHERE t.native_trace_id = sp.trace_id)
 ) turns ORDER BY started_at, turn_id
 """  # noqa: S608
+
+_SESSION_TURNS_TOTALS_SQL = f"""
+WITH turns AS ({_SESSION_TURNS_SQL}), t AS (SELECT turn_id, prompt_id, native_trace_id FROM turns),
+totals AS ({TOTALS_OF_T})
+SELECT turns.*, {", ".join("totals." + k for k in TOTAL_KEYS)}, totals.models
+FROM turns JOIN totals USING (turn_id) ORDER BY turns.started_at, turns.turn_id
+"""  # noqa: S608 - constants
 
 # One row per session: its hook traces and its native-only interactions; $1/$2 time range on the
 # last activity, $3 user id, $4 limit, $5 offset.
@@ -184,13 +188,23 @@ def sum_totals(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+async def turns_of_sessions(
+    conn: asyncpg.Connection, session_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per raw session id: its turns in time order, each with its totals (one statement for all)."""
+    uuids = [session_uuid(s)[0] for s in session_ids]
+    out: dict[str, list[dict[str, Any]]] = {s: [] for s in session_ids}
+    for record in await conn.fetch(_SESSION_TURNS_TOTALS_SQL, uuids, session_ids):
+        row = dict(record)
+        row["totals"] = {k: row.pop(k) for k in TOTAL_KEYS}
+        row["totals"]["models"] = list(row.pop("models"))
+        out.setdefault(row.pop("session_key"), []).append(row)
+    return out
+
+
 async def session_turns(conn: asyncpg.Connection, session_id: str) -> list[dict[str, Any]]:
     """The session's turns in time order, each with its totals."""
-    rows = [dict(r) for r in await conn.fetch(_SESSION_TURNS_SQL, session_uuid(session_id)[0], session_id)]
-    totals = await turn_totals(conn, rows)
-    for row in rows:
-        row["totals"] = totals[row["turn_id"]]
-    return rows
+    return (await turns_of_sessions(conn, [session_id]))[session_id]
 
 
 async def list_sessions(
@@ -213,8 +227,9 @@ async def list_sessions(
     else:
         total = 0
     sessions = []
+    turns_of = await turns_of_sessions(conn, [row["session_id"] for row in rows])
     for row in rows:
-        turns = await session_turns(conn, row["session_id"])
+        turns = turns_of[row["session_id"]]
         item = {k: v for k, v in dict(row).items() if k != "total"}
         item["totals"] = sum_totals([t["totals"] for t in turns])
         sessions.append(item)
