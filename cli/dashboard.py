@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     render.add_argument("--out", default="dashboard.png", help="PNG to write (default: dashboard.png)")
     render.add_argument("--db-url", help="database (default: TRACEABILITY_DB_URL, else the one `up` runs)")
     render.add_argument("--days", type=float, default=14, help="time range: the last N days (default: 14)")
-    render.add_argument("--dashboard", type=Path, default=grafana_sql.MAIN_DASHBOARD, help="dashboard JSON")
+    render.add_argument(
+        "--dashboard", type=Path, default=None, help="dashboard JSON (default: the one the package ships)"
+    )
     parser.set_defaults(func=run)
 
 

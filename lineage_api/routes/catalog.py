@@ -147,33 +147,27 @@ async def trace(
     Claude Code's own trace id of the turn: both answer with the same merged turn.
 
     The body is serialized once here (FastAPI would validate the whole model again first), with
-    the hook executions and the timeline spliced in as PostgreSQL built them (``TimelineItem``
+    the hook and pattern executions and the timeline spliced in as PostgreSQL built them (``TimelineItem``
     documents the timeline's items)."""
-    found = await catalog.trace(conn, correlation_id)
-    native_only: dict[str, Any] | None = None
-    if found is None:
-        resolved = await sessions.resolve_native(conn, correlation_id)
-        if resolved is None:
-            raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
-        if "turn" in resolved:
-            found = await catalog.trace(conn, resolved["turn"]["correlation_id"])
-        else:
-            native_only = resolved["native"]
+    found = await trace_store.merged_turn(conn, correlation_id)
     if found is not None:
         row = found["trace"]
-        turn_id, native_id, prompt_id = row["id"], row.get("native_trace_id"), row.get("prompt_id")
-        trace_row, executions, origin = row, found["executions"], "hooks"
+        turn_id, native_id = row["id"], row.get("native_trace_id")
+        trace_row, origin, totals = row, "hooks", found["totals"]
         hooks_json, hook_count = found["hooks_json"], found["hook_count"]
-    else:
-        assert native_only is not None
-        turn_id, native_id, prompt_id = None, native_only["trace_id"], native_only["prompt_id"]
-        trace_row, executions, origin = native_only, [], "native"
-        hooks_json, hook_count = "[]", 0
-    key = turn_id or native_id
-    totals = await sessions.turn_totals(
-        conn, [{"turn_id": key, "prompt_id": prompt_id, "native_trace_id": native_id}]
-    )
-    timeline = await sessions.timeline_json(conn, turn_id, native_id, prompt_id)
+        executions_json, timeline = found["executions_json"], found["timeline_json"]
+    else:  # a Claude Code turn whose hooks never arrived (hooks not installed)
+        resolved = await sessions.resolve_native(conn, correlation_id)
+        if resolved is None or "native" not in resolved:
+            raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
+        trace_row, origin = resolved["native"], "native"
+        turn_id, native_id, prompt_id = None, trace_row["trace_id"], trace_row["prompt_id"]
+        hooks_json, hook_count, executions_json = "[]", 0, "[]"
+        by_turn = await sessions.turn_totals(
+            conn, [{"turn_id": native_id, "prompt_id": prompt_id, "native_trace_id": native_id}]
+        )
+        totals = by_turn[native_id]
+        timeline = await sessions.timeline_json(conn, None, native_id, prompt_id)
     jaeger_id = (turn_id or native_id).hex
     data = TraceData(
         correlation_id=turn_id or native_id,
@@ -183,18 +177,19 @@ async def trace(
         trace=_jsonable(trace_row),
         hook_executions=[],
         total_hook_executions=hook_count,
-        pattern_executions=[_jsonable(x) for x in executions],
+        pattern_executions=[],
         native_trace_id=native_id.hex if native_id else None,
         native_jaeger_url=settings.jaeger_trace_url(native_id.hex) if native_id else None,
         origin=origin,
-        totals=TurnTotals(**totals[key]),
+        totals=TurnTotals(**totals),
         timeline=[],
     )
-    # hook executions and timeline arrive as JSON from PostgreSQL: spliced in, not decoded and re-encoded
-    head = data.model_dump_json(exclude={"hook_executions", "timeline"})
+    # hook and pattern executions and the timeline arrive as JSON from PostgreSQL: spliced in as they are
+    head = data.model_dump_json(exclude={"hook_executions", "pattern_executions", "timeline"})
     metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
     body = (
-        f'{{"success":true,"data":{head[:-1]},"hook_executions":{hooks_json},"timeline":{timeline}}},'
+        f'{{"success":true,"data":{head[:-1]},"hook_executions":{hooks_json},'
+        f'"pattern_executions":{executions_json},"timeline":{timeline}}},'
         f'"metadata":{metadata}}}'
     )
     return Response(body, media_type="application/json")

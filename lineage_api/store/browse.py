@@ -14,6 +14,9 @@ from typing import Any
 
 import asyncpg
 
+from traceability.instrumentation import semconv as sc
+from traceability.lineage_api.store import sessions
+
 
 @dataclass(frozen=True)
 class SessionFilter:
@@ -105,49 +108,117 @@ async def list_sessions(
     return rows, total, total >= cap
 
 
+# The distinct projects, one index probe each (a loose scan of idx_trace_sessions_project) rather
+# than reading every session: there are few projects and many sessions.
+_PROJECTS_SQL = """
+WITH RECURSIVE p(project) AS (
+    SELECT min(project) FROM trace_sessions
+    UNION ALL
+    SELECT (SELECT min(s.project) FROM trace_sessions s WHERE s.project > p.project) FROM p WHERE p.project IS NOT NULL
+)
+SELECT project FROM p WHERE project IS NOT NULL
+"""
+
+
 async def projects(conn: asyncpg.Connection) -> list[str]:
     """Every project name seen, for the filter's choices."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT project FROM trace_sessions WHERE project IS NOT NULL ORDER BY 1"
-    )
+    rows = await conn.fetch(_PROJECTS_SQL)
     return [r["project"] for r in rows if r["project"]]
 
 
+# Every trace row of session ``$1`` with per-turn tool counts, and its Claude Code interactions whose
+# hook turn never arrived (hooks not installed) shaped alike: their own trace id as id, their tool
+# spans counted.
+_SESSION_TURNS_SQL = f"""
+SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
+       t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
+       t.error_message, t.resource, t.native_trace_id, FALSE AS native_only,
+       count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
+       count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
+       count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
+       count(h.id) AS spans,
+       array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
+FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
+WHERE t.session_id = $1
+GROUP BY t.id
+UNION ALL
+SELECT sp.trace_id, sp.trace_id, replace(sp.trace_id::text, '-', ''), '{sc.SPAN_NAME_TURN}', 'claude-code',
+       CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
+       sp.status_code IS DISTINCT FROM 'ERROR', sp.started_at, sp.completed_at, sp.duration_ms::int,
+       sp.prompt_text, l.prompt_id, '{{}}'::jsonb, sp.status_message, sp.resource, sp.trace_id, TRUE,
+       tools.calls, tools.failed, 0, tools.spans, tools.names
+FROM claude_code_spans sp
+LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}') AS calls,
+           count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}' AND c.status_code = 'ERROR') AS failed,
+           count(*) AS spans,
+           array_remove(array_agg(DISTINCT c.tool_name) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}'), NULL)
+               AS names
+    FROM claude_code_spans c WHERE c.trace_id = sp.trace_id AND c.span_type <> '{sc.CC_SPAN_INTERACTION}'
+) tools
+WHERE sp.session_id = $1::text AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+  AND NOT EXISTS (SELECT 1 FROM execution_traces j WHERE j.native_trace_id = sp.trace_id)
+ORDER BY started_at, id
+"""  # noqa: S608 - constants
+
+
 async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
-    """Every trace row of the session in time order, with per-turn tool counts."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """
-        SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
-               t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
-               t.error_message, t.resource, t.native_trace_id,
-               count(h.id) FILTER (WHERE h.span_type = 'tool') AS tool_calls,
-               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'failed') AS failed_tools,
-               count(h.id) FILTER (WHERE h.span_type = 'tool' AND h.status = 'blocked') AS blocked_tools,
-               count(h.id) AS spans,
-               array_remove(array_agg(DISTINCT h.tool_name) FILTER (WHERE h.span_type = 'tool'), NULL) AS tools
-        FROM execution_traces t LEFT JOIN hook_executions h ON h.trace_id = t.id
-        WHERE t.session_id = $1
-        GROUP BY t.id
-        ORDER BY t.started_at, t.id
-        """,
-        session_id,
-    )
+    """Every turn of the session in time order (hook turns, session rows and native-only turns)."""
+    rows: list[asyncpg.Record] = await conn.fetch(_SESSION_TURNS_SQL, session_id)
     return rows
 
 
-async def turn(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM execution_traces WHERE correlation_id = $1", correlation_id)
+# The turn page's root: the trace of ``$1`` (its correlation id, else the turn Claude Code's own
+# trace ``$1`` was joined to), with the turn's totals as one jsonb (``sessions.TOTALS_OF_T``):
+# one round trip where the page used to make four.
+_TURN_PAGE_SQL = f"""
+WITH r AS (
+    (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
+    UNION ALL
+    (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
+    LIMIT 1
+), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
+totals AS ({sessions.TOTALS_OF_T})
+SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals FROM r
+"""  # noqa: S608 - constants
+
+# Every span of a turn as the waterfall's ``SpanIn`` columns (in that order): the hook spans of
+# trace row ``$1`` and Claude Code's own spans of native trace ``$2``, a native tool span under our
+# ``execute_tool`` span of the same ``tool_use_id``. Statuses follow ``views.status_of`` and
+# ``views.native_status``.
+_TURN_SPANS_SQL = f"""
+SELECT span_id, parent_span_id, coalesce(span_name, hook_name, '') AS name, coalesce(span_type, 'other') AS kind,
+       CASE WHEN status = 'completed' AND success IS FALSE THEN 'failed' ELSE coalesce(nullif(status, ''), 'unknown')
+       END AS status,
+       started_at, duration_ms::float8 AS duration_ms
+FROM hook_executions WHERE trace_id = $1
+UNION ALL
+SELECT sp.span_id, CASE WHEN sp.span_type = '{sc.CC_SPAN_TOOL}' THEN coalesce(joined.span_id, sp.parent_span_id)
+                        ELSE sp.parent_span_id END,
+       sp.name, 'native', CASE WHEN sp.status_code = 'ERROR' OR sp.success IS FALSE THEN 'failed' ELSE 'completed' END,
+       sp.started_at, sp.duration_ms
+FROM claude_code_spans sp
+LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
+           WHERE trace_id = $1 AND span_type = '{sc.SPAN_TYPE_TOOL}' AND tool_use_id IS NOT NULL
+           ORDER BY tool_use_id, started_at DESC, execution_order DESC, span_id DESC) AS joined
+       ON joined.tool_use_id = sp.tool_use_id
+WHERE sp.trace_id = $2
+"""  # noqa: S608 - constants
 
 
-async def turn_spans(conn: asyncpg.Connection, trace_row_id: uuid.UUID) -> list[asyncpg.Record]:
-    """The waterfall's columns of every span of a trace (details are read per span)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT span_id, parent_span_id, span_name, hook_name, span_type, status, success, started_at,
-                  duration_ms, tool_use_id
-           FROM hook_executions WHERE trace_id = $1
-           ORDER BY started_at, execution_order, span_id""",
-        trace_row_id,
-    )
+async def turn_page(conn: asyncpg.Connection, trace_id: uuid.UUID) -> dict[str, Any] | None:
+    """The turn ``trace_id`` names (a correlation id, or the native trace id joined to it), with
+    ``totals`` (``sessions.TOTALS_KEYS`` and ``models``); None when no hook turn has it."""
+    row = await conn.fetchrow(_TURN_PAGE_SQL, trace_id)
+    return dict(row) if row is not None else None
+
+
+async def turn_spans(
+    conn: asyncpg.Connection, trace_row_id: uuid.UUID | None, native_trace_id: uuid.UUID | None
+) -> list[asyncpg.Record]:
+    """The waterfall's spans of a turn, hook and native, unordered (the layout orders them)."""
+    rows: list[asyncpg.Record] = await conn.fetch(_TURN_SPANS_SQL, trace_row_id, native_trace_id)
     return rows
 
 
@@ -188,30 +259,11 @@ def as_dict(record: asyncpg.Record | None) -> dict[str, Any] | None:
     return dict(record) if record is not None else None
 
 
-async def native_spans(conn: asyncpg.Connection, native_trace_id: uuid.UUID) -> list[asyncpg.Record]:
-    """Claude Code's own spans of one interaction (model requests, tool runs, permission waits)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT span_id, parent_span_id, name, span_type, started_at, duration_ms, status_code, tool_use_id
-           FROM claude_code_spans WHERE trace_id = $1 ORDER BY started_at, span_id""",
-        native_trace_id,
-    )
-    return rows
-
-
 async def native_span(
     conn: asyncpg.Connection, native_trace_id: uuid.UUID, span_id: str
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT * FROM claude_code_spans WHERE trace_id = $1 AND span_id = $2", native_trace_id, span_id
-    )
-
-
-async def turn_for_native_trace(
-    conn: asyncpg.Connection, native_trace_id: uuid.UUID
-) -> asyncpg.Record | None:
-    """The hook turn a native trace was joined to, if any."""
-    return await conn.fetchrow(
-        "SELECT correlation_id FROM execution_traces WHERE native_trace_id = $1 LIMIT 1", native_trace_id
     )
 
 

@@ -1,8 +1,7 @@
-"""Read-only catalog queries: counts, the pattern list, one trace with its spans."""
+"""Read-only catalog queries: counts and the pattern list (one trace: ``traces.merged_turn``)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
@@ -98,38 +97,3 @@ async def list_patterns(
         return rows, int(rows[0]["total"]) if rows else 0
     first = await conn.fetch(_PATTERNS_SQL, *args, 1, 0)  # paged past the end: still report the total
     return [], int(first[0]["total"]) if first else 0
-
-
-async def trace(conn: asyncpg.Connection, correlation_id: uuid.UUID) -> dict[str, Any] | None:
-    """The trace row, its hook executions as one JSON array (text, every column, in order) and
-    their count, and the pattern executions it caused.
-
-    The hook executions (hundreds of wide rows in a long turn) are encoded by PostgreSQL: decoding
-    them into Python and encoding them again cost more than the rest of ``GET traces/{id}``.
-    """
-    row = await conn.fetchrow("SELECT * FROM execution_traces WHERE correlation_id = $1", correlation_id)
-    if row is None:
-        return None
-    hooks = await conn.fetchrow(
-        """SELECT coalesce(json_agg(he ORDER BY he.started_at, he.execution_order, he.span_id), '[]')::text
-                      AS json,
-                  count(*) AS count
-           FROM hook_executions he WHERE he.trace_id = $1""",
-        row["id"],
-    )
-    assert hooks is not None
-    executions = await conn.fetch(
-        """
-        SELECT x.node_id, x.pattern_id, n.pattern_name, n.pattern_version, x.tool_use_id, x.hook_execution_id,
-               x.tool_name, x.file_path, x.executed_at, x.duration_ms, x.success, x.blocked, x.quality_score
-        FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
-        WHERE x.trace_id = $1 ORDER BY x.executed_at, x.pattern_id
-        """,
-        row["id"],
-    )
-    return {
-        "trace": dict(row),
-        "hooks_json": hooks["json"],
-        "hook_count": hooks["count"],
-        "executions": [dict(x) for x in executions],
-    }

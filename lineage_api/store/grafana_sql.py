@@ -11,11 +11,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "otel-config" / "grafana" / "dashboards"
-MAIN_DASHBOARD = DASHBOARDS_DIR / "pattern-traceability.json"
+# The dashboard ships inside the package (docker-compose mounts that folder into Grafana), so the
+# web UI's overview and ``traceability dashboard render`` work from a wheel as from a checkout.
+DASHBOARDS = resources.files("traceability.lineage_api.ui") / "dashboards"
+MAIN_DASHBOARD = "pattern-traceability.json"
 
 _UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Grafana's interval ladder (a subset): the bucket width it picks for a range and a point budget.
@@ -107,8 +110,10 @@ def expand_macros(sql: str, rng: TimeRange) -> str:
     return sql
 
 
-def load_dashboard(path: Path = MAIN_DASHBOARD) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
+def load_dashboard(path: Path | None = None) -> dict[str, Any]:
+    """A dashboard JSON file, by default the one shipped in the package (read as a package resource)."""
+    text = path.read_text() if path is not None else (DASHBOARDS / MAIN_DASHBOARD).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
     return data
 
 

@@ -23,8 +23,9 @@ TOTAL_KEYS = (
     "cost_usd", "model_ms", "tool_ms", "permission_wait_ms", "hook_ms",
 )  # fmt: skip
 
-# The totals of each turn of a CTE ``t(turn_id, prompt_id, native_trace_id)`` given before it.
-_TOTALS_OF_T = f"""
+# The totals of each turn of a CTE ``t(turn_id, prompt_id, native_trace_id)`` given before it
+# (also read by ``browse.turn_page``, which returns a turn with its totals in one statement).
+TOTALS_OF_T = f"""
 SELECT t.turn_id, e.events + s.spans > 0 AS has_telemetry, e.llm_calls, e.api_errors, e.input_tokens, e.output_tokens, e.cache_read_tokens,
        e.cache_creation_tokens, e.cost_usd, e.models, e.model_ms,
        CASE WHEN s.executions > 0 THEN s.tool_ms ELSE h.tool_ms END AS tool_ms,
@@ -67,7 +68,7 @@ CROSS JOIN LATERAL (
 
 _TURN_TOTALS_SQL = f"""
 WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
-{_TOTALS_OF_T}"""  # noqa: S608 - constants
+{TOTALS_OF_T}"""  # noqa: S608 - constants
 
 # The turns in which a pattern's executions in [$2, $3) happened ($1 the pattern id), and their
 # native totals summed: what writing the pattern cost.
@@ -76,7 +77,7 @@ WITH t AS (
     SELECT DISTINCT et.id AS turn_id, et.prompt_id, et.native_trace_id
     FROM pattern_executions x JOIN execution_traces et ON et.id = x.trace_id
     WHERE x.pattern_id = $1 AND x.executed_at >= $2 AND x.executed_at < $3
-), per_turn AS ({_TOTALS_OF_T})
+), per_turn AS ({TOTALS_OF_T})
 SELECT count(*) AS turns, count(*) FILTER (WHERE has_telemetry) AS turns_with_telemetry,
        coalesce(sum(llm_calls), 0)::bigint AS llm_calls, coalesce(sum(api_errors), 0)::bigint AS api_errors,
        coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
@@ -88,27 +89,31 @@ SELECT count(*) AS turns, count(*) FILTER (WHERE has_telemetry) AS turns_with_te
 FROM per_turn
 """  # noqa: S608 - constants
 
-_TURN_COLUMNS = (
-    "turn_id, origin, prompt_id, native_trace_id, started_at, completed_at, duration_ms, status, success"
-)
-
-# $1 session uuid (execution_traces), $2 the raw session id (native spans)
+# The turns of sessions $1 (their uuids, as execution_traces stores them) / $2 (the raw ids, as the
+# native spans carry them), each with ``session_key``, the raw id
 _SESSION_TURNS_SQL = f"""
 SELECT * FROM (
-    SELECT et.id AS turn_id, 'hooks' AS origin, et.prompt_id, et.native_trace_id, et.started_at, et.completed_at,
+    SELECT coalesce(et.session_key, et.session_id::text) AS session_key, et.id AS turn_id, 'hooks' AS origin, et.prompt_id, et.native_trace_id, et.started_at, et.completed_at,
            et.duration_ms::float8 AS duration_ms, et.status, et.success
     FROM execution_traces et
-    WHERE et.session_id = $1 AND et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
+    WHERE et.session_id = ANY($1::uuid[]) AND et.span_name IS DISTINCT FROM '{sc.SPAN_NAME_SESSION}'
       AND (et.root_received OR et.prompt_id IS NOT NULL)
     UNION ALL
-    SELECT sp.trace_id, 'native', l.prompt_id, sp.trace_id, sp.started_at, sp.completed_at, sp.duration_ms,
+    SELECT sp.session_id, sp.trace_id, 'native', l.prompt_id, sp.trace_id, sp.started_at, sp.completed_at, sp.duration_ms,
            CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
            sp.status_code IS DISTINCT FROM 'ERROR'
     FROM claude_code_spans sp LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
-    WHERE sp.session_id = $2 AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
+    WHERE sp.session_id = ANY($2::text[]) AND sp.span_type = '{sc.CC_SPAN_INTERACTION}'
       AND NOT EXISTS (SELECT 1 FROM execution_traces t WHERE t.native_trace_id = sp.trace_id)
 ) turns ORDER BY started_at, turn_id
 """  # noqa: S608
+
+_SESSION_TURNS_TOTALS_SQL = f"""
+WITH turns AS ({_SESSION_TURNS_SQL}), t AS (SELECT turn_id, prompt_id, native_trace_id FROM turns),
+totals AS ({TOTALS_OF_T})
+SELECT turns.*, {", ".join("totals." + k for k in TOTAL_KEYS)}, totals.models
+FROM turns JOIN totals USING (turn_id) ORDER BY turns.started_at, turns.turn_id
+"""  # noqa: S608 - constants
 
 # One row per session: its hook traces and its native-only interactions; $1/$2 time range on the
 # last activity, $3 user id, $4 limit, $5 offset.
@@ -183,13 +188,23 @@ def sum_totals(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+async def turns_of_sessions(
+    conn: asyncpg.Connection, session_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per raw session id: its turns in time order, each with its totals (one statement for all)."""
+    uuids = [session_uuid(s)[0] for s in session_ids]
+    out: dict[str, list[dict[str, Any]]] = {s: [] for s in session_ids}
+    for record in await conn.fetch(_SESSION_TURNS_TOTALS_SQL, uuids, session_ids):
+        row = dict(record)
+        row["totals"] = {k: row.pop(k) for k in TOTAL_KEYS}
+        row["totals"]["models"] = list(row.pop("models"))
+        out.setdefault(row.pop("session_key"), []).append(row)
+    return out
+
+
 async def session_turns(conn: asyncpg.Connection, session_id: str) -> list[dict[str, Any]]:
     """The session's turns in time order, each with its totals."""
-    rows = [dict(r) for r in await conn.fetch(_SESSION_TURNS_SQL, session_uuid(session_id)[0], session_id)]
-    totals = await turn_totals(conn, rows)
-    for row in rows:
-        row["totals"] = totals[row["turn_id"]]
-    return rows
+    return (await turns_of_sessions(conn, [session_id]))[session_id]
 
 
 async def list_sessions(
@@ -212,20 +227,21 @@ async def list_sessions(
     else:
         total = 0
     sessions = []
+    turns_of = await turns_of_sessions(conn, [row["session_id"] for row in rows])
     for row in rows:
-        turns = await session_turns(conn, row["session_id"])
+        turns = turns_of[row["session_id"]]
         item = {k: v for k, v in dict(row).items() if k != "total"}
         item["totals"] = sum_totals([t["totals"] for t in turns])
         sessions.append(item)
     return sessions, total
 
 
-# The merged timeline of a turn: $1 the turn id (hook spans), $2 its native trace id, $3 its prompt id.
-# One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
+# The merged timeline of the turn of a CTE ``t(turn_id, native_trace_id, prompt_id)`` given before it
+# (the hook spans' trace row, its native trace id, its prompt id). One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
 # decoding ~500 rows (jsonb details, timestamps) and re-encoding them in Python cost more than the
 # query. Times are UTC with microseconds, fixed width, so they also sort as text.
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-_TIMELINE_SQL = f"""
+TIMELINE_OF_T = f"""
 SELECT coalesce(json_agg(json_build_object(
            'origin', origin, 'time', to_char(time AT TIME ZONE 'UTC', '{_ISO_UTC}'),
            'end_time', to_char(end_time AT TIME ZONE 'UTC', '{_ISO_UTC}'), 'name', name, 'kind', kind,
@@ -238,7 +254,7 @@ FROM (
            NULL::text AS joined_span_id, he.duration_ms::float8 AS duration_ms, he.status,
            jsonb_strip_nulls(jsonb_build_object('hook_type', he.hook_type, 'tool_name', he.tool_name,
                'file_path', he.file_path, 'error_message', he.error_message)) AS details
-    FROM hook_executions he WHERE he.trace_id = $1
+    FROM hook_executions he WHERE he.trace_id = (SELECT turn_id FROM t)
     UNION ALL
     SELECT 'native', sp.started_at, sp.completed_at, sp.name, sp.span_type, sp.span_id, sp.parent_span_id,
            coalesce(sp.tool_use_id, parent.tool_use_id),
@@ -253,10 +269,11 @@ FROM (
     FROM claude_code_spans sp
     LEFT JOIN claude_code_spans parent ON parent.trace_id = sp.trace_id AND parent.span_id = sp.parent_span_id
     LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
-               WHERE trace_id = $1 AND span_type = '{sc.SPAN_TYPE_TOOL}' AND tool_use_id IS NOT NULL
+               WHERE trace_id = (SELECT turn_id FROM t) AND span_type = '{sc.SPAN_TYPE_TOOL}'
+                 AND tool_use_id IS NOT NULL
                ORDER BY tool_use_id, span_id) AS joined
            ON joined.tool_use_id = coalesce(sp.tool_use_id, parent.tool_use_id)
-    WHERE sp.trace_id = $2
+    WHERE sp.trace_id = (SELECT native_trace_id FROM t)
     UNION ALL
     SELECT 'event', ev.event_time, NULL, ev.event_name, 'event', ev.native_span_id, NULL, ev.tool_use_id, NULL,
            ev.duration_ms,
@@ -267,9 +284,15 @@ FROM (
                'cost_usd', ev.cost_usd, 'ttft_ms', ev.ttft_ms, 'request_id', ev.request_id, 'error', ev.error,
                'decision', ev.decision, 'decision_source', ev.decision_source, 'hook_event', ev.hook_event,
                'hook_name', ev.hook_name, 'hook_total_duration_ms', ev.hook_total_duration_ms))
-    FROM claude_code_events ev WHERE ev.prompt_id = $3 OR ($3 IS NULL AND ev.native_trace_id = $2)
+    FROM claude_code_events ev
+    WHERE ev.prompt_id = (SELECT prompt_id FROM t)
+       OR ((SELECT prompt_id FROM t) IS NULL AND ev.native_trace_id = (SELECT native_trace_id FROM t))
 ) items
 """  # noqa: S608
+_TIMELINE_SQL = (
+    "WITH t AS (SELECT $1::uuid AS turn_id, $2::uuid AS native_trace_id, $3::text AS prompt_id)\n"
+    + TIMELINE_OF_T
+)
 
 
 async def timeline_json(

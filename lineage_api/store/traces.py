@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from traceability.instrumentation import semconv
+from traceability.lineage_api.store import sessions
 
 _FILTER = """
     ($1::uuid IS NULL OR et.session_id = $1::uuid)
@@ -79,3 +80,49 @@ async def list_traces(
             *flt.args(),
         )
     return [{k: v for k, v in dict(r).items() if k != "total"} for r in rows], int(total)
+
+
+# ``GET traces/{id}`` for a hook turn in one statement: the trace row of ``$1`` (its correlation id,
+# else the turn Claude Code's own trace ``$1`` was joined to), its totals, its hook executions (every
+# column) and pattern executions as JSON text, and the merged timeline (``sessions.TIMELINE_OF_T``).
+# Hundreds of wide rows are encoded by PostgreSQL and spliced into the answer: decoding them into
+# Python and encoding them again cost more than the queries, and one round trip replaces five.
+_MERGED_TURN_SQL = f"""
+WITH r AS (
+    (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
+    UNION ALL
+    (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
+    LIMIT 1
+), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
+totals AS ({sessions.TOTALS_OF_T})
+SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals, hooks.*,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'node_id', x.node_id, 'pattern_id', x.pattern_id, 'pattern_name', n.pattern_name,
+                   'pattern_version', n.pattern_version, 'tool_use_id', x.tool_use_id,
+                   'hook_execution_id', x.hook_execution_id, 'tool_name', x.tool_name, 'file_path', x.file_path,
+                   'executed_at', x.executed_at, 'duration_ms', x.duration_ms, 'success', x.success,
+                   'blocked', x.blocked, 'quality_score', x.quality_score)
+                 ORDER BY x.executed_at, x.pattern_id), '[]')::text
+        FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
+        WHERE x.trace_id = r.id) AS executions_json,
+       ({sessions.TIMELINE_OF_T}) AS timeline_json
+FROM r
+CROSS JOIN LATERAL (
+    SELECT coalesce(json_agg(he ORDER BY he.started_at, he.execution_order, he.span_id), '[]')::text AS hooks_json,
+           count(*) AS hook_count
+    FROM hook_executions he WHERE he.trace_id = r.id
+) hooks
+"""  # noqa: S608 - constants
+
+_JSON_COLUMNS = ("totals", "hooks_json", "hook_count", "executions_json", "timeline_json")
+
+
+async def merged_turn(conn: asyncpg.Connection, trace_id: uuid.UUID) -> dict[str, Any] | None:
+    """The hook turn ``trace_id`` names, as ``{"trace": row, "totals": ..., "hooks_json": text,
+    "hook_count": n, "executions_json": text, "timeline_json": text}``; None when no hook turn has it."""
+    row = await conn.fetchrow(_MERGED_TURN_SQL, trace_id)
+    if row is None:
+        return None
+    found = dict(row)
+    out = {key: found.pop(key) for key in _JSON_COLUMNS}
+    return {"trace": found, **out}

@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from markupsafe import Markup, escape
+
 WIDTH, HEIGHT = 640.0, 200.0
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56.0, 12.0, 10.0, 26.0
 PALETTE = ("#2f6fdf", "#d9480f", "#2b8a3e", "#ae3ec9", "#e67700", "#0b7285")
@@ -32,6 +34,20 @@ class Series:
     @property
     def path(self) -> str:
         return " ".join(f"{'M' if i == 0 else 'L'}{p.x:.1f},{p.y:.1f}" for i, p in enumerate(self.points))
+
+    @property
+    def markers(self) -> Markup:
+        """One ``<circle>`` per point with its value, built here: a template loop over every point
+        of a pattern page's charts cost more than the rest of the page's rendering."""
+        name, color = escape(self.name), escape(self.color)
+        return Markup(
+            "".join(
+                f'<circle class="pt" cx="{p.x}" cy="{p.y}" r="3" fill="{color}" data-series="{name}" '
+                f'data-label="{escape(p.label)}" data-value="{p.value}"><title>{name} {escape(p.label)}: '
+                f"{p.value}</title></circle>"
+                for p in self.points
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -48,40 +48,29 @@ def _native_root(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _root(conn: ConnectionDep, trace_id: str) -> tuple[uuid.UUID, dict[str, Any]] | str:
-    """The turn for ``trace_id``, or the path of the turn a native trace id was joined to."""
+    """The turn for ``trace_id`` with its ``totals``, or the path of the turn a native trace id was joined to."""
     key = views.parse_trace_id(trace_id)
     if key is None:
         raise PageError(404, f"no turn {trace_id!r}: a trace id is a UUID or 32 hex digits")
-    root = browse.as_dict(await browse.turn(conn, key))
+    root = await browse.turn_page(conn, key)
     if root is not None:
+        if root["correlation_id"] != key:
+            return f"/turns/{root['correlation_id'].hex}"
         return key, root
-    joined = await browse.turn_for_native_trace(conn, key)
-    if joined is not None:
-        return f"/turns/{joined['correlation_id'].hex}"
     native = browse.as_dict(await browse.native_interaction(conn, key))
     if native is None:
         raise PageError(404, f"no turn {trace_id}")
-    return key, _native_root(native)
-
-
-def _spans(hook_rows: list[dict[str, Any]], native_rows: list[dict[str, Any]]) -> list[waterfall.SpanIn]:
-    spans = [views.span_in(r) for r in hook_rows]
-    tool_span_of = {
-        r["tool_use_id"]: r["span_id"] for r in hook_rows if r.get("tool_use_id") and r["span_type"] == "tool"
-    }
-    for r in native_rows:
-        parent = r["parent_span_id"]
-        if r["span_type"] == semconv.CC_SPAN_TOOL and r["tool_use_id"] in tool_span_of:
-            parent = tool_span_of[r["tool_use_id"]]
-        spans.append(views.native_span_in(r, parent))
-    return spans
+    root = _native_root(native)
+    totals = await sessions_store.turn_totals(
+        conn, [{"turn_id": key, "prompt_id": root["prompt_id"], "native_trace_id": key}]
+    )
+    root["totals"] = totals.get(key)
+    return key, root
 
 
 async def _turn_context(conn: ConnectionDep, key: uuid.UUID, root: dict[str, Any]) -> dict[str, Any]:
-    hook_rows = [dict(r) for r in await browse.turn_spans(conn, root["id"])] if root["id"] else []
-    native_id = root.get("native_trace_id")
-    native_rows = [dict(r) for r in await browse.native_spans(conn, native_id)] if native_id else []
-    spans = _spans(hook_rows, native_rows)
+    rows = await browse.turn_spans(conn, root["id"], root.get("native_trace_id"))
+    spans = [waterfall.SpanIn(*r) for r in rows]
     axis = waterfall.axis_for(root["started_at"], root["completed_at"], spans)
     bars = waterfall.layout(spans, axis)
     return {
@@ -93,7 +82,7 @@ async def _turn_context(conn: ConnectionDep, key: uuid.UUID, root: dict[str, Any
         "axis_ms": axis.total_ms,
         "trace_hex": key.hex,
         "span_count": len(spans),
-        "native_count": len(native_rows),
+        "native_count": sum(s.kind == "native" for s in spans),
         "live": root["status"] == "in_progress" or not root.get("root_received", True),
     }
 
@@ -109,17 +98,7 @@ async def turn_page(trace_id: str, request: Request, conn: ConnectionDep, settin
     context["details"] = await _span_details(conn, root, selected) if selected else None
     context["jaeger_url"] = settings.jaeger_trace_url(key.hex)
     context["project"] = views.project_of((root.get("context") or {}).get("cwd"))
-    totals = await sessions_store.turn_totals(
-        conn,
-        [
-            {
-                "turn_id": root["id"] or key,
-                "prompt_id": root.get("prompt_id"),
-                "native_trace_id": root.get("native_trace_id"),
-            }
-        ],
-    )
-    context["totals"] = totals.get(root["id"] or key)
+    context["totals"] = root["totals"]
     return render(request, "turn.html", context)
 
 

@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from traceability.lineage_api.ui.waterfall import SpanIn
-
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 STATUS_LABELS = {
@@ -36,39 +34,8 @@ def status_of(row: dict[str, Any]) -> str:
     return status or "unknown"
 
 
-def kind_of(row: dict[str, Any]) -> str:
-    kind = row.get("span_type")
-    return str(kind) if kind else "other"
-
-
-def span_in(row: dict[str, Any]) -> SpanIn:
-    duration = row.get("duration_ms")
-    return SpanIn(
-        span_id=str(row["span_id"]),
-        parent_span_id=row.get("parent_span_id"),
-        name=str(row.get("span_name") or row.get("hook_name") or ""),
-        kind=kind_of(row),
-        status=status_of(row),
-        started_at=row["started_at"],
-        duration_ms=float(duration) if duration is not None else None,
-    )
-
-
 def native_status(row: dict[str, Any]) -> str:
     return "failed" if row.get("status_code") == "ERROR" or row.get("success") is False else "completed"
-
-
-def native_span_in(row: dict[str, Any], parent_span_id: str | None) -> SpanIn:
-    """One of Claude Code's own spans (``claude_code_spans``) for the waterfall."""
-    return SpanIn(
-        span_id=str(row["span_id"]),
-        parent_span_id=parent_span_id,
-        name=str(row["name"]),
-        kind="native",
-        status=native_status(row),
-        started_at=row["started_at"],
-        duration_ms=float(row["duration_ms"]),
-    )
 
 
 def pretty_json(value: Any) -> str | None:

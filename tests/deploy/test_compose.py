@@ -205,7 +205,7 @@ def test_grafana_provisioning(compose: dict[str, Any]) -> None:
     providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "dashboards.yaml").read_text())
     (provider,) = providers["providers"]
     dash_dir = mounts[provider["options"]["path"]]
-    assert dash_dir == GRAFANA / "dashboards"
+    assert dash_dir == REPO / "lineage_api" / "ui" / "dashboards"  # shipped in the package too
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (dash_dir / Path(home).name).is_file()
     assert mounts["/etc/grafana/provisioning"] == GRAFANA / "provisioning"

@@ -103,3 +103,49 @@ async def test_a_native_trace_without_hooks_is_its_own_turn(
     assert page.status_code == 200 and "no hook spans arrived" in page.text
     count = await db_pool.fetchval("SELECT count(*) FROM claude_code_spans WHERE trace_id = $1", native)
     assert len(_rows(page.text)) == count > 0
+
+
+async def test_a_native_only_session_is_listed_and_has_its_page(
+    ui: httpx.AsyncClient, collector: Collector, db_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Hooks not installed: the session list and the session page show the session and its turn,
+    as ``GET sessions`` does; when the hook turn arrives later, the turn is counted once."""
+    bodies = _bodies()
+    for body in bodies:
+        post(collector, body)
+    native = native_trace_id(bodies)
+    wait_until(lambda: drained(collector), what="spool drained")
+    session = await db_pool.fetchval(
+        "SELECT session_id FROM claude_code_spans WHERE trace_id = $1 AND span_type = 'interaction'", native
+    )
+    assert await db_pool.fetchval("SELECT count(*) FROM execution_traces") == 0
+    api = (await ui.get("/api/pattern-traceability/sessions")).json()["data"]
+    assert [s["session_id"] for s in api["sessions"]] == [session]
+    listed = await ui.get("/")
+    assert listed.status_code == 200 and f'href="/sessions/{session}"' in listed.text
+    page = await ui.get(f"/sessions/{session}")
+    assert page.status_code == 200, page.text
+    assert page.text.count('class="timeline-row turn"') == 1 and f'href="/turns/{native.hex}"' in page.text
+    tools = await db_pool.fetchval(
+        "SELECT count(*) FROM claude_code_spans WHERE trace_id = $1 AND span_type = 'tool'", native
+    )
+    assert f"{tools} tools" in page.text and (await ui.get(f"/turns/{native.hex}")).status_code == 200
+    assert (
+        await db_pool.fetchval("SELECT turns FROM trace_sessions WHERE session_id = $1::uuid", session) == 1
+    )
+    hook = HookEnv(tmp_path / "hook")  # the hooks' spans arrive after all
+    hook.replay(hook_payloads("json"))
+    for path in sorted(hook.spool.glob("*.json")):
+        shutil.copy(path, collector.spool_dir / path.name)
+    wait_until(lambda: drained(collector), what="spool drained")
+    joined = await db_pool.fetchval(
+        "SELECT correlation_id FROM execution_traces WHERE native_trace_id = $1", native
+    )
+    assert joined is not None
+    assert (
+        await db_pool.fetchval("SELECT turns FROM trace_sessions WHERE session_id = $1::uuid", session) == 1
+    )
+    page = await ui.get(f"/sessions/{session}")
+    assert (
+        page.text.count('class="timeline-row turn"') == 1 and f'href="/turns/{native.hex}"' not in page.text
+    )
