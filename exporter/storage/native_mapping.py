@@ -7,6 +7,7 @@ this path); prompt text is kept only when Claude Code sent it and prompt capture
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,10 +45,19 @@ def is_native_span(span: SpanRecord) -> bool:
     )
 
 
+_CACHED_CHARS = 512  # Claude Code repeats its short values (user, session, model, terminal) in every event
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short(value: str) -> str:
+    """``redact`` is a function of the text alone: a short value seen before is not scanned again."""
+    return redact(clean_text(value))
+
+
 def _redact(value: Any) -> Any:
     """Secrets out of every string (nested values too)."""
     if isinstance(value, str):
-        return redact(clean_text(value))
+        return _redact_short(value) if len(value) <= _CACHED_CHARS else redact(clean_text(value))
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value
