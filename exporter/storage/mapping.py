@@ -227,6 +227,8 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
 
 
 def _scalar_results(attrs: Mapping[str, AttrValue], keys: Mapping[str, str]) -> dict[str, Any] | None:
+    if attrs.keys().isdisjoint(keys.values()):  # the common case, checked without a Python loop
+        return None
     found = {name: attrs[key] for name, key in keys.items() if key in attrs}
     return found or None
 

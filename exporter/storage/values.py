@@ -204,7 +204,7 @@ def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
 
 
 def to_datetime(unix_nano: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=unix_nano // 1000)
+    return _EPOCH + timedelta(0, 0, unix_nano // 1000)  # positional: half the cost of microseconds=
 
 
 def resource_json(resource: Mapping[str, AttrValue]) -> str | None:
