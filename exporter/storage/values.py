@@ -197,10 +197,14 @@ def trace_uuid(trace_id_hex: str) -> uuid.UUID:
 _ROW_NAMESPACE_BYTES = ROW_NAMESPACE.bytes
 
 
-def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
-    """``uuid5(ROW_NAMESPACE, trace_id_hex + span_id_hex)``, without rebuilding the namespace's bytes."""
-    digest = hashlib.sha1(_ROW_NAMESPACE_BYTES + (trace_id_hex + span_id_hex).encode()).digest()
+def row_uuid(name: str) -> uuid.UUID:
+    """``uuid5(ROW_NAMESPACE, name)``, without rebuilding the namespace's bytes on every call."""
+    digest = hashlib.sha1(_ROW_NAMESPACE_BYTES + name.encode()).digest()
     return uuid.UUID(bytes=digest[:16], version=5)
+
+
+def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
+    return row_uuid(trace_id_hex + span_id_hex)
 
 
 def to_datetime(unix_nano: int) -> datetime:
