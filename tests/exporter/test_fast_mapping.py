@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from tests.support import reference_mapping
 from tests.support.spans import make_turn
@@ -21,7 +22,6 @@ from traceability.exporter.codec.records import AttrValue, SpanEventRecord, Span
 from traceability.exporter.codec.traces import decode_json, decode_request
 from traceability.exporter.storage import mapping
 from traceability.instrumentation import semconv as sc
-from traceability.instrumentation.otlp_encode import encode_spans
 
 NATIVE = Path(__file__).parents[1] / "fixtures" / "claude-code-native"
 
