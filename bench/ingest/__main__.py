@@ -36,7 +36,8 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from bench.common import progress
-from bench.ingest.logs import make_log_requests, raw_copy_logs
+from bench.ingest.logs import raw_copy_logs
+from tests.support.log_requests import make_log_requests
 from traceability.exporter.codec.traces import attribute_kv, decode_request
 from traceability.exporter.devtools.embedded_pg import EmbeddedPostgres, free_port
 from traceability.exporter.storage import database

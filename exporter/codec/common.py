@@ -89,8 +89,9 @@ def attributes(kvs: Any) -> dict[str, AttrValue]:
     out: dict[str, AttrValue] = {}
     for kv in kvs:
         value = kv.value
-        # strings are most attributes: read them without the generic dispatch (ingest hot path)
-        out[kv.key] = value.string_value if value.WhichOneof("value") == "string_value" else any_value(value)
+        # strings are most attributes: a non-empty string_value is the one value set (ingest hot path)
+        text = value.string_value
+        out[kv.key] = text if text else any_value(value)
     return out
 
 

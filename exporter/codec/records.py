@@ -52,24 +52,3 @@ class SpanRecord:
 
 class InvalidSpan(ValueError):
     """A span that cannot be stored (bad ids, impossible times); the message says which field."""
-
-
-def _check_hex(value: str, digits: int, what: str) -> None:
-    if len(value) != digits or value.strip("0123456789abcdef") or value == "0" * digits:
-        raise InvalidSpan(f"{what} must be {digits} hex digits and not all zero, got {value[:64]!r}")
-
-
-def validate(record: SpanRecord) -> SpanRecord:
-    """Return ``record`` when it can be stored, else raise InvalidSpan."""
-    _check_hex(record.trace_id, 32, "traceId")
-    _check_hex(record.span_id, 16, "spanId")
-    if record.parent_span_id is not None:
-        _check_hex(record.parent_span_id, 16, "parentSpanId")
-    for link in record.links:
-        _check_hex(link.trace_id, 32, "links.traceId")
-        _check_hex(link.span_id, 16, "links.spanId")
-    if record.start_time_unix_nano <= 0:
-        raise InvalidSpan("startTimeUnixNano must be set")
-    if record.end_time_unix_nano < record.start_time_unix_nano:
-        raise InvalidSpan("endTimeUnixNano is before startTimeUnixNano")
-    return record

@@ -38,7 +38,6 @@ from traceability.exporter.codec.records import (
     SpanEventRecord,
     SpanLinkRecord,
     SpanRecord,
-    validate,
 )
 
 
@@ -51,32 +50,58 @@ def _jsonable(value: AttrValue) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+
+
+def _hex_id(raw: bytes, size: int, zero: bytes, what: str) -> str:
+    """The id as lowercase hex; raises InvalidSpan unless it has ``size`` bytes and is not all zero.
+
+    Hex of bytes is always lowercase, so the length and the zero test are the whole rule.
+    """
+    if len(raw) != size or raw == zero:
+        value = raw.hex()
+        raise InvalidSpan(f"{what} must be {2 * size} hex digits and not all zero, got {value[:64]!r}")
+    return raw.hex()
+
+
 def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str) -> SpanRecord:
     kind = span.kind if 0 <= span.kind < len(SPAN_KINDS) else 0
-    code = span.status.code if 0 <= span.status.code < len(STATUS_CODES) else 0
-    return validate(
-        SpanRecord(
-            trace_id=span.trace_id.hex(),
-            span_id=span.span_id.hex(),
-            parent_span_id=span.parent_span_id.hex() or None,
-            name=span.name,
-            kind=SPAN_KINDS[kind],
-            start_time_unix_nano=span.start_time_unix_nano,
-            end_time_unix_nano=span.end_time_unix_nano,
-            status_code=STATUS_CODES[code],
-            status_message=span.status.message,
-            attributes=attributes(span.attributes),
-            events=tuple(
-                SpanEventRecord(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events
-            ),
-            resource=resource,
-            scope_name=scope_name,
-            links=tuple(
-                SpanLinkRecord(link.trace_id.hex(), link.span_id.hex(), attributes(link.attributes))
-                for link in span.links
-            ),
+    status = span.status
+    code = status.code if 0 <= status.code < len(STATUS_CODES) else 0
+    parent = span.parent_span_id
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    record = SpanRecord(
+        trace_id=_hex_id(span.trace_id, 16, _ZERO_TRACE, "traceId"),
+        span_id=_hex_id(span.span_id, 8, _ZERO_SPAN, "spanId"),
+        parent_span_id=_hex_id(parent, 8, _ZERO_SPAN, "parentSpanId") if parent else None,
+        name=span.name,
+        kind=SPAN_KINDS[kind],
+        start_time_unix_nano=start,
+        end_time_unix_nano=end,
+        status_code=STATUS_CODES[code],
+        status_message=status.message,
+        attributes=attributes(span.attributes),
+        events=tuple(SpanEventRecord(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events)
+        if span.events
+        else (),
+        resource=resource,
+        scope_name=scope_name,
+        links=tuple(
+            SpanLinkRecord(
+                _hex_id(link.trace_id, 16, _ZERO_TRACE, "links.traceId"),
+                _hex_id(link.span_id, 8, _ZERO_SPAN, "links.spanId"),
+                attributes(link.attributes),
+            )
+            for link in span.links
         )
+        if span.links
+        else (),
     )
+    if start <= 0:
+        raise InvalidSpan("startTimeUnixNano must be set")
+    if end < start:
+        raise InvalidSpan("endTimeUnixNano is before startTimeUnixNano")
+    return record
 
 
 def _add_scope(batch: DecodedBatch, scope_spans: ScopeSpans, resource: Mapping[str, AttrValue]) -> None:

@@ -69,12 +69,10 @@ def stored_bytes(values: tuple[Any, ...], limit: int) -> int:
     Counting characters first keeps this cheap on the ingest path: UTF-8 takes at most 4 bytes
     per character, so rows under a quarter of the limit are never encoded.
     """
-    chars = 0
-    for v in values:
-        if isinstance(v, str):
-            chars += len(v)
-        elif isinstance(v, list):  # text[] (tags)
-            chars += sum(len(x) for x in v if isinstance(x, str))
+    texts = [v for v in values if isinstance(v, str)]
+    if list in map(type, values):  # text[] (tags)
+        texts += [x for v in values if isinstance(v, list) for x in v if isinstance(x, str)]
+    chars = sum(map(len, texts))
     if chars * 4 <= limit or chars > limit:
         return chars
     total = 0

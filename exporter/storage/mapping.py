@@ -18,18 +18,19 @@ from traceability.exporter.storage.limits import (
     stored_bytes,
 )
 from traceability.exporter.storage.values import (
-    bool_attr,
+    bool_value,
     clean_text,
     dumps,
-    float_attr,
+    float_value,
     hook_row_id,
-    indexed_text_attr,
-    int_attr,
-    json_attr,
+    indexed_text_value,
+    int_value,
+    json_value,
     parse_uuid,
     resource_json,
     session_uuid,
     text_attr,
+    text_value,
     to_datetime,
     trace_uuid,
 )
@@ -49,35 +50,42 @@ def _exception(span: SpanRecord) -> Mapping[str, AttrValue]:
     return {}
 
 
-# Attributes stored in a column of their own; the ``attributes`` jsonb keeps every other one, so
-# each value is stored once (and the ingest path encodes less JSON).
-_TRACE_COLUMN_ATTRIBUTES = frozenset(
-    {
-        sc.SPAN_TYPE, sc.ROOT_ID, sc.PARENT_ID, sc.SESSION_ID, sc.USER_ID, sc.SOURCE, sc.PROMPT_TEXT,
-        sc.PROMPT_ID, sc.TRACE_STATUS, sc.SUCCESS, sc.ERROR_TYPE, sc.CONTEXT, sc.TAGS,
-    }
-)  # fmt: skip
-_HOOK_COLUMN_ATTRIBUTES = frozenset(
-    {
-        sc.SPAN_TYPE, sc.HOOK_TYPE, sc.HOOK_NAME, sc.EXECUTION_ORDER, sc.GEN_AI_TOOL_NAME, sc.CODE_FILE_PATH,
-        sc.STATUS, sc.SUCCESS, sc.INPUT_DATA, sc.OUTPUT_DATA, sc.MODIFICATIONS, sc.METADATA,
-        sc.QUALITY_PERFORMED, sc.QUALITY_RESULTS, sc.QUALITY_SCORE, sc.RAG_PERFORMED, sc.RAG_RESULTS,
-        sc.ERROR_MESSAGE, sc.ERROR_TYPE, sc.ERROR_STACK, sc.SESSION_ID, sc.PROMPT_ID, sc.GEN_AI_TOOL_CALL_ID,
-        sc.GEN_AI_AGENT_ID, sc.DURATION_MS,
-    }
-)  # fmt: skip
+# Attributes stored in a column of their own, in the order ``trace_row`` / ``hook_row`` unpack them;
+# the ``attributes`` jsonb keeps every other one, so each value is stored once (and the ingest path
+# encodes less JSON). One pass over a span's attributes sorts them (``_split``): no lookup per column.
+_TRACE_SLOTS = {key: i for i, key in enumerate((
+    sc.SPAN_TYPE, sc.ROOT_ID, sc.PARENT_ID, sc.SESSION_ID, sc.USER_ID, sc.SOURCE, sc.PROMPT_TEXT,
+    sc.PROMPT_ID, sc.TRACE_STATUS, sc.SUCCESS, sc.ERROR_TYPE, sc.CONTEXT, sc.TAGS,
+))}  # fmt: skip
+_HOOK_SLOTS = {key: i for i, key in enumerate((
+    sc.SPAN_TYPE, sc.HOOK_TYPE, sc.HOOK_NAME, sc.EXECUTION_ORDER, sc.GEN_AI_TOOL_NAME, sc.CODE_FILE_PATH,
+    sc.STATUS, sc.SUCCESS, sc.INPUT_DATA, sc.OUTPUT_DATA, sc.MODIFICATIONS, sc.METADATA,
+    sc.QUALITY_PERFORMED, sc.QUALITY_RESULTS, sc.QUALITY_SCORE, sc.RAG_PERFORMED, sc.RAG_RESULTS,
+    sc.ERROR_MESSAGE, sc.ERROR_TYPE, sc.ERROR_STACK, sc.SESSION_ID, sc.PROMPT_ID, sc.GEN_AI_TOOL_CALL_ID,
+    sc.GEN_AI_AGENT_ID, sc.DURATION_MS,
+))}  # fmt: skip
 
 
-def _other_attributes(
-    span: SpanRecord, in_columns: frozenset[str], whole: Mapping[str, AttrValue]
-) -> dict[str, Any]:
-    """The span's attributes that no column holds, and the whole values of shortened columns."""
-    out: dict[str, Any] = {
-        k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items() if k not in in_columns
-    }
+def _split(
+    attrs: Mapping[str, AttrValue], slots: Mapping[str, int]
+) -> tuple[list[AttrValue], dict[str, Any]]:
+    """The raw values of the column attributes, by slot (None when absent), and every other attribute."""
+    values: list[AttrValue] = [None] * len(slots)
+    other: dict[str, Any] = {}
+    for key, value in attrs.items():
+        slot = slots.get(key)
+        if slot is None:
+            other[key] = list(value) if isinstance(value, tuple) else value
+        else:
+            values[slot] = value
+    return values, other
+
+
+def _attributes_json(other: dict[str, Any], whole: Mapping[str, AttrValue]) -> str | None:
+    """The ``attributes`` jsonb: the attributes no column holds, and the whole values of shortened columns."""
     if whole:
-        out.update(whole)
-    return out
+        other.update(whole)
+    return dumps(other)
 
 
 def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
@@ -114,8 +122,7 @@ def is_root(span: SpanRecord) -> bool:
     return span.parent_span_id is None
 
 
-def _tags(attrs: Mapping[str, AttrValue]) -> list[str] | None:
-    value = attrs.get(sc.TAGS)
+def _tags(value: AttrValue) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, tuple):
@@ -172,45 +179,47 @@ HOOK_JSON_COLUMNS = frozenset(
 
 def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
     """``resource``: the resource's JSON when the caller already has it (spans of a request share one)."""
-    attrs = span.attributes
+    (_, root_id, parent_id, session, user_id, source, prompt_text, prompt_id, trace_status, success_attr,
+     error_type, context, tags), other = _split(span.attributes, _TRACE_SLOTS)  # fmt: skip
     trace_id = trace_uuid(span.trace_id)
     exc = _exception(span)
     whole: dict[str, AttrValue] = {}
-    status = indexed_text_attr(attrs, sc.TRACE_STATUS, whole) or (
+    status = indexed_text_value(trace_status, sc.TRACE_STATUS, whole) or (
         sc.TRACE_STATUS_FAILED if span.status_code == "ERROR" else sc.TRACE_STATUS_COMPLETED
     )
-    success = bool_attr(attrs, sc.SUCCESS)
+    success = bool_value(success_attr)
     if success is None:
         success = status == sc.TRACE_STATUS_COMPLETED
-    session_id, session_key = session_uuid(text_attr(attrs, sc.SESSION_ID))
-    error_message = clean_text(span.status_message) or text_attr(exc, sc.EXCEPTION_MESSAGE)
+    session_id, session_key = session_uuid(text_value(session))
+    name = clean_text(span.name)
+    status_message = clean_text(span.status_message)
     return TraceRow(
         (
             trace_id,
             trace_id,
-            parse_uuid(text_attr(attrs, sc.ROOT_ID)) or trace_id,
-            parse_uuid(text_attr(attrs, sc.PARENT_ID)),
+            parse_uuid(text_value(root_id)) or trace_id,
+            parse_uuid(text_value(parent_id)),
             session_id,
             session_key,
-            indexed_text_attr(attrs, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
-            text_attr(attrs, sc.SOURCE) or clean_text(span.name) or "unknown",
-            text_attr(attrs, sc.PROMPT_TEXT),
-            indexed_text_attr(attrs, sc.PROMPT_ID, whole),
+            indexed_text_value(user_id, sc.USER_ID, whole),  # derivation indexes it (pattern_execution_keys)
+            text_value(source) or name or "unknown",
+            text_value(prompt_text),
+            indexed_text_value(prompt_id, sc.PROMPT_ID, whole),
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
             status,
             success,
-            error_message,
-            text_attr(attrs, sc.ERROR_TYPE) or text_attr(exc, sc.EXCEPTION_TYPE),
-            json_attr(attrs, sc.CONTEXT),
-            _tags(attrs),
+            status_message or text_attr(exc, sc.EXCEPTION_MESSAGE),
+            text_value(error_type) or text_attr(exc, sc.EXCEPTION_TYPE),
+            json_value(context),
+            _tags(tags),
             span.span_id,
             text_attr(span.resource, sc.SERVICE_NAME),
-            clean_text(span.name),
+            name,
             span.status_code,
-            clean_text(span.status_message) or None,
-            dumps(_other_attributes(span, _TRACE_COLUMN_ATTRIBUTES, whole)),
+            status_message or None,
+            _attributes_json(other, whole),
             resource if resource is not None else resource_json(span.resource),
             dumps(_links(span)),
         )
@@ -218,6 +227,8 @@ def trace_row(span: SpanRecord, resource: str | None = None) -> TraceRow:
 
 
 def _scalar_results(attrs: Mapping[str, AttrValue], keys: Mapping[str, str]) -> dict[str, Any] | None:
+    if attrs.keys().isdisjoint(keys.values()):  # the common case, checked without a Python loop
+        return None
     found = {name: attrs[key] for name, key in keys.items() if key in attrs}
     return found or None
 
@@ -239,61 +250,67 @@ _RAG_SCALARS = {
 def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
     """``resource``: the resource's JSON when the caller already has it (spans of a request share one)."""
     attrs = span.attributes
+    (span_type, hook_type, hook_name, execution_order, tool_name, file_path, status_attr, success_attr,
+     input_data, output_data, modifications, metadata, quality_performed, quality_attr, quality_score,
+     rag_performed, rag_attr, error_message, error_type, error_stack, session, prompt_id, tool_call_id,
+     agent_id, tool_duration), other = _split(attrs, _HOOK_SLOTS)  # fmt: skip
     exc = _exception(span)
     whole: dict[str, AttrValue] = {}
-    span_type = text_attr(attrs, sc.SPAN_TYPE)
-    status = text_attr(attrs, sc.STATUS) or (
+    span_type_text = text_value(span_type)
+    status = text_value(status_attr) or (
         sc.STATUS_FAILED if span.status_code == "ERROR" else sc.STATUS_COMPLETED
     )
-    success = bool_attr(attrs, sc.SUCCESS)
+    success = bool_value(success_attr)
     if success is None:
         success = status not in _FAILED_STATUSES
-    quality_results = json_attr(attrs, sc.QUALITY_RESULTS) or dumps(_scalar_results(attrs, _QUALITY_SCALARS))
-    rag_results = json_attr(attrs, sc.RAG_RESULTS) or dumps(_scalar_results(attrs, _RAG_SCALARS))
-    quality_performed = bool_attr(attrs, sc.QUALITY_PERFORMED)
-    rag_performed = bool_attr(attrs, sc.RAG_PERFORMED)
+    quality_results = json_value(quality_attr) or dumps(_scalar_results(attrs, _QUALITY_SCALARS))
+    rag_results = json_value(rag_attr) or dumps(_scalar_results(attrs, _RAG_SCALARS))
+    quality_done = bool_value(quality_performed)
+    rag_done = bool_value(rag_performed)
+    name = clean_text(span.name)
+    status_message = clean_text(span.status_message)
     return HookRow(
         (
             hook_row_id(span.trace_id, span.span_id),
             trace_uuid(span.trace_id),
-            text_attr(attrs, sc.HOOK_TYPE) or span_type or "span",
-            text_attr(attrs, sc.HOOK_NAME) or clean_text(span.name),
-            int_attr(attrs, sc.EXECUTION_ORDER) or 0,
-            text_attr(attrs, sc.GEN_AI_TOOL_NAME),
-            indexed_text_attr(attrs, sc.CODE_FILE_PATH, whole),  # derivation indexes it
+            text_value(hook_type) or span_type_text or "span",
+            text_value(hook_name) or name,
+            int_value(execution_order) or 0,
+            text_value(tool_name),
+            indexed_text_value(file_path, sc.CODE_FILE_PATH, whole),  # derivation indexes it
             to_datetime(span.start_time_unix_nano),
             to_datetime(span.end_time_unix_nano),
             _duration_ms(span),
             status,
-            json_attr(attrs, sc.INPUT_DATA),
-            json_attr(attrs, sc.OUTPUT_DATA),
-            json_attr(attrs, sc.MODIFICATIONS),
-            rag_performed if rag_performed is not None else rag_results is not None,
+            json_value(input_data),
+            json_value(output_data),
+            json_value(modifications),
+            rag_done if rag_done is not None else rag_results is not None,
             rag_results,
-            quality_performed if quality_performed is not None else quality_results is not None,
+            quality_done if quality_done is not None else quality_results is not None,
             quality_results,
-            text_attr(attrs, sc.ERROR_MESSAGE)
-            or clean_text(span.status_message)
-            or text_attr(exc, sc.EXCEPTION_MESSAGE),
-            text_attr(attrs, sc.ERROR_TYPE) or text_attr(exc, sc.EXCEPTION_TYPE),
-            text_attr(attrs, sc.ERROR_STACK) or text_attr(exc, sc.EXCEPTION_STACKTRACE),
-            json_attr(attrs, sc.METADATA),
+            text_value(error_message) or status_message or text_attr(exc, sc.EXCEPTION_MESSAGE),
+            text_value(error_type) or text_attr(exc, sc.EXCEPTION_TYPE),
+            text_value(error_stack) or text_attr(exc, sc.EXCEPTION_STACKTRACE),
+            json_value(metadata),
             span.span_id,
             span.parent_span_id,
-            clean_text(span.name),
+            name,
             span.kind,
-            span_type,
+            span_type_text,
             span.status_code,
-            clean_text(span.status_message) or None,
-            indexed_text_attr(attrs, sc.SESSION_ID, whole),
-            indexed_text_attr(attrs, sc.PROMPT_ID, whole),  # joined to Claude Code's own (indexed) prompt ids
-            indexed_text_attr(attrs, sc.GEN_AI_TOOL_CALL_ID, whole),
-            text_attr(attrs, sc.GEN_AI_AGENT_ID),
-            float_attr(attrs, sc.DURATION_MS),
-            float_attr(attrs, sc.QUALITY_SCORE),
+            status_message or None,
+            indexed_text_value(session, sc.SESSION_ID, whole),
+            indexed_text_value(
+                prompt_id, sc.PROMPT_ID, whole
+            ),  # joined to Claude Code's own (indexed) prompt ids
+            indexed_text_value(tool_call_id, sc.GEN_AI_TOOL_CALL_ID, whole),
+            text_value(agent_id),
+            float_value(tool_duration),
+            float_value(quality_score),
             success,
             text_attr(span.resource, sc.SERVICE_NAME),
-            dumps(_other_attributes(span, _HOOK_COLUMN_ATTRIBUTES, whole)),
+            _attributes_json(other, whole),
             dumps(_events(span)),
             resource if resource is not None else resource_json(span.resource),
             dumps(_links(span)),
@@ -313,7 +330,7 @@ def placeholder_trace_row(trace_id_hex: str, first_child: SpanRecord) -> TraceRo
         session_id=session_id,
         session_key=session_key,
         source="unknown",
-        prompt_id=indexed_text_attr(first_child.attributes, sc.PROMPT_ID, {}),
+        prompt_id=indexed_text_value(first_child.attributes.get(sc.PROMPT_ID), sc.PROMPT_ID, {}),
         started_at=to_datetime(first_child.start_time_unix_nano),
         status=sc.TRACE_STATUS_IN_PROGRESS,
         service_name=text_attr(first_child.resource, sc.SERVICE_NAME),

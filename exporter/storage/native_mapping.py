@@ -7,6 +7,7 @@ this path); prompt text is kept only when Claude Code sent it and prompt capture
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,12 +19,16 @@ from traceability.exporter.storage.limits import index_safe_text
 from traceability.exporter.storage.values import (
     ROW_NAMESPACE,
     bool_attr,
+    bool_value,
     clean_text,
     dumps,
     float_attr,
+    float_value,
     hook_row_id,
     resource_json,
+    row_uuid,
     text_attr,
+    text_value,
     to_datetime,
     trace_uuid,
 )
@@ -44,10 +49,19 @@ def is_native_span(span: SpanRecord) -> bool:
     )
 
 
+_CACHED_CHARS = 512  # Claude Code repeats its short values (user, session, model, terminal) in every event
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short(value: str) -> str:
+    """``redact`` is a function of the text alone: a short value seen before is not scanned again."""
+    return redact(clean_text(value))
+
+
 def _redact(value: Any) -> Any:
     """Secrets out of every string (nested values too)."""
     if isinstance(value, str):
-        return redact(clean_text(value))
+        return _redact_short(value) if len(value) <= _CACHED_CHARS else redact(clean_text(value))
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value
@@ -86,8 +100,8 @@ def _rest(attrs: Mapping[str, AttrValue], in_columns: frozenset[str]) -> str | N
     )
 
 
-def _int64(attrs: Mapping[str, AttrValue], key: str) -> int | None:
-    value = float_attr(attrs, key)
+def _int64(raw: AttrValue) -> int | None:
+    value = float_value(raw)
     if value is None or not -(2**63) <= value < 2**63:
         return None
     return int(value)
@@ -98,7 +112,8 @@ _TOKEN_KEYS = (sc.CC_INPUT_TOKENS, sc.CC_OUTPUT_TOKENS, sc.CC_CACHE_READ_TOKENS,
 
 def _tokens(attrs: Mapping[str, AttrValue]) -> tuple[int | None, ...]:
     """The four token counts (input, output, cache read, cache creation), in column order."""
-    return tuple(_int64(attrs, key) for key in _TOKEN_KEYS)
+    get = attrs.get
+    return tuple([_int64(get(key)) for key in _TOKEN_KEYS])
 
 
 def _uuid_of_hex(value: str | None) -> uuid.UUID | None:
@@ -152,11 +167,12 @@ def event_row_id(record: LogRecordData) -> uuid.UUID:
     )  # fmt: skip
     if sequence is None:
         key += "|" + (dumps({k: _redact(v) for k, v in sorted(attrs.items())}) or "") + "|" + str(record.body)
-    return uuid.uuid5(ROW_NAMESPACE, key)
+    return row_uuid(key)
 
 
 def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None = None) -> tuple[Any, ...]:
     attrs = record.attributes
+    get = attrs.get  # one bound lookup per column, no helper frame (the ingest hot path)
     body = record.body if isinstance(record.body, str) else dumps(_redact(record.body))
     return (
         event_row_id(record),
@@ -168,22 +184,22 @@ def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None
         _uuid_of_hex(record.trace_id),
         record.span_id,
         _indexed(attrs, sc.CC_TOOL_USE_ID),
-        text_attr(attrs, sc.CC_TOOL_NAME),
-        text_attr(attrs, sc.CC_MODEL),
+        text_value(get(sc.CC_TOOL_NAME)),
+        text_value(get(sc.CC_MODEL)),
         *_tokens(attrs),
-        float_attr(attrs, sc.CC_COST_USD),
-        float_attr(attrs, sc.CC_DURATION_MS),
-        float_attr(attrs, sc.CC_TTFT_MS),
-        text_attr(attrs, sc.CC_REQUEST_ID),
-        _redact(text_attr(attrs, sc.CC_ERROR)),
-        text_attr(attrs, sc.CC_STATUS_CODE),
-        bool_attr(attrs, sc.CC_SUCCESS),
-        text_attr(attrs, sc.CC_DECISION),
-        text_attr(attrs, sc.CC_DECISION_SOURCE),
-        text_attr(attrs, sc.CC_HOOK_EVENT),
-        text_attr(attrs, sc.CC_HOOK_NAME),
-        float_attr(attrs, sc.CC_HOOK_TOTAL_DURATION_MS),
-        _int64(attrs, sc.CC_NUM_HOOKS),
+        float_value(get(sc.CC_COST_USD)),
+        float_value(get(sc.CC_DURATION_MS)),
+        float_value(get(sc.CC_TTFT_MS)),
+        text_value(get(sc.CC_REQUEST_ID)),
+        _redact(text_value(get(sc.CC_ERROR))),
+        text_value(get(sc.CC_STATUS_CODE)),
+        bool_value(get(sc.CC_SUCCESS)),
+        text_value(get(sc.CC_DECISION)),
+        text_value(get(sc.CC_DECISION_SOURCE)),
+        text_value(get(sc.CC_HOOK_EVENT)),
+        text_value(get(sc.CC_HOOK_NAME)),
+        float_value(get(sc.CC_HOOK_TOTAL_DURATION_MS)),
+        _int64(get(sc.CC_NUM_HOOKS)),
         _prompt(attrs, capture_prompts),
         clean_text(record.severity_text) or None,
         _redact(clean_text(body)) if body is not None else None,

@@ -7,6 +7,7 @@ both read attributes with, so each kind of value is converted one way.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -82,12 +83,11 @@ def dumps(value: Any) -> str | None:
     return _ENCODER.encode(clean_json(value))
 
 
-def json_attr(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+def json_value(raw: AttrValue) -> str | None:
     """A JSON-valued attribute as jsonb text; text that is not JSON is stored as a JSON string.
 
     Valid, clean JSON text is passed through as sent (no re-encoding: this is the ingest hot path).
     """
-    raw = attrs.get(key)
     if raw is None:
         return None
     if isinstance(raw, str):
@@ -101,30 +101,28 @@ def json_attr(attrs: Mapping[str, AttrValue], key: str) -> str | None:
     return dumps(raw)
 
 
-def text_attr(attrs: Mapping[str, AttrValue], key: str) -> str | None:
-    value = attrs.get(key)
+def text_value(value: AttrValue) -> str | None:
     if value is None:
         return None
     return clean_text(value if isinstance(value, str) else str(value))
 
 
-def indexed_text_attr(attrs: Mapping[str, AttrValue], key: str, whole: dict[str, AttrValue]) -> str | None:
+def indexed_text_value(value: AttrValue, key: str, whole: dict[str, AttrValue]) -> str | None:
     """A column value an index (or derivation's indexes) holds: see ``limits.index_safe_text``.
 
     When the value had to be shortened, the whole value goes into ``whole`` (the row's
-    ``attributes`` jsonb) under its attribute name.
+    ``attributes`` jsonb) under its attribute name ``key``.
     """
-    value = text_attr(attrs, key)
-    if value is None:
+    text = text_value(value)
+    if text is None:
         return None
-    safe = index_safe_text(value)
-    if safe is not value:
-        whole[key] = value
+    safe = index_safe_text(text)
+    if safe is not text:
+        whole[key] = text
     return safe
 
 
-def bool_attr(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
-    value = attrs.get(key)
+def bool_value(value: AttrValue) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -134,8 +132,7 @@ def bool_attr(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
     return None
 
 
-def float_attr(attrs: Mapping[str, AttrValue], key: str) -> float | None:
-    value = attrs.get(key)
+def float_value(value: AttrValue) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -148,11 +145,28 @@ def float_attr(attrs: Mapping[str, AttrValue], key: str) -> float | None:
         return None
 
 
-def int_attr(attrs: Mapping[str, AttrValue], key: str) -> int | None:
-    value = float_attr(attrs, key)
-    if value is None or not -(2**31) <= value < 2**31:
+def int_value(value: AttrValue) -> int | None:
+    number = float_value(value)
+    if number is None or not -(2**31) <= number < 2**31:
         return None
-    return int(value)
+    return int(number)
+
+
+# The same rules, reading the value from an attribute mapping (one lookup per call).
+def json_attr(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+    return json_value(attrs.get(key))
+
+
+def text_attr(attrs: Mapping[str, AttrValue], key: str) -> str | None:
+    return text_value(attrs.get(key))
+
+
+def bool_attr(attrs: Mapping[str, AttrValue], key: str) -> bool | None:
+    return bool_value(attrs.get(key))
+
+
+def float_attr(attrs: Mapping[str, AttrValue], key: str) -> float | None:
+    return float_value(attrs.get(key))
 
 
 def parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -180,12 +194,21 @@ def trace_uuid(trace_id_hex: str) -> uuid.UUID:
     return uuid.UUID(hex=trace_id_hex)
 
 
+_ROW_NAMESPACE_BYTES = ROW_NAMESPACE.bytes
+
+
+def row_uuid(name: str) -> uuid.UUID:
+    """``uuid5(ROW_NAMESPACE, name)``, without rebuilding the namespace's bytes on every call."""
+    digest = hashlib.sha1(_ROW_NAMESPACE_BYTES + name.encode()).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
+
+
 def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
-    return uuid.uuid5(ROW_NAMESPACE, trace_id_hex + span_id_hex)
+    return row_uuid(trace_id_hex + span_id_hex)
 
 
 def to_datetime(unix_nano: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=unix_nano // 1000)
+    return _EPOCH + timedelta(0, 0, unix_nano // 1000)  # positional: half the cost of microseconds=
 
 
 def resource_json(resource: Mapping[str, AttrValue]) -> str | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from traceability.exporter.codec.records import AttrValue, InvalidSpan, SpanEventRecord, SpanRecord, validate
+from traceability.exporter.codec.records import AttrValue, SpanEventRecord, SpanRecord
+from traceability.exporter.codec.traces import decode_request
 from traceability.exporter.storage.mapping import (
     HOOK_COLUMNS,
     TRACE_COLUMNS,
@@ -102,15 +103,20 @@ def test_trace_row_failed_status_from_span_status() -> None:
     )
 
 
-def test_validate_rejects_bad_ids_and_times() -> None:
-    good = span("00000000000000aa", None)
-    for change, message in (
-        ({"trace_id": "0" * 32}, "traceId"),
-        ({"span_id": "abc"}, "spanId"),
-        ({"parent_span_id": "zz" * 8}, "parentSpanId"),
-        ({"end_time_unix_nano": 1}, "before"),
-        ({"start_time_unix_nano": 0}, "startTimeUnixNano"),
-    ):
-        bad = SpanRecord(**{**{f: getattr(good, f) for f in good.__slots__}, **change})
-        with pytest.raises(InvalidSpan, match=message):
-            validate(bad)
+def test_decoder_rejects_bad_ids_and_times_span_by_span() -> None:
+    good = {"trace_id": bytes.fromhex(TRACE), "span_id": b"\x00" * 7 + b"\xaa", "start_time_unix_nano": 10,
+            "end_time_unix_nano": 20, "name": "good"}  # fmt: skip
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    spans.add(**good)
+    for change in (
+        {"trace_id": bytes(16)}, {"trace_id": b"\x01" * 15}, {"span_id": b"\x01" * 3}, {"span_id": bytes(8)},
+        {"parent_span_id": b"\x01" * 9}, {"end_time_unix_nano": 1}, {"start_time_unix_nano": 0},
+    ):  # fmt: skip
+        spans.add(**{**good, **change, "name": "bad"})
+    spans.add(**{**good, "name": "link", "links": [{"trace_id": bytes(16), "span_id": b"\x01" * 8}]})
+    batch = decode_request(request)
+    assert [s.name for s in batch.spans] == ["good"] and batch.rejected == 8
+    for message in ("traceId", "traceId", "spanId", "spanId", "parentSpanId", "before", "startTimeUnixNano"):
+        assert message in batch.errors.pop(0)
+    assert "links.traceId must be 32 hex digits and not all zero" in batch.errors[0]

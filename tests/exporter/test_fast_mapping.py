@@ -1,0 +1,101 @@
+"""The single-pass mapping stores exactly the rows the previous mapping stored, for a varied corpus.
+
+The oracle is ``tests/support/reference_mapping.py`` (the mapping as it was, one lookup per column).
+The corpus: seeded random spans over every column attribute and many hostile values (long indexed
+values, NUL, lone surrogates, non-finite numbers, JSON and not-JSON text, arrays, exception events,
+links), the real OTel SDK's spans, and the recorded Claude Code requests decoded by the codec.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+from tests.support import reference_mapping
+from tests.support.attribute_corpus import VALUES
+from tests.support.spans import make_turn
+from traceability.exporter.codec.records import AttrValue, SpanEventRecord, SpanLinkRecord, SpanRecord
+from traceability.exporter.codec.traces import decode_json, decode_request
+from traceability.exporter.storage import mapping
+from traceability.instrumentation import semconv as sc
+
+NATIVE = Path(__file__).parents[1] / "fixtures" / "claude-code-native"
+
+KEYS = [
+    sc.SPAN_TYPE, sc.ROOT_ID, sc.PARENT_ID, sc.SESSION_ID, sc.USER_ID, sc.SOURCE, sc.PROMPT_TEXT,
+    sc.PROMPT_ID, sc.TRACE_STATUS, sc.SUCCESS, sc.ERROR_TYPE, sc.CONTEXT, sc.TAGS, sc.HOOK_TYPE,
+    sc.HOOK_NAME, sc.EXECUTION_ORDER, sc.GEN_AI_TOOL_NAME, sc.CODE_FILE_PATH, sc.STATUS, sc.INPUT_DATA,
+    sc.OUTPUT_DATA, sc.MODIFICATIONS, sc.METADATA, sc.QUALITY_PERFORMED, sc.QUALITY_RESULTS,
+    sc.QUALITY_SCORE, sc.QUALITY_VIOLATIONS, sc.QUALITY_CORRECTIONS, sc.QUALITY_DECISION, sc.RAG_PERFORMED,
+    sc.RAG_RESULTS, sc.RAG_MATCHES, sc.RAG_CONFIDENCE, sc.RAG_TOP_PATTERN, sc.RAG_ERROR, sc.ERROR_MESSAGE,
+    sc.ERROR_STACK, sc.GEN_AI_TOOL_CALL_ID, sc.GEN_AI_AGENT_ID, sc.DURATION_MS, "custom.a", "custom.b",
+]  # fmt: skip
+
+
+def _attrs(rng: random.Random) -> dict[str, AttrValue]:
+    return {key: rng.choice(VALUES) for key in rng.sample(KEYS, rng.randint(0, len(KEYS)))}
+
+
+def _span(rng: random.Random, n: int) -> SpanRecord:
+    events = []
+    if rng.random() < 0.3:
+        exc = {sc.EXCEPTION_TYPE: "KeyError", sc.EXCEPTION_MESSAGE: rng.choice(VALUES)}
+        events.append(SpanEventRecord(sc.EXCEPTION_EVENT_NAME, 5, {**exc, sc.EXCEPTION_STACKTRACE: "tb"}))
+    if rng.random() < 0.3:
+        events.append(SpanEventRecord("note", 6, _attrs(rng)))
+    links = tuple(
+        SpanLinkRecord(f"{n + 7:032x}", f"{n + 9:016x}", _attrs(rng)) for _ in range(rng.randint(0, 2))
+    )
+    start = 1_767_225_600_000_000_000 + n * 1000
+    return SpanRecord(
+        trace_id=f"{n // 4 + 1:032x}", span_id=f"{n + 1:016x}",
+        parent_span_id=rng.choice([None, f"{n + 100:016x}"]), name=rng.choice(["s", "hook X", "", "n\x00"]),
+        kind=rng.choice(["INTERNAL", "CLIENT"]), start_time_unix_nano=start,
+        end_time_unix_nano=start + rng.choice([0, 5_000_000, 10**18]),
+        status_code=rng.choice(["UNSET", "OK", "ERROR"]), status_message=rng.choice(["", "boom", "x\ud800"]),
+        attributes=_attrs(rng), events=tuple(events),
+        resource=rng.choice([{sc.SERVICE_NAME: "svc"}, {}, {"k": ("a", "b"), "n": float("nan")}]),
+        scope_name="s", links=links,
+    )  # fmt: skip
+
+
+def _corpus() -> list[SpanRecord]:
+    rng = random.Random(20261202)
+    spans = [_span(rng, n) for n in range(3000)]
+    spans += decode_request(encode_spans(make_turn(0xABC, hooks=5, failed_hook=2))).spans
+    for path in sorted((NATIVE / "json" / "otlp").glob("*-traces.json")):
+        spans += decode_json(path.read_bytes()).spans
+    return spans
+
+
+def _plain(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return [row.values for row in rows]
+
+
+@pytest.mark.parametrize("max_bytes", [16 * 1024 * 1024, 6000])
+def test_fast_mapping_stores_the_rows_the_previous_mapping_stored(max_bytes: int) -> None:
+    corpus = _corpus()
+    ours = mapping.map_spans(corpus, max_bytes)
+    theirs = reference_mapping.map_spans(corpus, max_bytes)
+    assert len(ours.hooks) > 1000 and len(ours.roots) > 100 and ours.placeholders  # a corpus with variety
+    assert _plain(ours.roots) == _plain(theirs.roots)
+    assert _plain(ours.hooks) == _plain(theirs.hooks)
+    assert _plain(ours.placeholders) == _plain(theirs.placeholders)
+    assert [(s.span_id, r) for s, r in ours.rejected] == [(s.span_id, r) for s, r in theirs.rejected]
+    if max_bytes < 10_000:
+        assert ours.rejected  # the cap is exercised
+
+
+def test_corpus_values_reach_every_column_kind() -> None:
+    """The corpus is varied where it matters: shortened index values, rejected JSON text, tags arrays."""
+    hooks = [
+        dict(zip(mapping.HOOK_COLUMNS, r.values, strict=True)) for r in mapping.map_spans(_corpus()).hooks
+    ]
+    assert any("sha256:" in (h["session_id"] or "") for h in hooks)
+    assert any(h["input_data"] == json.dumps('{"a": NaN}') for h in hooks)
+    assert any(h["quality_score"] is None for h in hooks) and any(h["quality_score"] == 0.85 for h in hooks)
