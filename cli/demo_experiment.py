@@ -99,7 +99,8 @@ def _edit_to_v2(path: Path) -> dict[str, Any]:
     return edit_spec(path, VERSIONS[0], _V2_PRELUDE + VERSIONS[1], module_text(0), module_text(1))
 
 
-def _read(path: Path, content: str) -> dict[str, Any]:
+def read_spec(path: Path, content: str) -> dict[str, Any]:
+    """A Read of the whole of ``path`` as Claude Code reports it."""
     lines = content.count("\n")
     return {
         "input": {"file_path": str(path)},
@@ -134,7 +135,7 @@ def plan(rng: random.Random, root: Path, *, now: datetime, days: int) -> list[Pl
         PlannedSession(
             start + timedelta(hours=1),
             f"Make {FUNCTION} reuse connections: it opens one per call",
-            [("Read", _read(home, module_text(0))), ("Edit", _edit_to_v2(home))],
+            [("Read", read_spec(home, module_text(0))), ("Edit", _edit_to_v2(home))],
             "setup",
         ),
     ]

@@ -191,20 +191,7 @@ def _read_spec(project: _Project, module: str, missing: bool = False) -> dict[st
             "input": {"file_path": str(path)},
             "error": f"File does not exist. Note: your current working directory is {project.root}.",
         }
-    content = project.files.get(module, "")
-    return {
-        "input": {"file_path": str(path)},
-        "response": {
-            "type": "text",
-            "file": {
-                "filePath": str(path),
-                "content": content,
-                "numLines": content.count("\n"),
-                "startLine": 1,
-                "totalLines": content.count("\n"),
-            },
-        },
-    }
+    return demo_experiment.read_spec(path, project.files.get(module, ""))
 
 
 def _bash_spec(
