@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from traceability.cli import local_stack
-from traceability.instrumentation.env import LOG_LEVEL_ENV, env_str
+from traceability.cli import local_stack, options
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,9 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--host", help="address to bind (default: $INTELLIGENCE_SERVICE_HOST, else 127.0.0.1)"
     )
     parser.add_argument("--port", type=int, help="port (default: $INTELLIGENCE_SERVICE_PORT, else 8053)")
-    parser.add_argument(
-        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
-    )
+    options.add_db_url(parser)
     parser.add_argument(
         "--no-deriver",
         action="store_true",
@@ -37,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from traceability.lineage_api.settings import Settings
     from traceability.serving.protocol import server_options
 
-    level = env_str(LOG_LEVEL_ENV, "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = options.configure_service_logging()
     try:
         settings = Settings.resolve(
             db_url=local_stack.resolve_db_url(args.db_url),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from traceability.cli import local_stack
-from traceability.instrumentation.env import LOG_LEVEL_ENV, env_str
+from traceability.cli import local_stack, options
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--spool-dir", help="spool directory (default: TRACEABILITY_SPOOL_DIR or ~/.local/state/...)"
     )
-    parser.add_argument(
-        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
-    )
+    options.add_db_url(parser)
     parser.add_argument(
         "--workers",
         type=int,
@@ -39,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from traceability.collector.service import serve
     from traceability.collector.settings import CollectorSettings
 
-    level = env_str(LOG_LEVEL_ENV, "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = options.configure_service_logging()
     try:
         settings = CollectorSettings.resolve(
             db_url=local_stack.resolve_db_url(args.db_url),

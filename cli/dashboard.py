@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from traceability.cli import local_stack
+from traceability.cli import options
 from traceability.lineage_api.store import grafana_sql
 
 BACKGROUND, PANEL, TEXT, MUTED, GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9c", "#2c3235"
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="action", required=True)
     render = actions.add_parser("render", help="run every panel's SQL and draw the dashboard (matplotlib)")
     render.add_argument("--out", default="dashboard.png", help="PNG to write (default: dashboard.png)")
-    render.add_argument("--db-url", help="database (default: TRACEABILITY_DB_URL, else the one `up` runs)")
+    options.add_db_url(render, help="database (default: TRACEABILITY_DB_URL, else the one `up` runs)")
     render.add_argument("--days", type=float, default=14, help="time range: the last N days (default: 14)")
     render.add_argument(
         "--dashboard", type=Path, default=None, help="dashboard JSON (default: the one the package ships)"
@@ -52,9 +52,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     matplotlib.use("Agg")
-    dsn = local_stack.resolve_db_url(args.db_url)
+    dsn = options.database_or_complain(args.db_url, "dashboard")
     if not dsn:
-        print(local_stack.no_database_message("dashboard"), file=sys.stderr)
         return 2
     dashboard = grafana_sql.load_dashboard(args.dashboard)
     now = datetime.now(UTC)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
-from traceability.cli import local_stack
+from traceability.cli import options
 from traceability.exporter.storage import database
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("db", help="apply or revert schema migrations")
-    parser.add_argument(
-        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
-    )
+    options.add_db_url(parser)
     actions = parser.add_subparsers(dest="action", required=True)
     up = actions.add_parser("upgrade", help="migrate to a revision (default: head)")
     up.add_argument("revision", nargs="?", default="head")
@@ -25,9 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    dsn = local_stack.resolve_db_url(args.db_url)
+    dsn = options.database_or_complain(args.db_url, "db")
     if not dsn:
-        print(local_stack.no_database_message("db"), file=sys.stderr)
         return 2
     if args.action == "upgrade":
         database.upgrade(dsn, args.revision)

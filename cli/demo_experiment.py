@@ -64,7 +64,8 @@ def module_text(version: int) -> str:
     return MODULE_HEADER + (_V2_PRELUDE if version else "") + VERSIONS[version]
 
 
-def _write(path: Path, content: str, duration_ms: int | None = None) -> dict[str, Any]:
+def write_spec(path: Path, content: str, duration_ms: int | None = None) -> dict[str, Any]:
+    """A Write that creates ``path`` with ``content``, as Claude Code reports it."""
     spec: dict[str, Any] = {
         "input": {"file_path": str(path), "content": content},
         "response": {"type": "create", "filePath": str(path), "content": content, "structuredPatch": []},
@@ -76,10 +77,8 @@ def _write(path: Path, content: str, duration_ms: int | None = None) -> dict[str
     return spec
 
 
-def _edit_to_v2(path: Path) -> dict[str, Any]:
-    original, content = module_text(0), module_text(1)
-    old = VERSIONS[0]
-    new = _V2_PRELUDE + VERSIONS[1]
+def edit_spec(path: Path, old: str, new: str, original: str, content: str) -> dict[str, Any]:
+    """An Edit of ``path`` (``original`` -> ``content``) as Claude Code reports it."""
     return {
         "input": {"file_path": str(path), "old_string": old, "new_string": new, "replace_all": False},
         "response": {
@@ -96,7 +95,12 @@ def _edit_to_v2(path: Path) -> dict[str, Any]:
     }
 
 
-def _read(path: Path, content: str) -> dict[str, Any]:
+def _edit_to_v2(path: Path) -> dict[str, Any]:
+    return edit_spec(path, VERSIONS[0], _V2_PRELUDE + VERSIONS[1], module_text(0), module_text(1))
+
+
+def read_spec(path: Path, content: str) -> dict[str, Any]:
+    """A Read of the whole of ``path`` as Claude Code reports it."""
     lines = content.count("\n")
     return {
         "input": {"file_path": str(path)},
@@ -125,13 +129,13 @@ def plan(rng: random.Random, root: Path, *, now: datetime, days: int) -> list[Pl
         PlannedSession(
             start,
             f"Add a {FUNCTION} helper to {HOME_MODULE}",
-            [("Write", _write(home, module_text(0)))],
+            [("Write", write_spec(home, module_text(0)))],
             "setup",
         ),
         PlannedSession(
             start + timedelta(hours=1),
             f"Make {FUNCTION} reuse connections: it opens one per call",
-            [("Read", _read(home, module_text(0))), ("Edit", _edit_to_v2(home))],
+            [("Read", read_spec(home, module_text(0))), ("Edit", _edit_to_v2(home))],
             "setup",
         ),
     ]
@@ -146,7 +150,7 @@ def plan(rng: random.Random, root: Path, *, now: datetime, days: int) -> list[Pl
         tools = [
             (
                 "Write",
-                _write(
+                write_spec(
                     root / "plugins" / name / "_http.py",
                     module_text(version),
                     max(1, int(rng.lognormvariate(0.0, sigma) * median)),

@@ -150,12 +150,7 @@ def _write_spec(project: _Project, module: str, function: str) -> dict[str, Any]
     content = _module_text(project, module)
     path = project.root / module
     project.files[module] = content
-    return {
-        "input": {"file_path": str(path), "content": content},
-        "response": {"type": "create", "filePath": str(path), "content": content, "structuredPatch": []},
-        "write_path": path,
-        "write_content": content,
-    }
+    return demo_experiment.write_spec(path, content)
 
 
 def _edit_spec(project: _Project, module: str, function: str) -> dict[str, Any]:
@@ -179,20 +174,7 @@ def _edit_spec(project: _Project, module: str, function: str) -> dict[str, Any]:
         content = original.replace(old, new)
     project.files[module] = content
     path = project.root / module
-    return {
-        "input": {"file_path": str(path), "old_string": old, "new_string": new, "replace_all": False},
-        "response": {
-            "filePath": str(path),
-            "oldString": old,
-            "newString": new,
-            "originalFile": original,
-            "structuredPatch": [],
-            "userModified": False,
-            "replaceAll": False,
-        },
-        "write_path": path,
-        "write_content": content,
-    }
+    return demo_experiment.edit_spec(path, old, new, original, content)
 
 
 def _current_text(module_text: str, version_text: str) -> str:
@@ -209,20 +191,7 @@ def _read_spec(project: _Project, module: str, missing: bool = False) -> dict[st
             "input": {"file_path": str(path)},
             "error": f"File does not exist. Note: your current working directory is {project.root}.",
         }
-    content = project.files.get(module, "")
-    return {
-        "input": {"file_path": str(path)},
-        "response": {
-            "type": "text",
-            "file": {
-                "filePath": str(path),
-                "content": content,
-                "numLines": content.count("\n"),
-                "startLine": 1,
-                "totalLines": content.count("\n"),
-            },
-        },
-    }
+    return demo_experiment.read_spec(path, project.files.get(module, ""))
 
 
 def _bash_spec(

@@ -12,6 +12,8 @@ import argparse
 import asyncio
 import sys
 
+from traceability.cli import options
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -20,21 +22,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
-    )
+    options.add_db_url(parser)
     parser.add_argument("--batch-size", type=int, default=500, help="tool spans per batch (default: 500)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from traceability.cli import local_stack
     from traceability.exporter.storage.database import redact_dsn
 
-    dsn = local_stack.resolve_db_url(args.db_url)
+    dsn = options.database_or_complain(args.db_url, "derive")
     if not dsn:
-        print(local_stack.no_database_message("derive"), file=sys.stderr)
         return 2
     try:
         return asyncio.run(_derive(dsn, args))

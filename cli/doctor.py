@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from traceability.cli import local_stack
+from traceability.cli import local_stack, options
 from traceability.cli.command import user_command
 from traceability.instrumentation.env import (
     API_PORT_ENV,
@@ -51,8 +51,8 @@ class Finding:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("doctor", help="check every piece and say what is wrong and how to fix it")
-    parser.add_argument(
-        "--db-url", help="database to check (default: TRACEABILITY_DB_URL, else the one `up` runs)"
+    options.add_db_url(
+        parser, help="database to check (default: TRACEABILITY_DB_URL, else the one `up` runs)"
     )
     parser.add_argument(
         "--collector-url", help="collector base URL (default: from `up`, else http://127.0.0.1:4318)"

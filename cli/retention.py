@@ -7,6 +7,8 @@ import asyncio
 import sys
 from typing import Any
 
+from traceability.cli import options
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -17,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--older-than", required=True, help="age of the traces to delete: 30d, 12h, 2w, 1d12h, ..."
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would be deleted; delete nothing")
-    parser.add_argument(
-        "--db-url", help="database URL (default: TRACEABILITY_DB_URL, else the one `up` runs)"
-    )
+    options.add_db_url(parser)
     parser.add_argument(
         "--batch-rows", type=int, default=5000, help="hook rows deleted per transaction (default 5000)"
     )
@@ -30,12 +30,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from traceability.cli import local_stack
     from traceability.exporter.storage.retention import parse_duration
 
-    dsn = local_stack.resolve_db_url(args.db_url)
+    dsn = options.database_or_complain(args.db_url, "retention")
     if not dsn:
-        print(local_stack.no_database_message("retention"), file=sys.stderr)
         return 2
     try:
         older_than = parse_duration(args.older_than)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from traceability.cli import local_stack, up_process
+from traceability.cli import local_stack, options, up_process
 from traceability.cli.local_stack import StackState
 from traceability.cli.parent_watch import ParentWatch
 from traceability.instrumentation.env import (
@@ -65,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--data-dir", help="where the private PostgreSQL and logs live (default: $TRACEABILITY_DATA_DIR)"
     )
-    parser.add_argument(
-        "--db-url", help="use this PostgreSQL instead of a private one (default: $TRACEABILITY_DB_URL)"
+    options.add_db_url(
+        parser, help="use this PostgreSQL instead of a private one (default: $TRACEABILITY_DB_URL)"
     )
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="seconds to wait for each piece (default: 60)"

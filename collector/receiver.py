@@ -102,28 +102,26 @@ def _items(batch: Any) -> list[Any]:
     return batch.spans if isinstance(batch, DecodedBatch) else batch.items
 
 
-def _trace_response(rejected: int, message: str) -> Message:
-    response = ExportTraceServiceResponse()
-    if rejected:
-        response.partial_success.rejected_spans = rejected
-        response.partial_success.error_message = message
-    return response
+def _partial_success(
+    response_type: Callable[[], Message], rejected_field: str
+) -> Callable[[int, str], Message]:
+    """A signal's response builder: empty when all was kept, else partial_success with the rejected
+    count (in the signal's own field) and the reason."""
+
+    def build(rejected: int, message: str) -> Message:
+        response = response_type()
+        if rejected:
+            partial = response.partial_success
+            setattr(partial, rejected_field, rejected)
+            partial.error_message = message
+        return response
+
+    return build
 
 
-def _logs_response(rejected: int, message: str) -> Message:
-    response = ExportLogsServiceResponse()
-    if rejected:
-        response.partial_success.rejected_log_records = rejected
-        response.partial_success.error_message = message
-    return response
-
-
-def _metrics_response(rejected: int, message: str) -> Message:
-    response = ExportMetricsServiceResponse()
-    if rejected:
-        response.partial_success.rejected_data_points = rejected
-        response.partial_success.error_message = message
-    return response
+_trace_response = _partial_success(ExportTraceServiceResponse, "rejected_spans")
+_logs_response = _partial_success(ExportLogsServiceResponse, "rejected_log_records")
+_metrics_response = _partial_success(ExportMetricsServiceResponse, "rejected_data_points")
 
 
 def _media_type(request: Request) -> str:

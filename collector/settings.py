@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 
 from traceability.exporter.storage.database import resolve_dsn
 from traceability.instrumentation.env import (
@@ -12,16 +12,13 @@ from traceability.instrumentation.env import (
     COLLECTOR_PORT_ENV,
     COLLECTOR_WORKERS_ENV,
     DB_URL_ENV,
-    DB_URL_EXTERNAL_ENV,
     DRAIN_STALL_S_ENV,
     MAX_BODY_BYTES_ENV,
     MAX_INFLIGHT_BYTES_ENV,
     SPOOL_DIR_ENV,
 )
 from traceability.instrumentation.spool import default_spool_dir
-from traceability.serving.auth import AccessPolicy
-from traceability.serving.limits import ServerLimits
-from traceability.serving.service_settings import EnvBool, ServiceSettings, given
+from traceability.serving.service_settings import EnvBool, ServiceSettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -32,9 +29,7 @@ MiB = 1024 * 1024
 class CollectorSettings(ServiceSettings):
     """Resolved settings; ``as_env`` hands them to worker processes, which ``resolve()`` again."""
 
-    db_url: str = Field(validation_alias=AliasChoices(DB_URL_ENV, DB_URL_EXTERNAL_ENV))
     spool_dir: str = Field(default_factory=default_spool_dir, validation_alias=SPOOL_DIR_ENV)
-    access: AccessPolicy = Field(default_factory=lambda: AccessPolicy(token=None))
     host: str = Field(DEFAULT_HOST, validation_alias=COLLECTOR_HOST_ENV)
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, validation_alias=COLLECTOR_PORT_ENV)
     # OTLP/gRPC; 0 turns it off
@@ -55,7 +50,6 @@ class CollectorSettings(ServiceSettings):
     # keep the prompt text Claude Code's own telemetry sends (with OTEL_LOG_USER_PROMPTS=1), redacted;
     # the same setting as the hooks'
     capture_prompts: EnvBool = Field(False, validation_alias=CAPTURE_PROMPTS_ENV)
-    limits: ServerLimits = Field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
 
     @classmethod
     def resolve(
@@ -71,22 +65,14 @@ class CollectorSettings(ServiceSettings):
     ) -> CollectorSettings:
         """Settings with the bearer-token policy for the bind address (raises InsecureBind for a
         tokenless public bind) and the serving limits; ValueError without a database URL."""
-        dsn = resolve_dsn(db_url)
-        if not dsn:
-            raise ValueError(f"no database URL: pass --db-url or set {DB_URL_ENV}")
-        settings = cls(
-            db_url=dsn,
-            **given(
-                spool_dir=spool_dir or None,
-                host=host or None,
-                port=port,
-                grpc_port=grpc_port,
-                workers=workers,
-                capture_prompts=capture_prompts,
-            ),
-        )
-        return settings.model_copy(
-            update={"access": AccessPolicy.resolve(settings.host), "limits": ServerLimits.resolve()}
+        return cls.for_service(
+            resolve_dsn(db_url),
+            spool_dir=spool_dir or None,
+            host=host or None,
+            port=port,
+            grpc_port=grpc_port,
+            workers=workers,
+            capture_prompts=capture_prompts,
         )
 
     def as_env(self) -> dict[str, str]:

@@ -46,16 +46,21 @@ def key_values(kvs: Iterable[KeyValue]) -> list[dict[str, Any]]:
     return [{"key": kv.key, "value": any_value(kv.value)} for kv in kvs]
 
 
+def _put_attributes(out: dict[str, Any], attributes: Sequence[KeyValue], dropped: int) -> None:
+    """``attributes`` and ``droppedAttributesCount``, each left out at its default."""
+    if attributes:
+        out["attributes"] = key_values(attributes)
+    if dropped:
+        out["droppedAttributesCount"] = dropped
+
+
 def _scope(scope: InstrumentationScope) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if scope.name:
         out["name"] = scope.name
     if scope.version:
         out["version"] = scope.version
-    if scope.attributes:
-        out["attributes"] = key_values(scope.attributes)
-    if scope.dropped_attributes_count:
-        out["droppedAttributesCount"] = scope.dropped_attributes_count
+    _put_attributes(out, scope.attributes, scope.dropped_attributes_count)
     return out
 
 
@@ -63,10 +68,7 @@ def _link(link: Span.Link) -> dict[str, Any]:
     out: dict[str, Any] = {"traceId": link.trace_id.hex(), "spanId": link.span_id.hex()}
     if link.trace_state:
         out["traceState"] = link.trace_state
-    if link.attributes:
-        out["attributes"] = key_values(link.attributes)
-    if link.dropped_attributes_count:
-        out["droppedAttributesCount"] = link.dropped_attributes_count
+    _put_attributes(out, link.attributes, link.dropped_attributes_count)
     if link.flags:
         out["flags"] = link.flags
     return out
@@ -74,10 +76,7 @@ def _link(link: Span.Link) -> dict[str, Any]:
 
 def _event(event: Span.Event) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": str(event.time_unix_nano), "name": event.name}
-    if event.attributes:
-        out["attributes"] = key_values(event.attributes)
-    if event.dropped_attributes_count:
-        out["droppedAttributesCount"] = event.dropped_attributes_count
+    _put_attributes(out, event.attributes, event.dropped_attributes_count)
     return out
 
 
@@ -95,10 +94,7 @@ def span_dict(span: Span) -> dict[str, Any]:
         out["kind"] = span.kind
     out["startTimeUnixNano"] = str(span.start_time_unix_nano)
     out["endTimeUnixNano"] = str(span.end_time_unix_nano)
-    if span.attributes:
-        out["attributes"] = key_values(span.attributes)
-    if span.dropped_attributes_count:
-        out["droppedAttributesCount"] = span.dropped_attributes_count
+    _put_attributes(out, span.attributes, span.dropped_attributes_count)
     if span.events:
         out["events"] = [_event(e) for e in span.events]
     if span.dropped_events_count:

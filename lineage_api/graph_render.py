@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from traceability.lineage_api.models import AncestryData, DescendantsData, GraphFormat
 
 
@@ -64,27 +66,35 @@ def _edge_label(edge_type: str, transformation_type: str | None) -> str:
 def render_tree(data: AncestryData | DescendantsData) -> str:
     """The queried node, then its parents (ancestry) or children (descendants), indented by hops."""
     root = str(data.pattern_node_id)
-    children: dict[str, list[tuple[str, str, str]]] = {}
+    # (the node it hangs under, the node, its label, the edge type, the transformation)
+    hops: list[tuple[UUID, UUID, str, str, str | None]]
     if isinstance(data, AncestryData):
         arrow = "<-"
-        for a in data.ancestors:
-            children.setdefault(str(a.child_node_id), []).append(
-                (
-                    str(a.ancestor_id),
-                    _label(a.ancestor_pattern_id, a.ancestor_version, a.ancestor_pattern_name),
-                    _edge_label(a.edge_type, a.transformation_type),
-                )
+        hops = [
+            (
+                a.child_node_id,
+                a.ancestor_id,
+                _label(a.ancestor_pattern_id, a.ancestor_version, a.ancestor_pattern_name),
+                a.edge_type,
+                a.transformation_type,
             )
+            for a in data.ancestors
+        ]
     else:
         arrow = "->"
-        for d in data.descendants:
-            children.setdefault(str(d.parent_node_id), []).append(
-                (
-                    str(d.descendant_id),
-                    _label(d.descendant_pattern_id, d.descendant_version, d.descendant_pattern_name),
-                    _edge_label(d.edge_type, d.transformation_type),
-                )
+        hops = [
+            (
+                d.parent_node_id,
+                d.descendant_id,
+                _label(d.descendant_pattern_id, d.descendant_version, d.descendant_pattern_name),
+                d.edge_type,
+                d.transformation_type,
             )
+            for d in data.descendants
+        ]
+    children: dict[str, list[tuple[str, str, str]]] = {}
+    for under, node, label, edge_type, transformation in hops:
+        children.setdefault(str(under), []).append((str(node), label, _edge_label(edge_type, transformation)))
     lines = [
         f"{_label(data.pattern_id, data.pattern_version, data.pattern_name)}  (generation {data.generation})"
     ]

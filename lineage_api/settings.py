@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 
 from traceability.exporter.storage.database import resolve_dsn
 from traceability.instrumentation.env import (
@@ -11,15 +11,11 @@ from traceability.instrumentation.env import (
     API_MAX_BODY_BYTES_ENV,
     API_PORT_ENV,
     CORS_ORIGINS_ENV,
-    DB_URL_ENV,
-    DB_URL_EXTERNAL_ENV,
     DERIVER_ENV,
     DERIVER_INTERVAL_S_ENV,
     JAEGER_UI_URL_ENV,
 )
-from traceability.serving.auth import AccessPolicy
-from traceability.serving.limits import ServerLimits
-from traceability.serving.service_settings import EnvBool, EnvList, ServiceSettings, given
+from traceability.serving.service_settings import EnvBool, EnvList, ServiceSettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8053
@@ -33,7 +29,6 @@ DEFAULT_ANALYTICS_MIN_SAMPLE = 30
 class Settings(ServiceSettings):
     """Everything the lineage API needs; :meth:`resolve` adds the access policy and limits."""
 
-    db_url: str = Field(validation_alias=AliasChoices(DB_URL_ENV, DB_URL_EXTERNAL_ENV))
     host: str = Field(DEFAULT_HOST, validation_alias=API_HOST_ENV)
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, validation_alias=API_PORT_ENV)
     jaeger_ui_url: str = Field(DEFAULT_JAEGER_UI_URL, validation_alias=JAEGER_UI_URL_ENV)
@@ -47,12 +42,10 @@ class Settings(ServiceSettings):
     pool_max_size: int = 20
     pool_timeout_s: float = 5.0  # connect timeout; beyond it the API answers 503
     ancestry_max_depth: int = 50  # upper bound a caller may ask for with ?max_depth
-    access: AccessPolicy = Field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
     # CORS closed unless origins are listed (comma-separated)
     cors_origins: EnvList = Field((), validation_alias=CORS_ORIGINS_ENV)
     # larger request bodies get 413
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, validation_alias=API_MAX_BODY_BYTES_ENV)
-    limits: ServerLimits = Field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
     # for trend classes and growth
     analytics_min_sample_size: int = Field(
         DEFAULT_ANALYTICS_MIN_SAMPLE, ge=1, validation_alias=ANALYTICS_MIN_SAMPLE_ENV
@@ -76,25 +69,18 @@ class Settings(ServiceSettings):
     ) -> Settings:
         """Settings with the bearer-token policy for the bind address (raises InsecureBind for a
         tokenless public bind) and the serving limits; ValueError without a database URL."""
-        dsn = resolve_dsn(db_url)
-        if not dsn:
-            raise ValueError(f"no database URL: pass --db-url or set {DB_URL_ENV}")
-        settings = cls(
-            db_url=dsn,
-            **given(
-                host=host or None,
-                port=port,
-                jaeger_ui_url=jaeger_ui_url or None,
-                run_deriver=run_deriver,
-                deriver_interval_s=deriver_interval_s,
-                analytics_min_sample_size=analytics_min_sample_size,
-            ),
+        settings = cls.for_service(
+            resolve_dsn(db_url),
+            host=host or None,
+            port=port,
+            jaeger_ui_url=jaeger_ui_url or None,
+            run_deriver=run_deriver,
+            deriver_interval_s=deriver_interval_s,
+            analytics_min_sample_size=analytics_min_sample_size,
         )
         return settings.model_copy(
             update={
                 "jaeger_ui_url": settings.jaeger_ui_url.rstrip("/"),
                 "jaeger_configured": "jaeger_ui_url" in settings.model_fields_set,
-                "access": AccessPolicy.resolve(settings.host),
-                "limits": ServerLimits.resolve(),
             }
         )

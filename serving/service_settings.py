@@ -11,13 +11,23 @@ starts. A bad argument is a caller's error and raises ``ValidationError``.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AliasChoices, BeforeValidator, TypeAdapter, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from traceability.instrumentation.env import BOOL_EXPECTED, bad_value, parse_bool, raw, split_list
+from traceability.instrumentation.env import (
+    BOOL_EXPECTED,
+    DB_URL_ENV,
+    DB_URL_EXTERNAL_ENV,
+    bad_value,
+    parse_bool,
+    raw,
+    split_list,
+)
+from traceability.serving.auth import AccessPolicy
+from traceability.serving.limits import ServerLimits
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +88,29 @@ class LenientEnvSource(PydanticBaseSettingsSource):
 
 
 class ServiceSettings(BaseSettings):
-    """Frozen settings; subclasses give each environment-backed field ``validation_alias=<NAME>_ENV``."""
+    """Frozen settings; subclasses give each environment-backed field ``validation_alias=<NAME>_ENV``
+    and declare ``host`` with their own variable."""
 
     model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
         frozen=True, populate_by_name=True, arbitrary_types_allowed=True, extra="forbid"
     )
+
+    db_url: str = Field(validation_alias=AliasChoices(DB_URL_ENV, DB_URL_EXTERNAL_ENV))
+    host: str
+    access: AccessPolicy = Field(default_factory=lambda: AccessPolicy(token=None))  # bearer token rules
+    limits: ServerLimits = Field(default_factory=ServerLimits)  # connection timeouts and caps, Host names
+
+    @classmethod
+    def for_service(cls, dsn: str | None, **arguments: Any) -> Self:
+        """Settings for the resolved database URL and the caller's arguments (None: not given), with
+        the bearer-token policy for the bind address (raises InsecureBind for a tokenless public
+        bind) and the serving limits; ValueError without a database URL."""
+        if not dsn:
+            raise ValueError(f"no database URL: pass --db-url or set {DB_URL_ENV}")
+        settings = cls(db_url=dsn, **given(**arguments))
+        return settings.model_copy(
+            update={"access": AccessPolicy.resolve(settings.host), "limits": ServerLimits.resolve()}
+        )
 
     @classmethod
     def settings_customise_sources(
