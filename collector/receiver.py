@@ -18,9 +18,9 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -52,7 +52,7 @@ from traceability.exporter.codec.metrics import (
 )
 from traceability.exporter.codec.traces import DecodedBatch, decode_json, decode_protobuf, records_to_request
 from traceability.exporter.storage.errors import TRANSIENT_DB_ERRORS
-from traceability.exporter.storage.native_writer import NativeWriter
+from traceability.exporter.storage.native_writer import NativeWriter, NativeWriteResult
 from traceability.exporter.storage.writer import SpanWriter, WriteResult
 from traceability.instrumentation.otlp_encode import request_to_otlp_json
 from traceability.instrumentation.spool import write_spool_file
@@ -62,6 +62,7 @@ from traceability.serving.guard import RequestGuard, reservation_of
 from traceability.serving.hosts import HostPolicy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -299,32 +300,47 @@ class OtlpReceiver:
         write_spool_file(self.settings.spool_dir, stem, [line])
 
     async def _store_logs(self, batch: DecodedLogs) -> tuple[int, list[str]]:
-        try:
-            result = await self.native_writer.write_logs(batch.records)
-        except TRANSIENT_DB_ERRORS as exc:
-            self._queue(logs_request_to_otlp_json(batch.accepted), "recv-logs", batch)
-            self.stats.records_queued_on_disk += len(batch.records)
-            log.warning("database unavailable (%s): %d log records queued on disk", exc, len(batch.records))
-            self.stats.log_records_accepted += len(batch.records)
-            self.stats.log_records_rejected += batch.rejected
-            return 0, []
-        self.stats.log_records_accepted += len(batch.records) - len(result.rejected)
-        self.stats.log_records_rejected += batch.rejected + len(result.rejected)
-        return len(result.rejected), [reason for _, reason in result.rejected]
+        rejected = await self._store_native(
+            batch.records,
+            self.native_writer.write_logs,
+            lambda: logs_request_to_otlp_json(batch.accepted),
+            "recv-logs",
+            "log records",
+        )
+        self.stats.log_records_accepted += len(batch.records) - len(rejected)
+        self.stats.log_records_rejected += batch.rejected + len(rejected)
+        return len(rejected), rejected
 
     async def _store_metrics(self, batch: DecodedMetrics) -> tuple[int, list[str]]:
+        rejected = await self._store_native(
+            batch.points,
+            self.native_writer.write_metrics,
+            lambda: metrics_request_to_otlp_json(batch.accepted),
+            "recv-metrics",
+            "metric points",
+        )
+        self.stats.metric_points_accepted += len(batch.points) - len(rejected)
+        self.stats.metric_points_rejected += batch.rejected + len(rejected)
+        return len(rejected), rejected
+
+    async def _store_native(
+        self,
+        items: Sequence[T],
+        write: Callable[[Sequence[T]], Awaitable[NativeWriteResult[T]]],
+        as_otlp_json: Callable[[], bytes],
+        kind: str,
+        noun: str,
+    ) -> list[str]:
+        """Commit log records or metric points (the reasons of those the database refused), or queue
+        them in the spool when the database does not answer in time."""
         try:
-            result = await self.native_writer.write_metrics(batch.points)
+            result = await write(items)
         except TRANSIENT_DB_ERRORS as exc:
-            self._queue(metrics_request_to_otlp_json(batch.accepted), "recv-metrics", batch)
-            self.stats.records_queued_on_disk += len(batch.points)
-            log.warning("database unavailable (%s): %d metric points queued on disk", exc, len(batch.points))
-            self.stats.metric_points_accepted += len(batch.points)
-            self.stats.metric_points_rejected += batch.rejected
-            return 0, []
-        self.stats.metric_points_accepted += len(batch.points) - len(result.rejected)
-        self.stats.metric_points_rejected += batch.rejected + len(result.rejected)
-        return len(result.rejected), [reason for _, reason in result.rejected]
+            self._queue(as_otlp_json(), kind, items)
+            self.stats.records_queued_on_disk += len(items)
+            log.warning("database unavailable (%s): %d %s queued on disk", exc, len(items), noun)
+            return []
+        return [reason for _, reason in result.rejected]
 
     async def healthz(self, request: Request) -> JSONResponse:
         """200 while spans are stored or queued (``status`` ok or degraded); 503 when the drainer
