@@ -11,12 +11,12 @@ from __future__ import annotations
 import _signal
 
 from traceability.hooks.correlation import random_trace_id
-from traceability.hooks.redact import redact_cut
 from traceability.hooks.spans import random_span_id
 from traceability.instrumentation import otlp_json
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.ids import parse_trace_uuid, turn_span_id
 from traceability.instrumentation.otlp_json import LeanSpan
+from traceability.instrumentation.redaction.redact import redact_cut
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

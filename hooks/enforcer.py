@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from traceability.hooks import fs, payload
-from traceability.hooks.redact import redact
 from traceability.hooks.settings import HookSettings
 from traceability.hooks.slowpath import enable_site_packages
+from traceability.instrumentation import posix_fs
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.redaction.redact import redact
 from traceability.instrumentation.semconv import language_of
 
 MAX_REPORTED = 50
@@ -186,7 +187,7 @@ def _reason(findings: list[Finding], value: float, settings: HookSettings) -> st
 
 def _rag_query(tool_name: str, path: str, language: str, content: str) -> str:
     head = redact(content[:300])
-    return f"{language} {tool_name} {fs.basename(path)}: {head}".strip()
+    return f"{language} {tool_name} {posix_fs.basename(path)}: {head}".strip()
 
 
 def enforce(
@@ -199,7 +200,7 @@ def enforce(
     tool_input = event.get("tool_input")
     path = payload.file_path_of(tool_input)
     cwd = str(event.get("cwd") or "")
-    directory = fs.dirname(path) if path and Path(fs.dirname(path)).is_dir() else cwd
+    directory = posix_fs.dirname(path) if path and Path(posix_fs.dirname(path)).is_dir() else cwd
     if not directory or not Path(directory).is_dir():
         directory = "/"
     content, whole = proposed_content(tool_name, tool_input)

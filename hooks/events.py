@@ -28,9 +28,9 @@ import posix
 
 from traceability.hooks import payload, spans
 from traceability.hooks.correlation import AGENT_TOOLS, Correlation, end_process, on_start
-from traceability.hooks.redact import redact_cut
 from traceability.hooks.spans import TAGS, as_text
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.redaction.redact import redact_cut
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

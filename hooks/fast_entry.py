@@ -4,7 +4,8 @@
 so this script finds its own source: the folder it lives in is ``traceability.hooks`` and its parent
 holds ``traceability``'s sub-packages (the repository root in an editable install, or
 ``site-packages/traceability``). The packages are registered directly, without running their
-``__init__`` files (``traceability.instrumentation``'s imports ``typing``: ~11 ms).
+``__init__`` files (``traceability.instrumentation``'s imports ``typing``: ~11 ms), and with them
+``traceability.instrumentation.redaction``, whose modules the hook imports on every run.
 """
 
 import sys
@@ -20,6 +21,7 @@ def _run() -> int:
         ("traceability", root),
         ("traceability.hooks", hooks_dir),
         ("traceability.instrumentation", root + "/instrumentation"),
+        ("traceability.instrumentation.redaction", root + "/instrumentation/redaction"),
     ):
         if name not in sys.modules:
             module = module_type(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posix
 
-from traceability.hooks import fs
+from traceability.instrumentation import posix_fs
 from traceability.instrumentation import semconv as sc
 
 TYPE_CHECKING = False
@@ -22,7 +22,7 @@ _MAX_DEPTH = 64
 
 def _read(path: str) -> str:
     try:
-        return fs.read_bytes(path, 1 << 20).decode("utf-8", "replace")
+        return posix_fs.read_bytes(path, 1 << 20).decode("utf-8", "replace")
     except OSError:
         return ""
 
@@ -53,7 +53,7 @@ def _find(cwd: str) -> tuple[str, str, bool] | None:
     """(working tree dir, git dir, is a linked worktree) of the repository holding ``cwd``."""
     path = _normalize(cwd)
     for _ in range(_MAX_DEPTH):
-        dotgit = fs.join(path, ".git")
+        dotgit = posix_fs.join(path, ".git")
         kind = _is_dir(dotgit)
         if kind is True:
             return path, dotgit, False
@@ -61,19 +61,19 @@ def _find(cwd: str) -> tuple[str, str, bool] | None:
             text = _read(dotgit).strip()
             if text.startswith("gitdir:"):
                 gitdir = text[len("gitdir:") :].strip()
-                return path, _normalize(fs.join(path, gitdir)), True
+                return path, _normalize(posix_fs.join(path, gitdir)), True
         if path == "/":
             return None
-        path = fs.dirname(path)
+        path = posix_fs.dirname(path)
     return None
 
 
 def _ref_value(common: str, gitdir: str, ref: str) -> str | None:
     for base in (gitdir, common):
-        value = _read(fs.join(base, ref)).strip()
+        value = _read(posix_fs.join(base, ref)).strip()
         if value:
             return value
-    for line in _read(fs.join(common, "packed-refs")).splitlines():
+    for line in _read(posix_fs.join(common, "packed-refs")).splitlines():
         if line.endswith(" " + ref) and not line.startswith(("#", "^")):
             return line.split(" ", 1)[0]
     return None
@@ -81,7 +81,7 @@ def _ref_value(common: str, gitdir: str, ref: str) -> str | None:
 
 def _origin_url(common: str) -> str | None:
     in_origin = False
-    for raw in _read(fs.join(common, "config")).splitlines():
+    for raw in _read(posix_fs.join(common, "config")).splitlines():
         line = raw.strip()
         if line.startswith("["):
             in_origin = line.replace("'", '"') == '[remote "origin"]'
@@ -107,7 +107,7 @@ def _repo_name(url: str | None, root: str) -> str:
             tail = tail[:-4]
         if tail:
             return tail
-    return fs.basename(root)
+    return posix_fs.basename(root)
 
 
 def git_context(cwd: str | None) -> dict[str, Any]:
@@ -119,14 +119,14 @@ def git_context(cwd: str | None) -> dict[str, Any]:
         return {}
     worktree, gitdir, linked = found
     common = gitdir
-    pointer = _read(fs.join(gitdir, "commondir")).strip()
+    pointer = _read(posix_fs.join(gitdir, "commondir")).strip()
     if pointer:
-        common = _normalize(fs.join(gitdir, pointer))
-    root = fs.dirname(common) if common.endswith("/.git") else worktree
+        common = _normalize(posix_fs.join(gitdir, pointer))
+    root = posix_fs.dirname(common) if common.endswith("/.git") else worktree
     attrs: dict[str, Any] = {sc.VCS_REPOSITORY_ROOT: root}
     if linked:
         attrs[sc.VCS_WORKTREE] = worktree
-    head = _read(fs.join(gitdir, "HEAD")).strip()
+    head = _read(posix_fs.join(gitdir, "HEAD")).strip()
     revision: str | None
     if head.startswith("ref:"):
         ref = head[4:].strip()

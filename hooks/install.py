@@ -162,9 +162,9 @@ def install(
     backup = _write(path, data, original)
     if sidecar is not None:
         telemetry_env.save_sidecar(path, sidecar)
-    from traceability.hooks.redact import warm
+    from traceability.instrumentation.redaction.redact import warm
 
-    warm()  # the first hook run then finds the redaction patterns compiled (hooks/regex_cache.py)
+    warm()  # the first hook run then finds the redaction patterns compiled (redaction/regex_cache.py)
     return Change(path, True, backup, len(events), removed)
 
 

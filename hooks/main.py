@@ -3,7 +3,7 @@
 Both entry points end here: ``hooks/fast_entry.py`` (what ``traceability hooks install`` writes:
 the venv's interpreter by absolute path, ``-I -S``) and the ``traceability hook`` console command.
 The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time``, ``_signal``, ``_sre`` and
-``marshal`` (the redaction patterns come compiled from hooks/regex_cache.py) and this package; the
+``marshal`` (the redaction patterns come compiled from instrumentation/redaction/regex_cache.py) and this package; the
 quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
 
 A hook never breaks the user's session: any internal error is logged to ``quality_enforcer.log`` (hooks/fs.py) and the
@@ -23,7 +23,7 @@ from traceability.hooks import degraded, fs
 from traceability.hooks.events import EventSpans
 from traceability.hooks.settings import HookSettings, load_settings
 from traceability.hooks.state import SessionState, remove_stale
-from traceability.instrumentation import otlp_json
+from traceability.instrumentation import otlp_json, posix_fs
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.env import HOOK_NOW_NS_ENV, env_int
 from traceability.instrumentation.otlp_json import encode_request
@@ -60,12 +60,12 @@ def write_spans(settings: HookSettings, spans: list[LeanSpan], started_ns: int) 
     """One spool file (one OTLP/JSON request line) holding ``spans``; the format of instrumentation/spool.py."""
     line = encode_request(spans, resource_attributes(settings), sc.INSTRUMENTATION_SCOPE, VERSION)
     stem = f"{started_ns:020d}-{posix.getpid()}-{posix.urandom(4).hex()}"
-    path = fs.join(settings.spool_dir, stem + ".json")
+    path = posix_fs.join(settings.spool_dir, stem + ".json")
     try:
-        fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
+        posix_fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
     except FileNotFoundError:
-        fs.makedirs(settings.spool_dir)
-        fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
+        posix_fs.makedirs(settings.spool_dir)
+        posix_fs.write_atomic(path, line + b"\n", fsync=settings.fsync)
     return path
 
 
@@ -146,7 +146,7 @@ def main(started_ns: int | None = None) -> int:
                 fs.log(settings, fs.WARNING, message)
             if not settings.enabled:
                 return 0
-            raw = fs.read_fd(0, MAX_STDIN_BYTES + 1)  # bounded by the cap (~50 ms for 64 MiB)
+            raw = posix_fs.read_fd(0, MAX_STDIN_BYTES + 1)  # bounded by the cap (~50 ms for 64 MiB)
             if len(raw) > MAX_STDIN_BYTES:
                 raise degraded.PayloadTooLarge(raw[: degraded.HEAD_BYTES])
             degraded.arm(settings.deadline_s)

@@ -12,9 +12,15 @@ one ``clean`` call scans at most ``SCAN_BUDGET`` characters in all, then elides 
 
 from __future__ import annotations
 
-from traceability.hooks import fs
-from traceability.hooks.redact import CUT_MARGIN, REDACTED, is_secret_name, redact, redact_cut, redact_key
-from traceability.instrumentation import otlp_json
+from traceability.instrumentation import otlp_json, posix_fs
+from traceability.instrumentation.redaction.redact import (
+    CUT_MARGIN,
+    REDACTED,
+    is_secret_name,
+    redact,
+    redact_cut,
+    redact_key,
+)
 from traceability.instrumentation.semconv import language_of
 
 TYPE_CHECKING = False
@@ -139,7 +145,7 @@ def file_path_of(tool_input: Any) -> str:
 
 def _read_text(path: str, limit: int) -> str | None:
     try:
-        return fs.read_bytes(path, limit).decode("utf-8", "replace")
+        return posix_fs.read_bytes(path, limit).decode("utf-8", "replace")
     except (OSError, ValueError):
         return None
 

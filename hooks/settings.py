@@ -7,8 +7,7 @@ the state directory, keyed by the file's (mtime, size, inode); a hook re-parses 
 
 from __future__ import annotations
 
-from traceability.hooks import fs
-from traceability.instrumentation import otlp_json
+from traceability.instrumentation import otlp_json, posix_fs
 from traceability.instrumentation.env import (
     CAPTURE_PROMPTS_ENV,
     ENFORCEMENT_ENABLED_ENV,
@@ -41,16 +40,17 @@ _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRI
 
 
 def default_config_path() -> str:
-    return env_str(HOOK_CONFIG_ENV) or fs.join(fs.home(), ".claude", "hooks", "config.yaml")
+    return env_str(HOOK_CONFIG_ENV) or posix_fs.join(posix_fs.home(), ".claude", "hooks", "config.yaml")
 
 
 def default_state_dir() -> str:
-    return env_str(STATE_DIR_ENV) or fs.join(fs.state_home(), "traceability", "hooks")
+    return env_str(STATE_DIR_ENV) or posix_fs.join(posix_fs.state_home(), "traceability", "hooks")
 
 
 def default_spool_dir() -> str:
-    """Same resolution as ``instrumentation.spool.default_spool_dir`` (which imports ``os``)."""
-    return env_str(SPOOL_DIR_ENV) or fs.join(fs.state_home(), "traceability", "spool")
+    """Same resolution as ``instrumentation.spool.default_spool_dir`` (a test checks they agree); the
+    hook does not load that module for this one line."""
+    return env_str(SPOOL_DIR_ENV) or posix_fs.join(posix_fs.state_home(), "traceability", "spool")
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -102,10 +102,14 @@ class HookSettings:
         warn = self.warnings.append
         self.enabled = env_bool(HOOK_ENABLED_ENV, _bool(ours.get("enabled"), True), warn=warn)
         self.state_dir = (
-            env_str(STATE_DIR_ENV) or fs.expand_user(_text(ours.get("state_dir"), "")) or default_state_dir()
+            env_str(STATE_DIR_ENV)
+            or posix_fs.expand_user(_text(ours.get("state_dir"), ""))
+            or default_state_dir()
         )
         self.spool_dir = (
-            env_str(SPOOL_DIR_ENV) or fs.expand_user(_text(ours.get("spool_dir"), "")) or default_spool_dir()
+            env_str(SPOOL_DIR_ENV)
+            or posix_fs.expand_user(_text(ours.get("spool_dir"), ""))
+            or default_spool_dir()
         )
         self.service_name = env_str(SERVICE_NAME_ENV) or _text(ours.get("service_name"), "claude-code-hooks")
         self.capture_prompts = env_bool(
@@ -147,10 +151,12 @@ class HookSettings:
 
         level = (env_str(HOOK_LOG_LEVEL_ENV) or _text(logging.get("level"), "INFO")).upper()
         self.log_level = _LEVELS.get(level, 20)
-        log_dir = env_str(HOOK_LOG_DIR_ENV) or fs.join(fs.home(), ".claude", "hooks", "logs")
-        self.log_file = fs.expand_user(_text(logging.get("file"), fs.join(log_dir, "quality_enforcer.log")))
-        self.executions_log = fs.expand_user(
-            _text(logging.get("hook_executions_log"), fs.join(log_dir, "hook_executions.log"))
+        log_dir = env_str(HOOK_LOG_DIR_ENV) or posix_fs.join(posix_fs.home(), ".claude", "hooks", "logs")
+        self.log_file = posix_fs.expand_user(
+            _text(logging.get("file"), posix_fs.join(log_dir, "quality_enforcer.log"))
+        )
+        self.executions_log = posix_fs.expand_user(
+            _text(logging.get("hook_executions_log"), posix_fs.join(log_dir, "hook_executions.log"))
         )
 
     def enforces(self, tool_name: str) -> bool:
@@ -179,10 +185,10 @@ def _parse_yaml(path: str) -> tuple[dict[str, Any], str]:
 def load_settings() -> HookSettings:
     """Settings for this run, re-parsing ``config.yaml`` only when it changed since the cached parse."""
     path = default_config_path()
-    signature = fs.stat_signature(path)
-    cache_path = fs.join(default_state_dir(), CACHE_NAME)
+    signature = posix_fs.stat_signature(path)
+    cache_path = posix_fs.join(default_state_dir(), CACHE_NAME)
     try:
-        cached = otlp_json.loads(fs.read_bytes(cache_path).decode("utf-8"))
+        cached = otlp_json.loads(posix_fs.read_bytes(cache_path).decode("utf-8"))
         if cached.get("path") == path and cached.get("sig") == signature:
             return HookSettings(cached.get("config"), config_path=path, config_error=cached.get("error", ""))
     except (OSError, ValueError, AttributeError):
@@ -197,8 +203,8 @@ def load_settings() -> HookSettings:
             import json
 
             text = json.dumps(cache, default=str)
-        fs.makedirs(fs.dirname(cache_path))
-        fs.write_atomic(cache_path, text.encode("utf-8"))
+        posix_fs.makedirs(posix_fs.dirname(cache_path))
+        posix_fs.write_atomic(cache_path, text.encode("utf-8"))
     except (OSError, TypeError, ValueError):
         pass  # no cache: the next run parses again
     return settings

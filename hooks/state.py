@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import posix
 
-from traceability.hooks import fs
-from traceability.instrumentation import otlp_json
+from traceability.instrumentation import otlp_json, posix_fs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -123,8 +122,8 @@ class SessionState:
     (for the caller to log; "" when it read fine)."""
 
     def __init__(self, state_dir: str, session_id: str) -> None:
-        self.directory = fs.join(state_dir, SESSIONS_DIR)
-        self.path = fs.join(self.directory, session_key(session_id or "unknown") + ".json")
+        self.directory = posix_fs.join(state_dir, SESSIONS_DIR)
+        self.path = posix_fs.join(self.directory, session_key(session_id or "unknown") + ".json")
         self.session_id = session_id
         self.data: HookState = new_state(session_id)
         self.problem = ""
@@ -133,13 +132,13 @@ class SessionState:
 
     def __enter__(self) -> SessionState:
         try:
-            self._fd = posix.open(self.path, fs.O_RDWR | fs.O_CREAT | fs.O_CLOEXEC, 0o600)
+            self._fd = posix.open(self.path, posix_fs.O_RDWR | posix_fs.O_CREAT | posix_fs.O_CLOEXEC, 0o600)
         except FileNotFoundError:
-            fs.makedirs(self.directory)
-            self._fd = posix.open(self.path, fs.O_RDWR | fs.O_CREAT | fs.O_CLOEXEC, 0o600)
+            posix_fs.makedirs(self.directory)
+            self._fd = posix.open(self.path, posix_fs.O_RDWR | posix_fs.O_CREAT | posix_fs.O_CLOEXEC, 0o600)
         try:
             posix.lockf(self._fd, posix.F_LOCK, 0)
-            raw = fs.read_fd(self._fd)
+            raw = posix_fs.read_fd(self._fd)
         except BaseException:
             posix.close(self._fd)
             raise
@@ -170,7 +169,7 @@ class SessionState:
             if exc_type is None:
                 out = otlp_json.dumps(self.data).encode("utf-8", "replace")
                 posix.lseek(self._fd, 0, 0)
-                fs.write_all(self._fd, out)
+                posix_fs.write_all(self._fd, out)
                 if len(out) < self._size:
                     posix.ftruncate(self._fd, len(out))
         finally:
@@ -179,10 +178,10 @@ class SessionState:
 
 def remove_stale(state_dir: str, now_s: float) -> int:
     """Delete session files nobody touched for ``STALE_AFTER_S`` (sessions that never ended)."""
-    directory = fs.join(state_dir, SESSIONS_DIR)
+    directory = posix_fs.join(state_dir, SESSIONS_DIR)
     removed = 0
-    for name in fs.listdir(directory):
-        path = fs.join(directory, name)
+    for name in posix_fs.listdir(directory):
+        path = posix_fs.join(directory, name)
         try:
             if now_s - posix.stat(path).st_mtime > STALE_AFTER_S:
                 posix.unlink(path)

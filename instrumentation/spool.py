@@ -6,25 +6,20 @@ creates its file under a dot-prefixed temporary name in the same directory, fsyn
 it into place, so a reader never sees half a file. The collector removes a file only after every
 span in it is committed.
 
-Imports only ``os``: the hook calls this on its millisecond budget.
+Imports only posix helpers (instrumentation/posix_fs.py): the hook calls this on its millisecond budget.
 """
 
 from __future__ import annotations
 
-import os
-
-from traceability.instrumentation.env import SPOOL_DIR_ENV, XDG_STATE_HOME_ENV, env_str
+from traceability.instrumentation import posix_fs
+from traceability.instrumentation.env import SPOOL_DIR_ENV, env_str
 
 SPOOL_SUFFIX = ".json"
 
 
 def default_spool_dir() -> str:
     """``$TRACEABILITY_SPOOL_DIR``, else ``$XDG_STATE_HOME/traceability/spool`` (``~/.local/state/...``)."""
-    configured = env_str(SPOOL_DIR_ENV)
-    if configured:
-        return configured
-    state = env_str(XDG_STATE_HOME_ENV) or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(state, "traceability", "spool")
+    return env_str(SPOOL_DIR_ENV) or posix_fs.join(posix_fs.state_home(), "traceability", "spool")
 
 
 def resolve_spool_dir(spool_dir: str | None = None) -> str:
@@ -42,22 +37,9 @@ def write_spool_file(spool_dir: str, stem: str, lines: list[bytes], *, fsync: bo
 
     Raises OSError (disk full, read-only, ...); callers on the hook path catch and log it.
     """
-    os.makedirs(spool_dir, mode=0o700, exist_ok=True)
-    final = os.path.join(spool_dir, spool_file_name(stem))
-    temp = os.path.join(spool_dir, "." + stem + ".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(b"\n".join(lines) + b"\n")
-        while view:
-            view = view[os.write(fd, view) :]
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(temp)
-        raise
-    os.close(fd)
-    os.rename(temp, final)
+    posix_fs.makedirs(spool_dir, 0o700)
+    final = posix_fs.join(spool_dir, spool_file_name(stem))
+    posix_fs.write_atomic(final, b"\n".join(lines) + b"\n", fsync=fsync, mode=0o600)
     return final
 
 

@@ -32,8 +32,8 @@ from traceability.exporter.storage.values import (
     to_datetime,
     trace_uuid,
 )
-from traceability.hooks.redact import redact
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.redaction.redact import redact
 
 _PROMPT_KEYS = frozenset({sc.CC_PROMPT, sc.CC_PROMPT_TEXT, sc.CC_USER_PROMPT})
 

@@ -9,10 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.cli import USER_SETTINGS, cli
 from tests.support.hooks import HookEnv
 from traceability.hooks import install as inst
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.redaction import redact, regex_cache
 
 
 def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> None:
@@ -56,6 +59,20 @@ def test_install_keeps_user_hooks_backs_up_and_is_idempotent(tmp_path: Path) -> 
     assert removed.returncode == 0, removed.stderr
     assert json.loads(settings.read_text()) == USER_SETTINGS
     assert "nothing changed" in cli("uninstall", "--user", home=home).stdout
+
+
+def test_install_fills_the_redaction_cache_beside_its_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the first hook run finds the redaction patterns compiled (and never imports ``re``)."""
+    beside = Path(regex_cache.__file__).parent / "__pycache__"
+    assert regex_cache._cache_dirs()[0] == str(beside)
+    package_cache, state_cache = tmp_path / "pycache", tmp_path / "state"
+    monkeypatch.setattr(regex_cache, "_cache_dirs", lambda: (str(package_cache), str(state_cache)))
+    monkeypatch.setattr(redact, "_compiled", None)  # as in a fresh process
+    inst.install(tmp_path / "settings.json", inst.fast_command())
+    assert [p.name.split(".")[0] for p in package_cache.iterdir()] == ["redact-rules"]
+    assert not state_cache.exists()
 
 
 def test_project_install_creates_the_file_and_uninstall_leaves_no_hooks_key(tmp_path: Path) -> None:

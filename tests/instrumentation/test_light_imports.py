@@ -27,6 +27,8 @@ HEAVY_PREFIXES = ("opentelemetry", "google.protobuf", "asyncpg", "httpx", "reque
         "traceability.instrumentation.semconv",
         "traceability.instrumentation.spool",
         "traceability.instrumentation.ids",
+        "traceability.instrumentation.posix_fs",
+        "traceability.instrumentation.redaction.redact",
     ],
 )
 def test_light_modules_do_not_import_the_sdk(module: str) -> None:

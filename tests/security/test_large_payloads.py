@@ -15,8 +15,8 @@ from typing import Any
 
 from tests.support.hooks import HookEnv, read_spool
 from traceability.hooks.main import MAX_STDIN_BYTES
-from traceability.hooks.redact import CUT_MARGIN
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.redaction.redact import CUT_MARGIN
 
 PROMPT_ID = "5b0c1d2e-3f40-4a51-8b62-7c8d9e0f1a2b"
 CODE_LIMIT = 64 * 1024  # HookSettings.max_code_bytes default

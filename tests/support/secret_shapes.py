@@ -2,7 +2,7 @@
 
 Each kind is a token generated in its provider's published format (prefix, alphabet, length), written
 where such a secret is met in practice: a shell command, a config file, a code literal. Several kinds
-have no rule of their own in hooks/redact.py (Databricks, DigitalOcean, Shopify, Mailgun, Heroku,
+have no rule of their own in instrumentation/redaction/redact.py (Databricks, DigitalOcean, Shopify, Mailgun, Heroku,
 Okta, Linear, Doppler, Twilio auth tokens, kubeconfig tokens, mysql passwords): only the generic
 context and entropy rules can catch them, which is the point. The issue that asked for this corpus
 listed the kinds that leaked: npm, PyPI, Hugging Face, SendGrid, Twilio auth token, Azure AccountKey,

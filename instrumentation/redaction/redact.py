@@ -2,10 +2,10 @@
 
 The API: ``redact(text) -> str`` and ``redact_json(value)`` (a JSON-like copy, keys included).
 
-Rules, in the order they are tried (one combined pattern per pass, hooks/regex_cache.py):
+Rules, in the order they are tried (one combined pattern per pass, instrumentation/redaction/regex_cache.py):
 
-1. provider shapes: detect-secrets' plugin regexes (generated into hooks/secret_rules.py from the
-   package; hooks/rules_gen.py) plus the shapes below that it lacks or matches too narrowly;
+1. provider shapes: detect-secrets' plugin regexes (generated into instrumentation/redaction/secret_rules.py from the
+   package; instrumentation/redaction/rules_gen.py) plus the shapes below that it lacks or matches too narrowly;
 2. context: a secret-named variable, key, header or command-line flag followed by a value (``.env``,
    shell, ``.npmrc``, YAML, JSON, code literals, ``Authorization: Bearer``, ``mysql -p'...'``);
 3. entropy: any value in assignment position (after ``=`` or ``:``), and any token of the shape
@@ -18,7 +18,7 @@ caller can store an unscanned tail; callers that keep less cut first (``redact_c
 
 from __future__ import annotations
 
-from traceability.hooks import regex_cache, secret_rules
+from traceability.instrumentation.redaction import regex_cache, secret_rules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ _PREFIXED = r"\b[a-z][a-z0-9]{1,9}[_-](?:[a-z0-9]{1,4}[_-])?([A-Za-z0-9]{32,})(?
 _ENTROPY = r"(?:[:=]|=>)[ \t]*[\"'`]?([A-Za-z0-9+/_\-.~]{20,}={0,2})(?![A-Za-z0-9+/_\-.~=(\[])"
 
 # guards for detect-secrets' rules, by secret type (a type not listed here always runs); re-check
-# them when hooks/secret_rules.py is regenerated
+# them when instrumentation/redaction/secret_rules.py is regenerated
 _GENERATED_GUARDS: dict[str, tuple[str, ...]] = {
     "Artifactory Credentials": ("akc", "ap"),
     "AWS Access Key": ("a3t", "abia", "acca", "akia", "asia", "aws"),

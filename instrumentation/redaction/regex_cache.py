@@ -16,18 +16,18 @@ import _sre
 import marshal
 import sys
 
-from traceability.hooks import fs
+from traceability.instrumentation import posix_fs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
     from typing import Any
 
-_CACHE_DIR = fs.join(__file__.rpartition("/")[0] or ".", "__pycache__")
+_CACHE_DIR = posix_fs.join(__file__.rpartition("/")[0] or ".", "__pycache__")
 
 
 def _cache_dirs() -> tuple[str, str]:
-    return _CACHE_DIR, fs.join(fs.state_home(), "traceability", "cache")
+    return _CACHE_DIR, posix_fs.join(posix_fs.state_home(), "traceability", "cache")
 
 
 def _key() -> str:
@@ -83,7 +83,7 @@ def compile_all(name: str, sources: tuple[str, ...]) -> list[re.Pattern[str]]:
     key = _key()
     for directory in _cache_dirs():
         try:
-            cached = marshal.loads(fs.read_bytes(fs.join(directory, file_name), 16 << 20))
+            cached = marshal.loads(posix_fs.read_bytes(posix_fs.join(directory, file_name), 16 << 20))
             if cached[0] == key and tuple(a[0] for a in cached[1]) == sources:
                 return [_sre.compile(*_unpack(packed)) for packed in cached[1]]
         except (OSError, ValueError, EOFError, TypeError, IndexError, RuntimeError):
@@ -92,8 +92,8 @@ def compile_all(name: str, sources: tuple[str, ...]) -> list[re.Pattern[str]]:
     data = marshal.dumps((key, [_pack(args) for args in args_list]))
     for directory in _cache_dirs():
         try:
-            fs.makedirs(directory, 0o755)
-            fs.write_atomic(fs.join(directory, file_name), data, mode=0o644)
+            posix_fs.makedirs(directory, 0o755)
+            posix_fs.write_atomic(posix_fs.join(directory, file_name), data, mode=0o644)
             break
         except (OSError, ValueError):
             continue  # not writable: the next place, else no cache (the next run compiles again)

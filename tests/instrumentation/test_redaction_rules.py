@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from traceability.hooks import redact, regex_cache, rules_gen, secret_rules
+from traceability.instrumentation.redaction import redact, regex_cache, rules_gen, secret_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = "ghp_" + "Zq7Rk2Lm9Xw4Vb8Nc3Tf6Hy1Pd5Sg0Ja1234"
@@ -17,11 +17,12 @@ GITHUB = "ghp_" + "Zq7Rk2Lm9Xw4Vb8Nc3Tf6Hy1Pd5Sg0Ja1234"
 PROBE = f"""
 import sys
 for name, path in (("traceability", {str(ROOT)!r}), ("traceability.hooks", {str(ROOT / "hooks")!r}),
-                   ("traceability.instrumentation", {str(ROOT / "instrumentation")!r})):
+                   ("traceability.instrumentation", {str(ROOT / "instrumentation")!r}),
+                   ("traceability.instrumentation.redaction", {str(ROOT / "instrumentation" / "redaction")!r})):
     module = type(sys)(name)
     module.__path__ = [path]
     sys.modules[name] = module
-from traceability.hooks.redact import redact
+from traceability.instrumentation.redaction.redact import redact
 print(redact("export SECRET=0123456789abcdef0123456789abcdef01234567 {GITHUB}"), "re" in sys.modules)
 """
 
@@ -31,7 +32,7 @@ def test_the_generated_rules_are_those_of_the_installed_detect_secrets() -> None
     if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
         pytest.importorskip("detect_secrets")
     assert rules_gen.render() == rules_gen.TARGET.read_text(encoding="utf-8"), (
-        "run: python -m traceability.hooks.rules_gen"
+        "run: python -m traceability.instrumentation.redaction.rules_gen"
     )
     assert secret_rules.SOURCE.startswith("detect-secrets ")
     assert any(kind == "SendGrid API Key" for kind, _, _ in secret_rules.RULES)
