@@ -1,6 +1,6 @@
-"""The single-pass mapping stores exactly the rows the previous mapping stored, for a varied corpus.
+"""The span mapping on a varied, hostile corpus: every row is one PostgreSQL takes, and a real
+database stores each span or rejects it alone.
 
-The oracle is ``tests/support/reference_mapping.py`` (the mapping as it was, one lookup per column).
 The corpus: seeded random spans over every column attribute and many hostile values (long indexed
 values, NUL, lone surrogates, non-finite numbers, JSON and not-JSON text, arrays, exception events,
 links), the real OTel SDK's spans, and the recorded Claude Code requests decoded by the codec.
@@ -9,19 +9,21 @@ links), the real OTel SDK's spans, and the recorded Claude Code requests decoded
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
-from typing import Any
 
+import asyncpg
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.support import reference_mapping
 from tests.support.attribute_corpus import VALUES
 from tests.support.spans import make_turn
 from traceability.exporter.codec.records import AttrValue, SpanEventRecord, SpanLinkRecord, SpanRecord
 from traceability.exporter.codec.traces import decode_json, decode_request
-from traceability.exporter.storage import mapping
+from traceability.exporter.storage import database, mapping
+from traceability.exporter.storage.native_mapping import is_native_span
+from traceability.exporter.storage.writer import SpanWriter
 from traceability.instrumentation import semconv as sc
 
 NATIVE = Path(__file__).parents[1] / "fixtures" / "claude-code-native"
@@ -73,22 +75,62 @@ def _corpus() -> list[SpanRecord]:
     return spans
 
 
-def _plain(rows: list[Any]) -> list[tuple[Any, ...]]:
-    return [row.values for row in rows]
+def _text_is_storable(value: object) -> bool:
+    return not isinstance(value, str) or ("\x00" not in value and value.encode("utf-8") is not None)
 
 
 @pytest.mark.parametrize("max_bytes", [16 * 1024 * 1024, 6000])
-def test_fast_mapping_stores_the_rows_the_previous_mapping_stored(max_bytes: int) -> None:
+def test_every_row_of_a_hostile_corpus_is_clean_text_finite_and_valid_json(max_bytes: int) -> None:
+    """What PostgreSQL would refuse never leaves the mapping: NUL, lone surrogates, non-finite
+    numbers, invalid JSON in a jsonb column; a span over the stored-size cap is rejected alone."""
     corpus = _corpus()
-    ours = mapping.map_spans(corpus, max_bytes)
-    theirs = reference_mapping.map_spans(corpus, max_bytes)
-    assert len(ours.hooks) > 1000 and len(ours.roots) > 100 and ours.placeholders  # a corpus with variety
-    assert _plain(ours.roots) == _plain(theirs.roots)
-    assert _plain(ours.hooks) == _plain(theirs.hooks)
-    assert _plain(ours.placeholders) == _plain(theirs.placeholders)
-    assert [(s.span_id, r) for s, r in ours.rejected] == [(s.span_id, r) for s, r in theirs.rejected]
+    batch = mapping.map_spans(corpus, max_bytes)
+    assert len(batch.hooks) > 1000 and len(batch.roots) > 100 and batch.placeholders  # a corpus with variety
+    for columns, json_columns, rows in (
+        (mapping.HOOK_COLUMNS, mapping.HOOK_JSON_COLUMNS, batch.hooks),
+        (mapping.TRACE_COLUMNS, mapping.TRACE_JSON_COLUMNS, [*batch.roots, *batch.placeholders]),
+    ):
+        for row in rows:
+            for column, value in zip(columns, row.values, strict=True):
+                assert _text_is_storable(value), (column, value)
+                assert not isinstance(value, float) or math.isfinite(value), (column, value)
+                if column in json_columns and value is not None:
+                    json.loads(value, parse_constant=_refuse)
+    # every span becomes a row (a root: its trace's row and its hook row) or is rejected with why
+    mapped = {r.values[mapping.HOOK_COLUMNS.index("span_id")] for r in batch.hooks}
+    rejected = {span.span_id for span, _ in batch.rejected}
+    assert {s.span_id for s in corpus} - mapped - rejected == {
+        s.span_id for s in corpus if mapping.is_root(s)
+    } - rejected
     if max_bytes < 10_000:
-        assert ours.rejected  # the cap is exercised
+        assert batch.rejected and all(
+            "stored size" in reason or "bytes" in reason for _, reason in batch.rejected
+        )
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} in a jsonb column")
+
+
+async def test_the_whole_corpus_is_stored_or_rejected_alone_by_postgresql(db_dsn: str) -> None:
+    corpus = _corpus()
+    db_pool = await database.create_pool(db_dsn, json_codecs=False)  # what the collector uses
+    try:
+        await _store_and_count(db_pool, corpus)
+    finally:
+        await db_pool.close()
+
+
+async def _store_and_count(db_pool: asyncpg.Pool, corpus: list[SpanRecord]) -> None:
+    result = await SpanWriter(db_pool, max_span_bytes=6000).write(corpus)
+    assert result.stored + len(result.rejected) == len(corpus)
+    assert result.rejected and all(reason for _, reason in result.rejected)
+    hooks = await db_pool.fetchval("SELECT count(*) FROM hook_executions")
+    roots = await db_pool.fetchval("SELECT count(*) FROM execution_traces WHERE root_received")
+    kept = mapping.map_spans([s for s in corpus if not is_native_span(s)], 6000)
+    assert (hooks, roots) == (len(kept.hooks), len(kept.roots))
+    native = await db_pool.fetchval("SELECT count(*) FROM claude_code_spans")
+    assert native == len({s.span_id for s in corpus if is_native_span(s)}) > 0
 
 
 def test_corpus_values_reach_every_column_kind() -> None:
