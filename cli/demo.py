@@ -277,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
         print("lineage API stats: " + json.dumps(stats, default=str))
     print("\n".join(demo_verdict.verdict(api_url + local_stack.API_PREFIX, workspace, now)))
     print(
-        f"\nLook at it:\n  {api_url}{local_stack.API_PREFIX}/stats\n  {api_url}{local_stack.API_PREFIX}/patterns\n"
+        f"\nLook at it:\n  {api_url}/   (web UI: sessions, turns, code changes, patterns, overview)\n"
+        f"  {api_url}{local_stack.API_PREFIX}/stats\n  {api_url}{local_stack.API_PREFIX}/patterns\n"
         f"  {api_url}/docs   (every route)\n"
         "  Grafana and Jaeger: `docker compose up -d` (see the README)"
     )

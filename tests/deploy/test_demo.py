@@ -260,6 +260,8 @@ def test_demo_ends_with_the_feedback_loops_verdict(home: Path) -> None:
         stop_and_check_nothing_left(running, cluster_dir_for(home / ".local" / "share" / "traceability"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hooks    [" in result.stderr  # the progress bar
+    ui = [line.split()[0] for line in result.stdout.splitlines() if "(web UI:" in line]
+    assert ui == [f"{running.api}/"], result.stdout  # the demo points at the web UI it fed
     samples = _experiment_samples(
         demo_sessions.plan_sessions(workspace=home, home=home, sessions=1, days=6, now=NOW)
     )
