@@ -173,15 +173,8 @@ async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list
 # trace ``$1`` was joined to), with the turn's totals as one jsonb (``sessions.TOTALS_OF_T``):
 # one round trip where the page used to make four.
 _TURN_PAGE_SQL = f"""
-WITH r AS (
-    (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
-    UNION ALL
-    (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
-    LIMIT 1
-), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
-totals AS ({sessions.TOTALS_OF_T})
-SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals FROM r
-"""  # noqa: S608 - constants
+{sessions.TURN_WITH_TOTALS} FROM r
+"""
 
 # Every span of a turn as the waterfall's ``SpanIn`` columns (in that order): the hook spans of
 # trace row ``$1`` and Claude Code's own spans of native trace ``$2``, a native tool span under our

@@ -66,6 +66,17 @@ CROSS JOIN LATERAL (
 ) h
 """  # noqa: S608 - constants of semconv
 
+# The turn ``$1`` names (its hook trace id, or the Claude Code trace id joined to it) as ``r``,
+# with its totals as one jsonb column ``totals``; callers add columns and joins after it.
+TURN_WITH_TOTALS = f"""WITH r AS (
+    (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
+    UNION ALL
+    (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
+    LIMIT 1
+), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
+totals AS ({TOTALS_OF_T})
+SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals"""
+
 _TURN_TOTALS_SQL = f"""
 WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
 {TOTALS_OF_T}"""  # noqa: S608 - constants

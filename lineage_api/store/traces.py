@@ -88,14 +88,7 @@ async def list_traces(
 # Hundreds of wide rows are encoded by PostgreSQL and spliced into the answer: decoding them into
 # Python and encoding them again cost more than the queries, and one round trip replaces five.
 _MERGED_TURN_SQL = f"""
-WITH r AS (
-    (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
-    UNION ALL
-    (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
-    LIMIT 1
-), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
-totals AS ({sessions.TOTALS_OF_T})
-SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals, hooks.*,
+{sessions.TURN_WITH_TOTALS}, hooks.*,
        (SELECT coalesce(json_agg(json_build_object(
                    'node_id', x.node_id, 'pattern_id', x.pattern_id, 'pattern_name', n.pattern_name,
                    'pattern_version', n.pattern_version, 'tool_use_id', x.tool_use_id,
