@@ -75,7 +75,7 @@ TURN_WITH_TOTALS = f"""WITH r AS (
     LIMIT 1
 ), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
 totals AS ({TOTALS_OF_T})
-SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals"""
+SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals"""  # noqa: S608 - constants
 
 _TURN_TOTALS_SQL = f"""
 WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(turn_id, prompt_id, native_trace_id))
