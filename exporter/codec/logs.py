@@ -1,9 +1,10 @@
 """OTLP ``ExportLogsServiceRequest`` (protobuf or OTLP/JSON) -> LogRecordData, record by record.
 
 As spans are decoded (``codec.traces``): a log record that cannot be stored is rejected with a
-reason and the rest of the request is kept, for ``partial_success``. Each decoded batch also holds
-the accepted records as a request again, which is what the collector queues on disk when the
-database does not answer.
+reason and the rest of the request is kept, for ``partial_success``. Each decoded batch can also
+give the accepted records as a request again (``accepted``), which is what the collector queues on
+disk when the database does not answer: it keeps references to the accepted messages and copies
+them only then, not on every request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
@@ -36,15 +37,31 @@ from traceability.exporter.codec.common import (
 from traceability.exporter.codec.native_records import LogRecordData
 from traceability.exporter.codec.records import AttrValue
 
+# The accepted log records of one resource, by scope: (resource, [(scope, [record, ...]), ...]).
+_Kept = tuple[Resource, list[tuple[InstrumentationScope, list[LogRecord]]]]
+
 
 @dataclass
 class DecodedLogs(Rejections):
     records: list[LogRecordData] = field(default_factory=list)
-    accepted: ExportLogsServiceRequest = field(default_factory=ExportLogsServiceRequest)
+    kept: list[_Kept] = field(default_factory=list)  # the accepted messages, not copied
 
     @property
     def items(self) -> list[LogRecordData]:
         return self.records
+
+    @property
+    def accepted(self) -> ExportLogsServiceRequest:
+        """The accepted records as a request again (built on each call)."""
+        request = ExportLogsServiceRequest()
+        for resource, scopes in self.kept:
+            out_rl = request.resource_logs.add()
+            out_rl.resource.CopyFrom(resource)
+            for scope, records in scopes:
+                out_sl = out_rl.scope_logs.add()
+                out_sl.scope.CopyFrom(scope)
+                out_sl.log_records.extend(records)
+        return request
 
 
 def _hex_id(raw: bytes, digits: int, what: str) -> str | None:
@@ -82,25 +99,29 @@ def decode_logs_request(request: ExportLogsServiceRequest) -> DecodedLogs:
     batch = DecodedLogs()
     for resource_logs in request.resource_logs:
         resource = attributes(resource_logs.resource.attributes)
-        out_rl = batch.accepted.resource_logs.add()
-        out_rl.resource.CopyFrom(resource_logs.resource)
+        scopes: list[tuple[InstrumentationScope, list[LogRecord]]] = []
+        batch.kept.append((resource_logs.resource, scopes))
         for scope_logs in resource_logs.scope_logs:
-            out_sl = out_rl.scope_logs.add()
-            out_sl.scope.CopyFrom(scope_logs.scope)
+            kept: list[LogRecord] = []
+            scopes.append((scope_logs.scope, kept))
             for record in scope_logs.log_records:
-                _add_log(batch, out_sl.log_records, record, resource, scope_logs.scope.name)
+                _add_log(batch, kept, record, resource, scope_logs.scope.name)
     return batch
 
 
 def _add_log(
-    batch: DecodedLogs, out: Any, record: LogRecord, resource: dict[str, AttrValue], scope_name: str
+    batch: DecodedLogs,
+    kept: list[LogRecord],
+    record: LogRecord,
+    resource: dict[str, AttrValue],
+    scope_name: str,
 ) -> None:
     try:
         batch.records.append(_log_record(record, resource, scope_name))
     except InvalidRecord as exc:
         batch.reject(f"log record: {exc}")
         return
-    out.add().CopyFrom(record)
+    kept.append(record)
 
 
 def decode_logs_protobuf(body: bytes) -> DecodedLogs:
@@ -128,15 +149,16 @@ def decode_logs_json_object(payload: Any) -> DecodedLogs:
             )
             continue
         resource = attributes(resource_pb.attributes)
-        out_rl = batch.accepted.resource_logs.add()
-        out_rl.resource.CopyFrom(resource_pb)
+        kept_scopes: list[tuple[InstrumentationScope, list[LogRecord]]] = []
+        batch.kept.append((resource_pb, kept_scopes))
         for sl in scopes:
             records = list_field(sl, "logRecords", "log_records")
             if records is None:
                 batch.reject("scopeLogs entry is not an object with a logRecords array")
                 continue
-            out_sl = out_rl.scope_logs.add()
-            out_sl.scope.name = scope_name(sl)
+            scope = InstrumentationScope(name=scope_name(sl))
+            kept: list[LogRecord] = []
+            kept_scopes.append((scope, kept))
             for obj in records:
                 try:
                     record = parse_dict(
@@ -145,7 +167,7 @@ def decode_logs_json_object(payload: Any) -> DecodedLogs:
                 except (*PARSE_ERRORS, AttributeError) as exc:
                     batch.reject(f"log record: {exc}")
                     continue
-                _add_log(batch, out_sl.log_records, record, resource, out_sl.scope.name)
+                _add_log(batch, kept, record, resource, scope.name)
     return batch
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,82 +130,103 @@ EVENT_COLUMNS = (
     "hook_total_duration_ms", "num_hooks", "prompt_text", "severity_text", "body", "attributes", "resource",
 )  # fmt: skip
 EVENT_JSON_COLUMNS = frozenset({"attributes", "resource"})
-_EVENT_COLUMN_ATTRIBUTES = frozenset(
-    {
-        sc.CC_EVENT_NAME, sc.SESSION_ID, sc.PROMPT_ID, sc.CC_TOOL_USE_ID, sc.CC_TOOL_NAME, sc.CC_MODEL,
-        sc.CC_INPUT_TOKENS, sc.CC_OUTPUT_TOKENS, sc.CC_CACHE_READ_TOKENS, sc.CC_CACHE_CREATION_TOKENS,
-        sc.CC_COST_USD, sc.CC_DURATION_MS, sc.CC_TTFT_MS, sc.CC_REQUEST_ID, sc.CC_ERROR, sc.CC_STATUS_CODE,
-        sc.CC_SUCCESS, sc.CC_DECISION, sc.CC_DECISION_SOURCE, sc.CC_HOOK_EVENT, sc.CC_HOOK_NAME,
-        sc.CC_HOOK_TOTAL_DURATION_MS, sc.CC_NUM_HOOKS,
-    }
-)  # fmt: skip
 
 
-def event_name(record: LogRecordData) -> str:
-    """``event.name``, else the body without its ``claude_code.`` prefix, else ``log``."""
-    name = record.attributes.get(sc.CC_EVENT_NAME)
-    if isinstance(name, str) and name:
-        return clean_text(name)
+def _event_name_attr(value: AttrValue) -> str | None:
+    return clean_text(value) if isinstance(value, str) and value else None
+
+
+def _indexed_value(value: AttrValue) -> str | None:
+    text = text_value(value)
+    return None if text is None else index_safe_text(text)
+
+
+def _redacted_text(value: AttrValue) -> str | None:
+    text = text_value(value)
+    return None if text is None else str(_redact(text))
+
+
+_Convert = Callable[[AttrValue], Any]
+# attribute -> the column that holds it, and how its value becomes the column's
+_EVENT_ATTRIBUTE_COLUMNS: dict[str, tuple[str, _Convert]] = {
+    sc.CC_EVENT_NAME: ("event_name", _event_name_attr), sc.SESSION_ID: ("session_id", _indexed_value),
+    sc.PROMPT_ID: ("prompt_id", _indexed_value), sc.CC_TOOL_USE_ID: ("tool_use_id", _indexed_value),
+    sc.CC_TOOL_NAME: ("tool_name", text_value), sc.CC_MODEL: ("model", text_value),
+    sc.CC_INPUT_TOKENS: ("input_tokens", _int64), sc.CC_OUTPUT_TOKENS: ("output_tokens", _int64),
+    sc.CC_CACHE_READ_TOKENS: ("cache_read_tokens", _int64),
+    sc.CC_CACHE_CREATION_TOKENS: ("cache_creation_tokens", _int64), sc.CC_COST_USD: ("cost_usd", float_value),
+    sc.CC_DURATION_MS: ("duration_ms", float_value), sc.CC_TTFT_MS: ("ttft_ms", float_value),
+    sc.CC_REQUEST_ID: ("request_id", text_value), sc.CC_ERROR: ("error", _redacted_text),
+    sc.CC_STATUS_CODE: ("status_code", text_value), sc.CC_SUCCESS: ("success", bool_value),
+    sc.CC_DECISION: ("decision", text_value), sc.CC_DECISION_SOURCE: ("decision_source", text_value),
+    sc.CC_HOOK_EVENT: ("hook_event", text_value), sc.CC_HOOK_NAME: ("hook_name", text_value),
+    sc.CC_HOOK_TOTAL_DURATION_MS: ("hook_total_duration_ms", float_value), sc.CC_NUM_HOOKS: ("num_hooks", _int64),
+}  # fmt: skip
+_E = {column: i for i, column in enumerate(EVENT_COLUMNS)}  # a column's position in a row
+_EVENT_SLOTS = {key: (_E[column], convert) for key, (column, convert) in _EVENT_ATTRIBUTE_COLUMNS.items()}
+
+
+def _body_name(record: LogRecordData) -> str:
+    """The event name when ``event.name`` does not give one: the body without its prefix, else ``log``."""
     if isinstance(record.body, str) and record.body:
         return clean_text(record.body.removeprefix(sc.CC_SPAN_NAME_PREFIX))
     return "log"
 
 
-def event_row_id(record: LogRecordData) -> uuid.UUID:
+def event_name(record: LogRecordData) -> str:
+    """``event.name``, else the body without its ``claude_code.`` prefix, else ``log``."""
+    return _event_name_attr(record.attributes.get(sc.CC_EVENT_NAME)) or _body_name(record)
+
+
+def event_row_id(record: LogRecordData, name: str | None = None) -> uuid.UUID:
     """What identifies an event: session, sequence, time, name and the span it happened in.
 
     Records without a sequence number (other producers) add their attributes to the key.
     """
     attrs = record.attributes
     sequence = attrs.get(sc.CC_EVENT_SEQUENCE)
-    key = "|".join(
-        str(part)
-        for part in (
-            "event", attrs.get(sc.SESSION_ID), sequence, record.time_unix_nano, event_name(record),
-            record.trace_id, record.span_id,
-        )
-    )  # fmt: skip
+    name = event_name(record) if name is None else name
+    key = (
+        f"event|{attrs.get(sc.SESSION_ID)}|{sequence}|{record.time_unix_nano}|{name}|{record.trace_id}"
+        f"|{record.span_id}"
+    )
     if sequence is None:
         key += "|" + (dumps({k: _redact(v) for k, v in sorted(attrs.items())}) or "") + "|" + str(record.body)
     return row_uuid(key)
 
 
 def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None = None) -> tuple[Any, ...]:
-    attrs = record.attributes
-    get = attrs.get  # one bound lookup per column, no helper frame (the ingest hot path)
+    """One pass over the attributes sorts them into their columns (no lookup per column: the
+    ingest hot path); the ``attributes`` jsonb holds the attributes no column holds, and the
+    whole values of column attributes a column holds shortened (``_rest``'s rule)."""
+    row: list[Any] = [None] * len(EVENT_COLUMNS)
+    rest: dict[str, Any] = {}
+    slots = _EVENT_SLOTS
+    for key, value in record.attributes.items():
+        slot = slots.get(key)
+        if slot is None:
+            if key not in _PROMPT_KEYS:
+                rest[key] = _redact(value)
+            continue
+        row[slot[0]] = slot[1](value)
+        if _shortened(value):
+            rest[key] = _redact(value)
+    name = row[_E["event_name"]] or _body_name(record)
+    row[_E["id"]] = event_row_id(record, name)
+    row[_E["event_name"]] = name
+    row[_E["event_time"]] = when = to_datetime(record.time_unix_nano)
+    observed = record.observed_time_unix_nano
+    if observed:
+        row[_E["observed_at"]] = when if observed == record.time_unix_nano else to_datetime(observed)
+    row[_E["native_trace_id"]] = _uuid_of_hex(record.trace_id)
+    row[_E["native_span_id"]] = record.span_id
+    row[_E["prompt_text"]] = _prompt(record.attributes, capture_prompts)
+    row[_E["severity_text"]] = clean_text(record.severity_text) or None
     body = record.body if isinstance(record.body, str) else dumps(_redact(record.body))
-    return (
-        event_row_id(record),
-        event_name(record),
-        to_datetime(record.time_unix_nano),
-        to_datetime(record.observed_time_unix_nano) if record.observed_time_unix_nano else None,
-        _indexed(attrs, sc.SESSION_ID),
-        _indexed(attrs, sc.PROMPT_ID),
-        _uuid_of_hex(record.trace_id),
-        record.span_id,
-        _indexed(attrs, sc.CC_TOOL_USE_ID),
-        text_value(get(sc.CC_TOOL_NAME)),
-        text_value(get(sc.CC_MODEL)),
-        *_tokens(attrs),
-        float_value(get(sc.CC_COST_USD)),
-        float_value(get(sc.CC_DURATION_MS)),
-        float_value(get(sc.CC_TTFT_MS)),
-        text_value(get(sc.CC_REQUEST_ID)),
-        _redact(text_value(get(sc.CC_ERROR))),
-        text_value(get(sc.CC_STATUS_CODE)),
-        bool_value(get(sc.CC_SUCCESS)),
-        text_value(get(sc.CC_DECISION)),
-        text_value(get(sc.CC_DECISION_SOURCE)),
-        text_value(get(sc.CC_HOOK_EVENT)),
-        text_value(get(sc.CC_HOOK_NAME)),
-        float_value(get(sc.CC_HOOK_TOTAL_DURATION_MS)),
-        _int64(get(sc.CC_NUM_HOOKS)),
-        _prompt(attrs, capture_prompts),
-        clean_text(record.severity_text) or None,
-        _redact(clean_text(body)) if body is not None else None,
-        _rest(attrs, _EVENT_COLUMN_ATTRIBUTES),
-        resource if resource is not None else resource_json(record.resource),
-    )
+    row[_E["body"]] = _redact(clean_text(body)) if body is not None else None
+    row[_E["attributes"]] = dumps(rest)
+    row[_E["resource"]] = resource if resource is not None else resource_json(record.resource)
+    return tuple(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,13 +238,13 @@ class TraceLink:
     session_id: str | None
 
 
-def trace_links(records: list[LogRecordData]) -> list[TraceLink]:
+def trace_links(rows: list[tuple[Any, ...]]) -> list[TraceLink]:
+    """What the event rows (``event_row``) with a prompt id and a trace id say, one link per trace."""
     links: dict[uuid.UUID, TraceLink] = {}
-    for record in records:
-        prompt = _indexed(record.attributes, sc.PROMPT_ID)
-        if record.trace_id and prompt:
-            trace = trace_uuid(record.trace_id)
-            links.setdefault(trace, TraceLink(trace, prompt, _indexed(record.attributes, sc.SESSION_ID)))
+    for row in rows:
+        trace, prompt = row[_E["native_trace_id"]], row[_E["prompt_id"]]
+        if trace is not None and prompt:
+            links.setdefault(trace, TraceLink(trace, prompt, row[_E["session_id"]]))
     return sorted(links.values(), key=lambda link: link.native_trace_id)
 
 

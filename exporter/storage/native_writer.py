@@ -97,7 +97,7 @@ class NativeWriter:
             if key not in resources:
                 resources[key] = resource_json(record.resource)
             rows.append(event_row(record, self.capture_prompts, resources[key]))
-        links = trace_links(records)
+        links = trace_links(rows)
         prompts = [link.prompt_id for link in links]
         async with conn.transaction():
             if prompts:
