@@ -3,9 +3,10 @@
 The join: a log event with a prompt id and a trace id links that native trace to the prompt
 (``claude_code_trace_links``); the hook turn of that prompt records the native trace id. Log batches
 and hook span batches both take a transaction-scoped advisory lock per prompt id before they write,
-then run ``JOIN_TURNS``: whichever commits second sees the other's rows, so the join happens
-whatever the arrival order, and a replay changes nothing. When several native traces name one
-prompt, the smallest id wins (the same answer in any order).
+then join: hook span batches run ``JOIN_TURNS``, log batches ``LINK_AND_JOIN_TURNS`` (their links
+and the same join, in one statement). Whichever commits second sees the other's rows, so the join
+happens whatever the arrival order, and a replay changes nothing. When several native traces name
+one prompt, the smallest id wins (the same answer in any order).
 """
 
 from __future__ import annotations
@@ -56,15 +57,29 @@ SELECT pg_advisory_xact_lock(k) FROM (
     SELECT DISTINCT hashtextextended('cc-prompt:' || p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY 1
 ) AS keys
 """
-INSERT_LINKS = """
-INSERT INTO claude_code_trace_links (native_trace_id, prompt_id, session_id)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
-ON CONFLICT (native_trace_id) DO NOTHING
-"""
 JOIN_TURNS = """
 UPDATE execution_traces t SET native_trace_id = l.native_trace_id, updated_at = NOW()
 FROM (SELECT prompt_id, min(native_trace_id::text)::uuid AS native_trace_id
       FROM claude_code_trace_links WHERE prompt_id = ANY($1::text[]) GROUP BY prompt_id) AS l
+WHERE t.prompt_id = l.prompt_id AND t.native_trace_id IS DISTINCT FROM l.native_trace_id
+"""
+# A log batch's links (a trace already linked keeps its prompt), then JOIN_TURNS over their prompts,
+# in one statement. Its parts do not see the rows its insert adds: the links joined are the ones
+# present and the new ones the insert returns (under the prompts' locks no other transaction adds
+# links of these prompts).
+LINK_AND_JOIN_TURNS = """
+WITH new_links AS (
+    INSERT INTO claude_code_trace_links (native_trace_id, prompt_id, session_id)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+    ON CONFLICT (native_trace_id) DO NOTHING
+    RETURNING native_trace_id, prompt_id
+), links AS (
+    SELECT native_trace_id, prompt_id FROM claude_code_trace_links WHERE prompt_id = ANY($2::text[])
+    UNION ALL
+    SELECT native_trace_id, prompt_id FROM new_links
+)
+UPDATE execution_traces t SET native_trace_id = l.native_trace_id, updated_at = NOW()
+FROM (SELECT prompt_id, min(native_trace_id::text)::uuid AS native_trace_id FROM links GROUP BY prompt_id) AS l
 WHERE t.prompt_id = l.prompt_id AND t.native_trace_id IS DISTINCT FROM l.native_trace_id
 """
 
@@ -91,7 +106,6 @@ async def copy_insert(
 ) -> int:
     """Rows inserted: straight COPY into the table for new rows (the common case), else (a replay,
     some rows present) COPY into a staging table and insert the missing ones."""
-    ddl, insert = sql
     table = stage.removeprefix("_stage_")
     try:
         async with conn.transaction():
@@ -99,6 +113,18 @@ async def copy_insert(
         return len(rows)
     except asyncpg.UniqueViolationError:
         pass
+    return await staged_insert(conn, sql, stage, columns, rows)
+
+
+async def staged_insert(
+    conn: asyncpg.Connection,
+    sql: tuple[str, str],
+    stage: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+) -> int:
+    """Rows inserted: COPY into the staging table, then insert the rows not present yet."""
+    ddl, insert = sql
     await conn.execute(ddl)
     await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
     status = await conn.execute(insert)

@@ -13,15 +13,16 @@ from traceability.exporter.codec.native_records import LogRecordData, MetricPoin
 from traceability.exporter.storage.errors import DATA_ERRORS
 from traceability.exporter.storage.native_join import (
     EVENTS,
-    INSERT_LINKS,
+    LINK_AND_JOIN_TURNS,
     METRICS,
     copy_insert,
-    join_turns,
     lock_prompts,
+    staged_insert,
 )
 from traceability.exporter.storage.native_mapping import (
     EVENT_COLUMNS,
     METRIC_COLUMNS,
+    TraceLink,
     event_row,
     metric_row,
     trace_links,
@@ -98,19 +99,32 @@ class NativeWriter:
                 resources[key] = resource_json(record.resource)
             rows.append(event_row(record, self.capture_prompts, resources[key]))
         links = trace_links(rows)
-        prompts = [link.prompt_id for link in links]
+        try:  # new events (the common case): straight COPY, no savepoint
+            return await self._logs_transaction(conn, rows, links, replay=False)
+        except asyncpg.UniqueViolationError:
+            pass  # some are stored already (a replay): the transaction again, skipping those
+        return await self._logs_transaction(conn, rows, links, replay=True)
+
+    @staticmethod
+    async def _logs_transaction(
+        conn: asyncpg.Connection, rows: list[tuple[Any, ...]], links: list[TraceLink], *, replay: bool
+    ) -> int:
+        """The prompts' locks, the events, the links and the join, in one transaction."""
         async with conn.transaction():
-            if prompts:
-                await lock_prompts(conn, prompts)
-            inserted = await copy_insert(conn, EVENTS, "_stage_claude_code_events", EVENT_COLUMNS, rows)
+            if links:
+                await lock_prompts(conn, [link.prompt_id for link in links])
+            if replay:
+                inserted = await staged_insert(conn, EVENTS, "_stage_claude_code_events", EVENT_COLUMNS, rows)
+            else:
+                await conn.copy_records_to_table("claude_code_events", records=rows, columns=EVENT_COLUMNS)
+                inserted = len(rows)
             if links:
                 await conn.execute(
-                    INSERT_LINKS,
+                    LINK_AND_JOIN_TURNS,
                     [link.native_trace_id for link in links],
                     [link.prompt_id for link in links],
                     [link.session_id for link in links],
                 )
-                await join_turns(conn, prompts)
         return inserted
 
     async def _metrics_once(self, conn: asyncpg.Connection, points: list[MetricPointData]) -> int:

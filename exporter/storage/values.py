@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg.pgproto.pgproto import UUID as PgUUID
+
 from traceability.exporter.codec.records import AttrValue
 from traceability.exporter.storage.limits import finite_or_none, index_safe_text
 
@@ -195,12 +197,20 @@ def trace_uuid(trace_id_hex: str) -> uuid.UUID:
 
 
 _ROW_NAMESPACE_BYTES = ROW_NAMESPACE.bytes
+# uuid5: the version (5) and the RFC 4122 variant bits over the first 16 bytes of the SHA-1 digest
+_UUID5_CLEAR = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID5_SET = (0x5000 << 64) | (0x8000 << 48)
 
 
 def row_uuid(name: str) -> uuid.UUID:
-    """``uuid5(ROW_NAMESPACE, name)``, without rebuilding the namespace's bytes on every call."""
+    """``uuid5(ROW_NAMESPACE, name)``, without rebuilding the namespace's bytes on every call.
+
+    As asyncpg's own UUID (a ``uuid.UUID``, equal to and hashed as the stdlib one, what asyncpg
+    returns for uuid columns): a fraction of the stdlib constructor's cost, on the ingest hot path.
+    """
     digest = hashlib.sha1(_ROW_NAMESPACE_BYTES + name.encode()).digest()
-    return uuid.UUID(bytes=digest[:16], version=5)
+    value: uuid.UUID = PgUUID((int.from_bytes(digest[:16]) & _UUID5_CLEAR | _UUID5_SET).to_bytes(16))
+    return value
 
 
 def hook_row_id(trace_id_hex: str, span_id_hex: str) -> uuid.UUID:
