@@ -15,7 +15,7 @@ from typing import Any
 
 from traceability.exporter.codec.native_records import LogRecordData, MetricPointData
 from traceability.exporter.codec.records import AttrValue, SpanRecord
-from traceability.exporter.storage.limits import index_safe_text
+from traceability.exporter.storage.limits import INDEXED_TEXT_MAX_BYTES, index_safe_text
 from traceability.exporter.storage.values import (
     ROW_NAMESPACE,
     bool_attr,
@@ -164,6 +164,13 @@ _EVENT_ATTRIBUTE_COLUMNS: dict[str, tuple[str, _Convert]] = {
 }  # fmt: skip
 _E = {column: i for i, column in enumerate(EVENT_COLUMNS)}  # a column's position in a row
 _EVENT_SLOTS = {key: (_E[column], convert) for key, (column, convert) in _EVENT_ATTRIBUTE_COLUMNS.items()}
+_ID, _NAME, _TIME, _OBSERVED, _SESSION, _PROMPT_ID, _TRACE, _SPAN = (
+    _E[c] for c in ("id", "event_name", "event_time", "observed_at", "session_id", "prompt_id",
+                    "native_trace_id", "native_span_id")
+)  # fmt: skip
+_PROMPT_TEXT, _SEVERITY, _BODY, _ATTRIBUTES, _RESOURCE = (
+    _E[c] for c in ("prompt_text", "severity_text", "body", "attributes", "resource")
+)
 
 
 def _body_name(record: LogRecordData) -> str:
@@ -209,23 +216,23 @@ def event_row(record: LogRecordData, capture_prompts: bool, resource: str | None
                 rest[key] = _redact(value)
             continue
         row[slot[0]] = slot[1](value)
-        if _shortened(value):
-            rest[key] = _redact(value)
-    name = row[_E["event_name"]] or _body_name(record)
-    row[_E["id"]] = event_row_id(record, name)
-    row[_E["event_name"]] = name
-    row[_E["event_time"]] = when = to_datetime(record.time_unix_nano)
+        if isinstance(value, str) and len(value) * 4 > INDEXED_TEXT_MAX_BYTES and _shortened(value):
+            rest[key] = _redact(value)  # (a shorter one cannot be: ``index_safe_text``'s fast path)
+    name = row[_NAME] or _body_name(record)
+    row[_ID] = event_row_id(record, name)
+    row[_NAME] = name
+    row[_TIME] = when = to_datetime(record.time_unix_nano)
     observed = record.observed_time_unix_nano
     if observed:
-        row[_E["observed_at"]] = when if observed == record.time_unix_nano else to_datetime(observed)
-    row[_E["native_trace_id"]] = _uuid_of_hex(record.trace_id)
-    row[_E["native_span_id"]] = record.span_id
-    row[_E["prompt_text"]] = _prompt(record.attributes, capture_prompts)
-    row[_E["severity_text"]] = clean_text(record.severity_text) or None
+        row[_OBSERVED] = when if observed == record.time_unix_nano else to_datetime(observed)
+    row[_TRACE] = _uuid_of_hex(record.trace_id)
+    row[_SPAN] = record.span_id
+    row[_PROMPT_TEXT] = _prompt(record.attributes, capture_prompts)
+    row[_SEVERITY] = clean_text(record.severity_text) or None
     body = record.body if isinstance(record.body, str) else dumps(_redact(record.body))
-    row[_E["body"]] = _redact(clean_text(body)) if body is not None else None
-    row[_E["attributes"]] = dumps(rest)
-    row[_E["resource"]] = resource if resource is not None else resource_json(record.resource)
+    row[_BODY] = _redact(clean_text(body)) if body is not None else None
+    row[_ATTRIBUTES] = dumps(rest)
+    row[_RESOURCE] = resource if resource is not None else resource_json(record.resource)
     return tuple(row)
 
 
@@ -242,9 +249,9 @@ def trace_links(rows: list[tuple[Any, ...]]) -> list[TraceLink]:
     """What the event rows (``event_row``) with a prompt id and a trace id say, one link per trace."""
     links: dict[uuid.UUID, TraceLink] = {}
     for row in rows:
-        trace, prompt = row[_E["native_trace_id"]], row[_E["prompt_id"]]
+        trace, prompt = row[_TRACE], row[_PROMPT_ID]
         if trace is not None and prompt:
-            links.setdefault(trace, TraceLink(trace, prompt, row[_E["session_id"]]))
+            links.setdefault(trace, TraceLink(trace, prompt, row[_SESSION]))
     return sorted(links.values(), key=lambda link: link.native_trace_id)
 
 
