@@ -74,6 +74,9 @@ def _hex_id(raw: bytes, digits: int, what: str) -> str | None:
 
 
 def _body(value: AnyValue) -> AttrValue:
+    text = value.string_value  # a Claude Code event's body is its name: a non-empty string is the value set
+    if text:
+        return text
     return any_value(value) if value.WhichOneof("value") else None
 
 
