@@ -5,7 +5,8 @@ so this script finds its own source: the folder it lives in is ``traceability.ho
 holds ``traceability``'s sub-packages (the repository root in an editable install, or
 ``site-packages/traceability``). The packages are registered directly, without running their
 ``__init__`` files (``traceability.instrumentation``'s imports ``typing``: ~11 ms), and with them
-``traceability.instrumentation.redaction``, whose modules the hook imports on every run.
+``traceability.instrumentation.redaction``, whose modules the hook imports on every run. Those
+modules then come from one file when it is current (hooks/code_bundle.py).
 """
 
 import sys
@@ -27,9 +28,16 @@ def _run() -> int:
             module = module_type(name)
             module.__path__ = [path]
             sys.modules[name] = module
+    from traceability.hooks import code_bundle
+
+    bundled = code_bundle.install()
     from traceability.hooks.main import main
 
-    return main(started_ns)
+    loaded = [] if bundled else code_bundle.loaded_modules()
+    code = 0 if sys.argv[1:] == ["--warm"] else main(started_ns)  # --warm: only fill the bundle
+    if loaded:  # no current bundle: write one of what this run imported, for the next runs
+        code_bundle.write(loaded)
+    return code
 
 
 def _exit_now(code: int) -> None:
