@@ -168,7 +168,7 @@ def install(
 
 def warm() -> None:
     """Fill the caches the first hook run would otherwise fill: the redaction patterns compiled
-    (redaction/regex_cache.py) and the hook's modules in one file (hooks/code_bundle.py)."""
+    (redaction/regex_cache.py) and the hook's modules in one file (hooks/startup.py)."""
     import subprocess
 
     from traceability.instrumentation.redaction import redact
