@@ -51,14 +51,14 @@ FROM (SELECT bool_or(c.span_type = '{sc.CC_SPAN_TOOL}') AS call,
 """  # noqa: S608 - constants
 
 # The native-only interactions ``i`` of list row ``s`` (no hook turn records their trace id), and the
-# same with each one's tool calls ``n``.
-_NATIVE_ONLY = f"""
+# same with each one's tool calls ``n``: counted only once the interaction is known to be native-only
+# (``OFFSET 0`` keeps the planner from counting the tools of every joined interaction first).
+_NATIVE_TURNS = f"""FROM claude_code_spans i
     WHERE i.session_id = s.session_id::text AND i.span_type = '{sc.CC_SPAN_INTERACTION}'
       AND NOT EXISTS (SELECT 1 FROM execution_traces j WHERE j.native_trace_id = i.trace_id)"""  # noqa: S608
-_NATIVE_TURNS = "FROM claude_code_spans i" + _NATIVE_ONLY
 _NATIVE_TURN_TOOLS = (
-    f"FROM claude_code_spans i CROSS JOIN LATERAL ({_NATIVE_TOOLS_OF.replace('{trace}', 'i.trace_id')}) n"
-    + _NATIVE_ONLY
+    f"FROM (SELECT i.trace_id {_NATIVE_TURNS} OFFSET 0) i"
+    f" CROSS JOIN LATERAL ({_NATIVE_TOOLS_OF.replace('{trace}', 'i.trace_id')}) n"
 )
 
 # $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE); a session's
@@ -73,7 +73,7 @@ _MATCH = r"""
                                  OR EXISTS (SELECT 1 FROM hook_executions h
                                             WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
                                               AND h.status IN ('failed', 'blocked'))
-                                 OR EXISTS (SELECT 1 {native_turn_tools} AND n.failed > 0)))
+                                 OR EXISTS (SELECT 1 {native_turn_tools} WHERE n.failed > 0)))
       AND ($5::text IS NULL
            OR EXISTS (SELECT 1 FROM hook_executions h WHERE h.session_id = s.session_id::text AND h.tool_name = $5)
            OR EXISTS (SELECT 1 {native_turns}
