@@ -83,9 +83,10 @@ async def lock_prompts(conn: asyncpg.Connection, prompt_ids: Sequence[str]) -> N
 
 
 async def lock_sessions(conn: asyncpg.Connection, session_ids: Sequence[str]) -> None:
-    """Take every session lock the batch's triggers will take, at once and in order: a batch that
-    otherwise takes them statement by statement (native spans, then turns, then the join) waits
-    holding some, so two batches crossing two sessions deadlock."""
+    """Take the locks of the batch's sessions (its trace rows' and native interactions') at once and
+    in order: the triggers would take them statement by statement (native spans, then turns, then
+    the join), a batch waiting for one while holding another, so two batches crossing two sessions
+    deadlocked. The triggers still take them (again, at no cost)."""
     await conn.execute(LOCK_SESSIONS, sorted(set(session_ids)))
 
 
