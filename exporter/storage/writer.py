@@ -28,8 +28,14 @@ from traceability.exporter.storage.mapping import (
     MappedBatch,
     map_spans,
 )
-from traceability.exporter.storage.native_join import copy_native_spans, join_turns, lock_prompts
-from traceability.exporter.storage.native_mapping import is_native_span, native_span_row
+from traceability.exporter.storage.native_join import (
+    copy_native_spans,
+    join_turns,
+    lock_prompts,
+    lock_sessions,
+)
+from traceability.exporter.storage.native_mapping import NATIVE_SPAN_COLUMNS, is_native_span, native_span_row
+from traceability.instrumentation import semconv as sc
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,9 @@ _TYPES = {
 # hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
 _HOOK_TYPES = {**_TYPES, "session_id": "text"}
 _PROMPT_ID = TRACE_COLUMNS.index("prompt_id")
+_SESSION_ID = TRACE_COLUMNS.index("session_id")
+_NATIVE_SESSION_ID = NATIVE_SPAN_COLUMNS.index("session_id")
+_NATIVE_SPAN_TYPE = NATIVE_SPAN_COLUMNS.index("span_type")
 
 
 def _stage_ddl(name: str, columns: Sequence[str], types: dict[str, str], extra: str = "") -> str:
@@ -193,10 +202,18 @@ class SpanWriter:
 
     @staticmethod
     async def _write_once(conn: asyncpg.Connection, batch: MappedBatch, native: list[tuple[Any, ...]]) -> int:
-        prompts = sorted({r.values[_PROMPT_ID] for r in (*batch.roots, *batch.placeholders)} - {None})
+        traces = (*batch.roots, *batch.placeholders)
+        prompts = sorted({r.values[_PROMPT_ID] for r in traces} - {None})
+        sessions = {str(r.values[_SESSION_ID]) for r in traces if r.values[_SESSION_ID] is not None} | {
+            row[_NATIVE_SESSION_ID]
+            for row in native
+            if row[_NATIVE_SPAN_TYPE] == sc.CC_SPAN_INTERACTION and row[_NATIVE_SESSION_ID] is not None
+        }
         async with conn.transaction():
             if prompts:  # before any row lock (see native_writer)
                 await lock_prompts(conn, prompts)
+            if sessions:  # after the prompts' locks, as the join's refresh takes them
+                await lock_sessions(conn, sorted(sessions))
             if native:
                 await copy_native_spans(conn, native)
             inserted = await SpanWriter._write_rows(conn, batch)
