@@ -66,14 +66,17 @@ CROSS JOIN LATERAL (
 ) h
 """  # noqa: S608 - constants of semconv
 
-# The turn ``$1`` names (its hook trace id, or the Claude Code trace id joined to it) as ``r``,
-# with its totals as one jsonb column ``totals``; callers add columns and joins after it.
-TURN_WITH_TOTALS = f"""WITH r AS (
+# The turn ``$1`` names (its hook trace id, or the Claude Code trace id joined to it): a CTE ``r``.
+TURN_R = """r AS (
     (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
     UNION ALL
     (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
     LIMIT 1
-), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
+)"""
+
+# The turn ``$1`` names as ``r`` (``TURN_R``), with its totals as one jsonb column ``totals``;
+# callers add columns and joins after it.
+TURN_WITH_TOTALS = f"""WITH {TURN_R}, t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
 totals AS ({TOTALS_OF_T})
 SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals"""  # noqa: S608 - constants
 
