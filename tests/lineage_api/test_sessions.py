@@ -111,6 +111,11 @@ async def test_a_session_its_turn_totals_and_the_merged_timeline(
     assert [t["time"] for t in timeline] == sorted(t["time"] for t in timeline)
     origins = {t["origin"] for t in timeline}
     assert origins == {"hooks", "native", "event"}
+    assert all(None not in t["details"].values() for t in timeline)  # nulls left out
+    llm = [t for t in timeline if t["origin"] == "native" and t["kind"] == "llm_request"]
+    assert llm and all({"model", "input_tokens", "request_id"} <= t["details"].keys() for t in llm)
+    requests = [t for t in timeline if t["origin"] == "event" and t["name"] == "api_request"]
+    assert requests and all({"model", "cost_usd"} <= t["details"].keys() for t in requests)
     assert sum(t["origin"] == "native" for t in timeline) == len(native_spans(encoding))
     hook_tools = {
         t["tool_use_id"]: t["span_id"] for t in timeline if t["origin"] == "hooks" and t["kind"] == "tool"
