@@ -89,6 +89,11 @@ async def test_native_spans_join_the_hook_turn_under_their_tool(
     llm = next(s for s in spans if s["span_type"] == "llm_request")
     details = await ui.get(f"/turns/{turn['correlation_id'].hex}/spans/{llm['span_id']}")
     assert details.status_code == 200 and "Claude Code's own span (llm_request)" in details.text
+    as_json = re.findall(r'href="(/api/pattern-traceability/traces/[^"]+/spans/[^"]+)"', details.text)
+    span = (await ui.get(as_json[0])).json()["data"]
+    assert (span["origin"], span["span"]["span_id"], span["span"]["span_type"]) == (
+        "native", llm["span_id"], "llm_request",
+    )  # fmt: skip
 
 
 async def test_a_native_trace_without_hooks_is_its_own_turn(
