@@ -1,8 +1,10 @@
 """Idempotent bulk writes of mapped spans, with retry.
 
-One transaction per batch: COPY into per-connection staging tables, then
-``INSERT ... SELECT ... ON CONFLICT``. A root span completes its trace's placeholder row; a replayed
-batch changes nothing. Connection failures are retried with exponential backoff and full jitter;
+One transaction per batch: the hook rows by COPY (a replay, some rows present, COPYs them into a
+per-connection staging table and inserts the missing ones), then the trace rows through a staging
+table and ``INSERT ... SELECT ... ON CONFLICT``. The trace rows come last because their session
+triggers lock the session until commit; the hook rows' key to them is checked at commit. A root
+span completes its trace's placeholder row; a replayed batch changes nothing. Connection failures are retried with exponential backoff and full jitter;
 a batch PostgreSQL rejects as data is split in halves so every good span is still stored.
 """
 
@@ -43,6 +45,8 @@ _TYPES = {
 # hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
 _HOOK_TYPES = {**_TYPES, "session_id": "text"}
 _PROMPT_ID = TRACE_COLUMNS.index("prompt_id")
+# Deferrable since migration 0017: the hook rows are written before their traces (see _transaction).
+_DEFER_TRACE_KEY = "SET CONSTRAINTS hook_executions_trace_id_fkey DEFERRED"
 
 
 def _stage_ddl(name: str, columns: Sequence[str], types: dict[str, str], extra: str = "") -> str:
@@ -194,42 +198,58 @@ class SpanWriter:
     @staticmethod
     async def _write_once(conn: asyncpg.Connection, batch: MappedBatch, native: list[tuple[Any, ...]]) -> int:
         prompts = sorted({r.values[_PROMPT_ID] for r in (*batch.roots, *batch.placeholders)} - {None})
+        try:  # the common case, new spans: the hook rows go straight in by COPY
+            return await SpanWriter._transaction(conn, batch, native, prompts, replay=False)
+        except asyncpg.UniqueViolationError:  # some hook rows exist already (a replay): all again, staged
+            return await SpanWriter._transaction(conn, batch, native, prompts, replay=True)
+
+    @staticmethod
+    async def _transaction(
+        conn: asyncpg.Connection,
+        batch: MappedBatch,
+        native: list[tuple[Any, ...]],
+        prompts: list[str],
+        *,
+        replay: bool,
+    ) -> int:
+        """One batch in one transaction: the hook rows first (their trace key checked at commit),
+        the trace rows last, so the session lock their triggers take is held only until commit."""
         async with conn.transaction():
+            await conn.execute(_DEFER_TRACE_KEY)
             if prompts:  # before any row lock (see native_writer)
                 await lock_prompts(conn, prompts)
             if native:
                 await copy_native_spans(conn, native)
-            inserted = await SpanWriter._write_rows(conn, batch)
+            inserted = await SpanWriter._write_hooks(conn, [r.values for r in batch.hooks], replay=replay)
+            await SpanWriter._write_traces(conn, batch)
             if prompts:
                 await join_turns(conn, prompts)
             return inserted
 
     @staticmethod
-    async def _write_rows(conn: asyncpg.Connection, batch: MappedBatch) -> int:
+    async def _write_hooks(conn: asyncpg.Connection, records: list[tuple[Any, ...]], *, replay: bool) -> int:
+        if not records:
+            return 0
+        if not replay:
+            await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
+            return len(records)
+        await conn.execute(_STAGE_HOOK)
+        await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
+        status = await conn.execute(INSERT_HOOKS)
+        return int(status.split()[-1])
+
+    @staticmethod
+    async def _write_traces(conn: asyncpg.Connection, batch: MappedBatch) -> None:
+        if not batch.roots and not batch.placeholders:
+            return
         await conn.execute(_STAGE_TRACE)
         # sorted ids: concurrent batches touching the same traces lock them in one order
         trace_rows = sorted(
             [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
             key=lambda row: row[0],
         )
-        if trace_rows:
-            await conn.copy_records_to_table(
-                "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
-            )
-            if batch.roots:
-                await conn.execute(UPSERT_ROOTS)
-            if batch.placeholders:
-                await conn.execute(INSERT_PLACEHOLDERS)
-        if not batch.hooks:
-            return 0
-        records = [r.values for r in batch.hooks]
-        try:  # the common case, new spans: straight COPY, as fast as PostgreSQL takes rows
-            async with conn.transaction():
-                await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
-            return len(records)
-        except asyncpg.UniqueViolationError:
-            pass  # some rows exist already (a replay): stage them and skip the ones present
-        await conn.execute(_STAGE_HOOK)  # only a replay needs it: one statement less per batch
-        await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
-        status = await conn.execute(INSERT_HOOKS)
-        return int(status.split()[-1])
+        await conn.copy_records_to_table("_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"])
+        statements = [UPSERT_ROOTS] if batch.roots else []
+        if batch.placeholders:
+            statements.append(INSERT_PLACEHOLDERS)
+        await conn.execute(";".join(statements))  # one round trip
