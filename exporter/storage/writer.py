@@ -248,7 +248,9 @@ class SpanWriter:
             [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
             key=lambda row: row[0],
         )
-        await conn.copy_records_to_table("_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"])
+        await conn.copy_records_to_table(
+            "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
+        )
         statements = [UPSERT_ROOTS] if batch.roots else []
         if batch.placeholders:
             statements.append(INSERT_PLACEHOLDERS)

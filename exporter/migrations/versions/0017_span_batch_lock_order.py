@@ -28,27 +28,57 @@ branch_labels = None
 depends_on = None
 
 
-def _on_rows(name: str, rows: str, *, skip_empty: bool) -> str:
-    """The trigger function refreshing the sessions of the rows in transition table ``rows``."""
-    refresh = f"PERFORM traceability_refresh_sessions(ARRAY(SELECT DISTINCT session_id FROM {rows}));"
-    if skip_empty:
-        refresh = f"IF EXISTS (SELECT 1 FROM {rows}) THEN\n        {refresh}\n    END IF;"
-    return (
-        f"CREATE OR REPLACE FUNCTION traceability_sessions_on_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN\n    {refresh}\n    RETURN NULL;\nEND\n$$"
-    )
+ON_NEW = r"""
+CREATE OR REPLACE FUNCTION traceability_sessions_on_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows) THEN
+        PERFORM traceability_refresh_sessions(ARRAY(SELECT DISTINCT session_id FROM new_rows));
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
 
+ON_OLD = r"""
+CREATE OR REPLACE FUNCTION traceability_sessions_on_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_rows) THEN
+        PERFORM traceability_refresh_sessions(ARRAY(SELECT DISTINCT session_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+# 0010's trigger functions
+ON_NEW_0010 = r"""
+CREATE OR REPLACE FUNCTION traceability_sessions_on_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM traceability_refresh_sessions(ARRAY(SELECT DISTINCT session_id FROM new_rows));
+    RETURN NULL;
+END
+$$
+"""
+
+ON_OLD_0010 = r"""
+CREATE OR REPLACE FUNCTION traceability_sessions_on_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM traceability_refresh_sessions(ARRAY(SELECT DISTINCT session_id FROM old_rows));
+    RETURN NULL;
+END
+$$
+"""
 
 _FK = "ALTER TABLE hook_executions ALTER CONSTRAINT hook_executions_trace_id_fkey"
 
 
 def upgrade() -> None:
     run_script(f"{_FK} DEFERRABLE INITIALLY IMMEDIATE")
-    op.execute(_on_rows("new", "new_rows", skip_empty=True))
-    op.execute(_on_rows("old", "old_rows", skip_empty=True))
+    op.execute(ON_NEW)
+    op.execute(ON_OLD)
 
 
 def downgrade() -> None:
-    op.execute(_on_rows("new", "new_rows", skip_empty=False))
-    op.execute(_on_rows("old", "old_rows", skip_empty=False))
+    op.execute(ON_NEW_0010)
+    op.execute(ON_OLD_0010)
     run_script(f"{_FK} NOT DEFERRABLE")
