@@ -87,6 +87,7 @@ ON CONFLICT (id) DO UPDATE SET {_TRACE_UPDATE}, started_at = {_START}, duration_
     root_received = TRUE, updated_at = now()
 WHERE {_LATER} OR {_NEW}.started_at < {_OLD}.started_at
 """  # noqa: S608 - identifiers are constants of this module
+_BEGIN_WITH_TRACES = f"{_DEFER_TRACE_KEY}; {_STAGE_TRACE}"
 INSERT_PLACEHOLDERS = f"""
 INSERT INTO execution_traces ({_TRACE_COLS}, root_received)
 SELECT {_TRACE_SELECT}, FALSE FROM _stage_trace WHERE NOT is_root
@@ -215,13 +216,15 @@ class SpanWriter:
         """One batch in one transaction: the hook rows first (their trace key checked at commit),
         the trace rows last, so the session lock their triggers take is held only until commit."""
         async with conn.transaction():
-            await conn.execute(_DEFER_TRACE_KEY)
+            has_traces = bool(batch.roots or batch.placeholders)
+            await conn.execute(_BEGIN_WITH_TRACES if has_traces else _DEFER_TRACE_KEY)  # one round trip
             if prompts:  # before any row lock (see native_writer)
                 await lock_prompts(conn, prompts)
             if native:
                 await copy_native_spans(conn, native)
             inserted = await SpanWriter._write_hooks(conn, [r.values for r in batch.hooks], replay=replay)
-            await SpanWriter._write_traces(conn, batch)
+            if has_traces:
+                await SpanWriter._write_traces(conn, batch)
             if prompts:
                 await join_turns(conn, prompts)
             return inserted
@@ -240,9 +243,7 @@ class SpanWriter:
 
     @staticmethod
     async def _write_traces(conn: asyncpg.Connection, batch: MappedBatch) -> None:
-        if not batch.roots and not batch.placeholders:
-            return
-        await conn.execute(_STAGE_TRACE)
+        """Through ``_stage_trace`` (created at the start of the transaction)."""
         # sorted ids: concurrent batches touching the same traces lock them in one order
         trace_rows = sorted(
             [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
