@@ -2,7 +2,8 @@
 
 ``list`` filters by session id, prompt id or a piece of the prompt's text and prints one line per
 trace, newest first, with the trace id Jaeger and ``traces show`` take; ``show`` prints one
-trace's spans in order (hook runs, tool uses with their status and duration).
+trace's timeline (hook runs, tool uses, Claude Code's own spans and events, in time order, with
+their status and duration), or with ``--span`` one span whole (its input, output and attributes).
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing.add_argument("--limit", type=int, default=20, help="how many (default 20, at most 200)")
     listing.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     listing.set_defaults(func=run_list)
-    show = actions.add_parser("show", help="one trace's spans in order")
+    show = actions.add_parser("show", help="one trace's spans and events in time order, or one span whole")
     show.add_argument("trace_id", help="the trace id (32 hex, as Jaeger shows it, or the correlation UUID)")
+    show.add_argument("--span", metavar="SPAN_ID", help="one span of the trace, every field, as JSON")
     show.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
+    show.add_argument(
+        "--full", action="store_true", help="with --json: every hook execution's whole row too (?detail=full)"
+    )
     show.set_defaults(func=run_show)
     for sub in (listing, show):
         sub.add_argument(
@@ -86,8 +91,24 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(value: str | None) -> str:
+    """An ISO time as UTC to the millisecond: the spans of one turn are often less than a second apart."""
+    return (
+        datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if value else "-"
+    )
+
+
 def run_show(args: argparse.Namespace) -> int:
-    body = api_get(api_base(args.url), f"/traces/{args.trace_id}", {}, prog="traceability traces")
+    if args.span:
+        found = api_get(
+            api_base(args.url), f"/traces/{args.trace_id}/spans/{args.span}", {}, prog="traceability traces"
+        )
+        if found is None:
+            return 1
+        print(json.dumps(found["data"], indent=2))
+        return 0
+    params = {"detail": "full"} if args.full else {}
+    body = api_get(api_base(args.url), f"/traces/{args.trace_id}", params, prog="traceability traces")
     if body is None:
         return 1
     data = body["data"]
@@ -102,14 +123,12 @@ def run_show(args: argparse.Namespace) -> int:
     if trace.get("prompt_text"):
         print(f"  prompt  {_short(trace['prompt_text'], 100)}")
     print(f"  Jaeger  {data['jaeger_url']}")
-    for h in data["hook_executions"]:
-        duration = (
-            h.get("tool_duration_ms") if h.get("tool_duration_ms") is not None else h.get("duration_ms")
-        )
+    for item in data["timeline"]:
+        duration = item["duration_ms"]
         took = f"{duration:.0f} ms" if isinstance(duration, int | float) else "-"
-        print(
-            f"  {_when(h.get('started_at'))}  {h.get('span_name', ''):40} {h.get('status', ''):11} {took:>9}"
-        )
+        line = f"  {_clock(item['time'])}  {item['origin']:6} {item['name']:40} {item['status'] or '-':11} {took:>9}"
+        print(f"{line}  {item['span_id']}" if item["span_id"] else line)
     for x in data["pattern_executions"]:
         print(f"  pattern {x['pattern_name']} ({x['pattern_id']}@{x['pattern_version']})  {x['file_path']}")
+    print("\none span whole (input, output, attributes): traceability traces show TRACE_ID --span SPAN_ID")
     return 0

@@ -6,45 +6,27 @@ holds ``traceability``'s sub-packages (the repository root in an editable instal
 ``site-packages/traceability``). The packages are registered directly, without running their
 ``__init__`` files (``traceability.instrumentation``'s imports ``typing``: ~11 ms), and with them
 ``traceability.instrumentation.redaction``, whose modules the hook imports on every run.
+
+Python compiles a script on every run (only imported modules have cached bytecode), so this one
+only registers the packages; hooks/startup.py does the rest. ``--warm`` fills its caches and exits.
 """
 
 import sys
 import time
 
+started_ns = time.time_ns()
+hooks = __file__.rpartition("/")[0] or "."
+root = hooks.rpartition("/")[0] or "."
+for name, path in (
+    ("traceability", root),
+    ("traceability.hooks", hooks),
+    ("traceability.instrumentation", root + "/instrumentation"),
+    ("traceability.instrumentation.redaction", root + "/instrumentation/redaction"),
+):
+    if name not in sys.modules:
+        module = type(sys)(name)
+        module.__path__ = [path]
+        sys.modules[name] = module
+from traceability.hooks.startup import run  # noqa: E402 - found through the packages just registered
 
-def _run() -> int:
-    started_ns = time.time_ns()
-    hooks_dir = __file__.rpartition("/")[0] or "."
-    root = hooks_dir.rpartition("/")[0] or "."
-    module_type = type(sys)
-    for name, path in (
-        ("traceability", root),
-        ("traceability.hooks", hooks_dir),
-        ("traceability.instrumentation", root + "/instrumentation"),
-        ("traceability.instrumentation.redaction", root + "/instrumentation/redaction"),
-    ):
-        if name not in sys.modules:
-            module = module_type(name)
-            module.__path__ = [path]
-            sys.modules[name] = module
-    from traceability.hooks.main import main
-
-    return main(started_ns)
-
-
-def _exit_now(code: int) -> None:
-    """Exit without interpreter finalization (module teardown, GC): ~2 ms a hook run would spend
-    tearing down what it loaded. Every file the hook writes goes through posix calls and is
-    complete before this point; only Python's own stdout/stderr buffers need a flush."""
-    for stream in (sys.stdout, sys.stderr):
-        try:  # noqa: SIM105 - contextlib costs the hook ~1 ms to import
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    import posix
-
-    posix._exit(code)
-
-
-if __name__ == "__main__":
-    _exit_now(_run())
+run(started_ns, warm_only=sys.argv[1:] == ["--warm"])

@@ -162,10 +162,25 @@ def install(
     backup = _write(path, data, original)
     if sidecar is not None:
         telemetry_env.save_sidecar(path, sidecar)
-    from traceability.instrumentation.redaction.redact import warm
-
-    warm()  # the first hook run then finds the redaction patterns compiled (redaction/regex_cache.py)
+    warm()
     return Change(path, True, backup, len(events), removed)
+
+
+def warm() -> None:
+    """Fill the caches the first hook run would otherwise fill: the redaction patterns compiled
+    (redaction/regex_cache.py) and the hook's modules in one file (hooks/startup.py)."""
+    import subprocess
+
+    from traceability.instrumentation.redaction import redact
+
+    redact.warm()
+    subprocess.run(  # the modules as the fast entry imports them: -I -S, the packages registered
+        [sys.executable, "-I", "-S", str(entry_script()), "--warm"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def uninstall(path: Path) -> Change:

@@ -2,9 +2,10 @@
 
 Both entry points end here: ``hooks/fast_entry.py`` (what ``traceability hooks install`` writes:
 the venv's interpreter by absolute path, ``-I -S``) and the ``traceability hook`` console command.
-The telemetry path imports only ``_json``, ``posix``, ``fcntl``, ``time``, ``_signal``, ``_sre`` and
-``marshal`` (the redaction patterns come compiled from instrumentation/redaction/regex_cache.py) and this package; the
-quality enforcer, RAG and YAML parsing load site-packages when (and only when) they run.
+The telemetry path imports only ``_json``, ``posix``, ``time``, ``_signal``, ``_sre`` and ``marshal``
+(the redaction patterns come compiled from instrumentation/redaction/regex_cache.py) and this package
+(served from one file by hooks/startup.py); the quality enforcer, RAG and YAML parsing load
+site-packages when (and only when) they run.
 
 A hook never breaks the user's session: any internal error is logged to ``quality_enforcer.log`` (hooks/fs.py) and the
 process exits 0. Its time is bounded whatever the payload: strings are cut before they are redacted

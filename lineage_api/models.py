@@ -313,7 +313,11 @@ class TraceData(BaseModel):
     )
     ui_url: str = Field(description="the turn's waterfall in this service's web UI (a path on this host)")
     trace: dict[str, Any]
-    hook_executions: list[dict[str, Any]]
+    hook_executions: list[dict[str, Any]] | None = Field(
+        description="with ?detail=full: every hook execution in order, every column (inputs, outputs,"
+        " attributes); null otherwise (the timeline has every hook span, GET traces/{id}/spans/{span_id}"
+        " one span's row)"
+    )
     total_hook_executions: int
     pattern_executions: list[dict[str, Any]]
     native_trace_id: str | None = Field(
@@ -325,4 +329,17 @@ class TraceData(BaseModel):
     totals: TurnTotals
     timeline: list[TimelineItem] = Field(
         description="hook spans, Claude Code's spans and its events, in time order"
+    )
+
+
+class SpanData(BaseModel):
+    correlation_id: UUID = Field(description="the turn's, as GET traces/{id} gives it")
+    span_id: str
+    origin: Literal["hooks", "native"] = Field(description="a hook span, or one of Claude Code's own")
+    span: dict[str, Any] = Field(
+        description="every column of the span's row: hook_executions (origin hooks: input_data,"
+        " output_data, attributes, events, ...) or claude_code_spans (origin native)"
+    )
+    pattern_executions: list[dict[str, Any]] = Field(
+        description="the pattern executions the span caused (hook tool spans)"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,12 +69,23 @@ def _sessions(events: list[dict[str, object]]) -> list[bytes]:
     return out
 
 
-def _time(command: list[str], stdin: bytes, env: dict[str, str]) -> float:
+def _cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's waited-for children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(command: list[str], stdin: bytes, env: dict[str, str], cpu: list[float] | None = None) -> float:
+    """Wall ms of one run; its CPU ms appended to ``cpu`` (less sensitive than wall time to what
+    else the machine is running, though not immune: caches and frequency are shared)."""
+    cpu_before = _cpu_s()
     started = time.perf_counter()
     completed = subprocess.run(command, input=stdin, stdout=subprocess.PIPE, env=env, check=False)
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
         raise SystemExit(f"{command} exited {completed.returncode}")
+    if cpu is not None:
+        cpu.append((_cpu_s() - cpu_before) * 1000)
     return elapsed * 1000
 
 
@@ -112,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 _time(baseline_cmd, stdin, env)
         baseline: list[float] = []
         hook: list[float] = []
+        baseline_cpu: list[float] = []
+        hook_cpu: list[float] = []
         queue: list[bytes] = []
         for i in range(args.runs):
             if not queue:
@@ -119,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(root / "spool", ignore_errors=True)
             stdin = queue.pop(0)
             if i % 2:
-                baseline.append(_time(baseline_cmd, stdin, env))
-                hook.append(_time(hook_cmd, stdin, env))
+                baseline.append(_time(baseline_cmd, stdin, env, baseline_cpu))
+                hook.append(_time(hook_cmd, stdin, env, hook_cpu))
             else:
-                hook.append(_time(hook_cmd, stdin, env))
-                baseline.append(_time(baseline_cmd, stdin, env))
+                hook.append(_time(hook_cmd, stdin, env, hook_cpu))
+                baseline.append(_time(baseline_cmd, stdin, env, baseline_cpu))
             if i % 10 == 9 or i == args.runs - 1:
                 progress("telemetry-only hook", i + 1, args.runs)
 
@@ -173,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  telemetry-only hook    : {_summary(hook)}")
     print(f"  overhead (median)      : {overhead:7.2f} ms   ratio hook/baseline {hook_ms / base_ms:.2f}x")
     print(f"  target <= {TARGET_MS:.0f} ms overhead : {'met' if overhead <= TARGET_MS else 'NOT met'}")
+    base_cpu, hook_cpu_ms = statistics.median(baseline_cpu), statistics.median(hook_cpu)
+    print(
+        f"  CPU (user+sys) median  : baseline {base_cpu:.2f} ms, hook {hook_cpu_ms:.2f} ms, "
+        f"overhead {hook_cpu_ms - base_cpu:.2f} ms ({hook_cpu_ms / base_cpu:.2f}x)"
+    )
     plain_ms, enforced_ms = statistics.median(plain), statistics.median(enforced)
     print("\nquality enforcer (PreToolUse Write of a Python file, ruff, block mode, no RAG):")
     print(f"  telemetry only         : {_summary(plain)}")

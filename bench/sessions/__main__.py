@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.sessions [--turns 100000] [--samples 500]
 
-The merged turn has 250 hook spans, 200 Claude Code spans and 50 Claude Code events; its session has
+The merged turn has 250 hook spans, 200 Claude Code spans and 50 Claude Code events, asked for in the
+default shape (the 500-item timeline, no hook rows: those are ``?detail=full``); its session has
 10 turns. Target: p99 <= 20 ms for both, measured against ``GET health`` in the same run.
 """
 

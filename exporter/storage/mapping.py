@@ -85,7 +85,7 @@ def _attributes_json(other: dict[str, Any], whole: Mapping[str, AttrValue]) -> s
     """The ``attributes`` jsonb: the attributes no column holds, and the whole values of shortened columns."""
     if whole:
         other.update(whole)
-    return dumps(other)
+    return dumps(other) if other else "{}"  # most spans: every attribute has a column
 
 
 def _events(span: SpanRecord) -> list[dict[str, Any]] | None:
@@ -289,9 +289,11 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             rag_results,
             quality_done if quality_done is not None else quality_results is not None,
             quality_results,
-            text_value(error_message) or status_message or text_attr(exc, sc.EXCEPTION_MESSAGE),
-            text_value(error_type) or text_attr(exc, sc.EXCEPTION_TYPE),
-            text_value(error_stack) or text_attr(exc, sc.EXCEPTION_STACKTRACE),
+            text_value(error_message)
+            or status_message
+            or (text_attr(exc, sc.EXCEPTION_MESSAGE) if exc else None),
+            text_value(error_type) or (text_attr(exc, sc.EXCEPTION_TYPE) if exc else None),
+            text_value(error_stack) or (text_attr(exc, sc.EXCEPTION_STACKTRACE) if exc else None),
             json_value(metadata),
             span.span_id,
             span.parent_span_id,
@@ -311,9 +313,9 @@ def hook_row(span: SpanRecord, resource: str | None = None) -> HookRow:
             success,
             text_attr(span.resource, sc.SERVICE_NAME),
             _attributes_json(other, whole),
-            dumps(_events(span)),
+            dumps(_events(span)) if span.events else None,
             resource if resource is not None else resource_json(span.resource),
-            dumps(_links(span)),
+            dumps(_links(span)) if span.links else None,
         )
     )
 

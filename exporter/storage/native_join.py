@@ -57,6 +57,14 @@ SELECT pg_advisory_xact_lock(k) FROM (
     SELECT DISTINCT hashtextextended('cc-prompt:' || p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY 1
 ) AS keys
 """
+# The sessions' locks as ``traceability_refresh_sessions`` takes them (0010, 0014: per UUID session id,
+# in id order), taken before any row lock by a batch that will refresh those sessions.
+LOCK_SESSIONS = r"""
+SELECT pg_advisory_xact_lock(hashtextextended('trace_sessions:' || id::text, 0)) FROM (
+    SELECT DISTINCT s::uuid AS id FROM unnest($1::text[]) AS s
+    WHERE s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' ORDER BY 1
+) AS locks
+"""
 JOIN_TURNS = """
 UPDATE execution_traces t SET native_trace_id = l.native_trace_id, updated_at = NOW()
 FROM (SELECT prompt_id, min(native_trace_id::text)::uuid AS native_trace_id
@@ -87,6 +95,14 @@ WHERE t.prompt_id = l.prompt_id AND t.native_trace_id IS DISTINCT FROM l.native_
 async def lock_prompts(conn: asyncpg.Connection, prompt_ids: Sequence[str]) -> None:
     """Serialize the join for these prompts (take it before any row lock: no deadlock)."""
     await conn.execute(LOCK_PROMPTS, sorted(set(prompt_ids)))
+
+
+async def lock_sessions(conn: asyncpg.Connection, session_ids: Sequence[str]) -> None:
+    """Take the locks of the batch's sessions (its trace rows' and native interactions') at once and
+    in order: the triggers would take them statement by statement (native spans, then turns, then
+    the join), a batch waiting for one while holding another, so two batches crossing two sessions
+    deadlocked. The triggers still take them (again, at no cost)."""
+    await conn.execute(LOCK_SESSIONS, sorted(set(session_ids)))
 
 
 async def join_turns(conn: asyncpg.Connection, prompt_ids: Sequence[str]) -> None:

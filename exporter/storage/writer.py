@@ -1,9 +1,12 @@
 """Idempotent bulk writes of mapped spans, with retry.
 
-One transaction per batch: COPY into per-connection staging tables, then
-``INSERT ... SELECT ... ON CONFLICT``. A root span completes its trace's placeholder row; a replayed
-batch changes nothing. Connection failures are retried with exponential backoff and full jitter;
-a batch PostgreSQL rejects as data is split in halves so every good span is still stored.
+One transaction per batch: the hook rows by COPY (a replay, some rows present, COPYs them into a
+per-connection staging table and inserts the missing ones), then the trace rows through a staging
+table and ``INSERT ... SELECT ... ON CONFLICT``. The trace rows come last because their session
+triggers lock the session until commit; the hook rows' key to them is checked at commit. A root
+span completes its trace's placeholder row; a replayed batch changes nothing. Connection failures
+are retried with exponential backoff and full jitter; a batch PostgreSQL rejects as data is split
+in halves so every good span is still stored.
 """
 
 from __future__ import annotations
@@ -28,8 +31,14 @@ from traceability.exporter.storage.mapping import (
     MappedBatch,
     map_spans,
 )
-from traceability.exporter.storage.native_join import copy_native_spans, join_turns, lock_prompts
-from traceability.exporter.storage.native_mapping import is_native_span, native_span_row
+from traceability.exporter.storage.native_join import (
+    copy_native_spans,
+    join_turns,
+    lock_prompts,
+    lock_sessions,
+)
+from traceability.exporter.storage.native_mapping import NATIVE_SPAN_COLUMNS, is_native_span, native_span_row
+from traceability.instrumentation import semconv as sc
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,11 @@ _TYPES = {
 # hook_executions.session_id is text (the raw id), unlike execution_traces.session_id (uuid).
 _HOOK_TYPES = {**_TYPES, "session_id": "text"}
 _PROMPT_ID = TRACE_COLUMNS.index("prompt_id")
+_SESSION_ID = TRACE_COLUMNS.index("session_id")
+_NATIVE_SESSION_ID = NATIVE_SPAN_COLUMNS.index("session_id")
+_NATIVE_SPAN_TYPE = NATIVE_SPAN_COLUMNS.index("span_type")
+# Deferrable since migration 0017: the hook rows are written before their traces (see _transaction).
+_DEFER_TRACE_KEY = "SET CONSTRAINTS hook_executions_trace_id_fkey DEFERRED"
 
 
 def _stage_ddl(name: str, columns: Sequence[str], types: dict[str, str], extra: str = "") -> str:
@@ -83,6 +97,7 @@ ON CONFLICT (id) DO UPDATE SET {_TRACE_UPDATE}, started_at = {_START}, duration_
     root_received = TRUE, updated_at = now()
 WHERE {_LATER} OR {_NEW}.started_at < {_OLD}.started_at
 """  # noqa: S608 - identifiers are constants of this module
+_BEGIN_WITH_TRACES = f"{_DEFER_TRACE_KEY}; {_STAGE_TRACE}"
 INSERT_PLACEHOLDERS = f"""
 INSERT INTO execution_traces ({_TRACE_COLS}, root_received)
 SELECT {_TRACE_SELECT}, FALSE FROM _stage_trace WHERE NOT is_root
@@ -193,43 +208,73 @@ class SpanWriter:
 
     @staticmethod
     async def _write_once(conn: asyncpg.Connection, batch: MappedBatch, native: list[tuple[Any, ...]]) -> int:
-        prompts = sorted({r.values[_PROMPT_ID] for r in (*batch.roots, *batch.placeholders)} - {None})
+        traces = (*batch.roots, *batch.placeholders)
+        prompts = sorted({r.values[_PROMPT_ID] for r in traces} - {None})
+        sessions = {str(r.values[_SESSION_ID]) for r in traces if r.values[_SESSION_ID] is not None} | {
+            row[_NATIVE_SESSION_ID]
+            for row in native
+            if row[_NATIVE_SPAN_TYPE] == sc.CC_SPAN_INTERACTION and row[_NATIVE_SESSION_ID] is not None
+        }
+        try:  # the common case, new spans: the hook rows go straight in by COPY
+            return await SpanWriter._transaction(conn, batch, native, prompts, sorted(sessions), replay=False)
+        except asyncpg.UniqueViolationError:  # some hook rows exist already (a replay): all again, staged
+            return await SpanWriter._transaction(conn, batch, native, prompts, sorted(sessions), replay=True)
+
+    @staticmethod
+    async def _transaction(
+        conn: asyncpg.Connection,
+        batch: MappedBatch,
+        native: list[tuple[Any, ...]],
+        prompts: list[str],
+        sessions: list[str],
+        *,
+        replay: bool,
+    ) -> int:
+        """One batch in one transaction. Advisory locks in one order everywhere: the prompts', then
+        the sessions' (all at once, sorted); row locks only after them. The hook rows, new rows
+        that lock nothing (their trace key is checked at commit), go in before the session locks,
+        so a batch waiting on a busy session has its COPY done; then the native spans and the trace
+        rows, whose triggers refresh the session."""
         async with conn.transaction():
+            has_traces = bool(batch.roots or batch.placeholders)
+            await conn.execute(_BEGIN_WITH_TRACES if has_traces else _DEFER_TRACE_KEY)  # one round trip
             if prompts:  # before any row lock (see native_writer)
                 await lock_prompts(conn, prompts)
+            inserted = await SpanWriter._write_hooks(conn, [r.values for r in batch.hooks], replay=replay)
+            if sessions:  # after the prompts' locks, as the join's refresh takes them
+                await lock_sessions(conn, sessions)
             if native:
                 await copy_native_spans(conn, native)
-            inserted = await SpanWriter._write_rows(conn, batch)
+            if has_traces:
+                await SpanWriter._write_traces(conn, batch)
             if prompts:
                 await join_turns(conn, prompts)
             return inserted
 
     @staticmethod
-    async def _write_rows(conn: asyncpg.Connection, batch: MappedBatch) -> int:
-        await conn.execute(_STAGE_TRACE)
+    async def _write_hooks(conn: asyncpg.Connection, records: list[tuple[Any, ...]], *, replay: bool) -> int:
+        if not records:
+            return 0
+        if not replay:
+            await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
+            return len(records)
+        await conn.execute(_STAGE_HOOK)
+        await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
+        status = await conn.execute(INSERT_HOOKS)
+        return int(status.split()[-1])
+
+    @staticmethod
+    async def _write_traces(conn: asyncpg.Connection, batch: MappedBatch) -> None:
+        """Through ``_stage_trace`` (created at the start of the transaction)."""
         # sorted ids: concurrent batches touching the same traces lock them in one order
         trace_rows = sorted(
             [(*r.values, True) for r in batch.roots] + [(*r.values, False) for r in batch.placeholders],
             key=lambda row: row[0],
         )
-        if trace_rows:
-            await conn.copy_records_to_table(
-                "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
-            )
-            if batch.roots:
-                await conn.execute(UPSERT_ROOTS)
-            if batch.placeholders:
-                await conn.execute(INSERT_PLACEHOLDERS)
-        if not batch.hooks:
-            return 0
-        records = [r.values for r in batch.hooks]
-        try:  # the common case, new spans: straight COPY, as fast as PostgreSQL takes rows
-            async with conn.transaction():
-                await conn.copy_records_to_table("hook_executions", records=records, columns=HOOK_COLUMNS)
-            return len(records)
-        except asyncpg.UniqueViolationError:
-            pass  # some rows exist already (a replay): stage them and skip the ones present
-        await conn.execute(_STAGE_HOOK)  # only a replay needs it: one statement less per batch
-        await conn.copy_records_to_table("_stage_hook", records=records, columns=HOOK_COLUMNS)
-        status = await conn.execute(INSERT_HOOKS)
-        return int(status.split()[-1])
+        await conn.copy_records_to_table(
+            "_stage_trace", records=trace_rows, columns=[*TRACE_COLUMNS, "is_root"]
+        )
+        statements = [UPSERT_ROOTS] if batch.roots else []
+        if batch.placeholders:
+            statements.append(INSERT_PLACEHOLDERS)
+        await conn.execute(";".join(statements))  # one round trip

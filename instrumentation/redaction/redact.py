@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from traceability.instrumentation.redaction.regex_cache import LazyPattern
+
 REDACTED = "[REDACTED]"
 SCAN_CHARS = 256 * 1024  # longest text one redact() call scans; the rest is dropped, never stored
 CUT_MARGIN = 1024  # scanned past a cut so that a secret straddling the cut still matches whole
@@ -151,10 +153,10 @@ _GENERATED_MIN = {
 
 MIN_SECRET_CHARS = 8  # shorter text holds no secret any rule could tell from ordinary text
 
-_Rule = tuple["re.Pattern[str]", "Callable[[re.Match[str]], str]", "frozenset[str] | None", int]
+_Rule = tuple["LazyPattern", "Callable[[re.Match[str]], str]", "frozenset[str] | None", int]
 _compiled: list[_Rule] | None = None
 _guard_words: tuple[str, ...] = ()  # every guard's words, each looked for once per text
-_secret_name: re.Pattern[str] | None = None
+_secret_name: LazyPattern | None = None
 _HAND, _GENERATED, _RANDOM = 0, 1, 2  # how a rule's match maps to the secret (see _secret_span)
 
 

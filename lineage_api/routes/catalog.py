@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from traceability.exporter.storage.values import session_uuid
@@ -17,6 +17,7 @@ from traceability.lineage_api.models import (
     Envelope,
     PatternList,
     PatternSummary,
+    SpanData,
     StatsData,
     TraceData,
     TurnTotals,
@@ -138,23 +139,33 @@ async def traces(
 @router.get(
     "/traces/{correlation_id}",
     response_model=Envelope[TraceData],
-    summary="One turn: its hook executions, Claude Code's own spans and events merged in time order, totals",
+    summary="One turn: its hook spans, Claude Code's own spans and events merged in time order, totals",
 )
 async def trace(
-    correlation_id: uuid.UUID, conn: ConnectionDep, settings: SettingsDep, request: Request
+    correlation_id: uuid.UUID,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    request: Request,
+    detail: Annotated[
+        Literal["summary", "full"],
+        Query(description="full: also every hook execution's whole row (inputs, outputs, attributes)"),
+    ] = "summary",
 ) -> Response:
     """``correlation_id`` is the trace's UUID (the 32-hex Jaeger trace id is accepted too), or
     Claude Code's own trace id of the turn: both answer with the same merged turn.
 
+    Like a trace view, the answer lists every span once, in ``timeline``, without payloads; one
+    span's whole row is ``GET traces/{id}/spans/{span_id}``, every hook row ``?detail=full``.
     The body is serialized once here (FastAPI would validate the whole model again first), with
-    the hook and pattern executions and the timeline spliced in as PostgreSQL built them (``TimelineItem``
-    documents the timeline's items)."""
-    found = await trace_store.merged_turn(conn, correlation_id)
+    the pattern executions, the timeline and the hook rows spliced in as PostgreSQL built them
+    (``TimelineItem`` documents the timeline's items)."""
+    full = detail == "full"
+    found = await trace_store.merged_turn(conn, correlation_id, full=full)
     if found is not None:
         row = found["trace"]
         turn_id, native_id = row["id"], row.get("native_trace_id")
         trace_row, origin, totals = row, "hooks", found["totals"]
-        hooks_json, hook_count = found["hooks_json"], found["hook_count"]
+        hooks_json, hook_count = found.get("hooks_json", "null"), found["hook_count"]
         executions_json, timeline = found["executions_json"], found["timeline_json"]
     else:  # a Claude Code turn whose hooks never arrived (hooks not installed)
         resolved = await sessions.resolve_native(conn, correlation_id)
@@ -162,7 +173,7 @@ async def trace(
             raise NotFound(f"trace '{correlation_id}' not found", correlation_id=str(correlation_id))
         trace_row, origin = resolved["native"], "native"
         turn_id, native_id, prompt_id = None, trace_row["trace_id"], trace_row["prompt_id"]
-        hooks_json, hook_count, executions_json = "[]", 0, "[]"
+        hooks_json, hook_count, executions_json = "[]" if full else "null", 0, "[]"
         by_turn = await sessions.turn_totals(
             conn, [{"turn_id": native_id, "prompt_id": prompt_id, "native_trace_id": native_id}]
         )
@@ -175,7 +186,7 @@ async def trace(
         jaeger_url=settings.jaeger_trace_url(jaeger_id),
         ui_url=f"/turns/{jaeger_id}",
         trace=_jsonable(trace_row),
-        hook_executions=[],
+        hook_executions=None,
         total_hook_executions=hook_count,
         pattern_executions=[],
         native_trace_id=native_id.hex if native_id else None,
@@ -186,10 +197,48 @@ async def trace(
     )
     # hook and pattern executions and the timeline arrive as JSON from PostgreSQL: spliced in as they are
     head = data.model_dump_json(exclude={"hook_executions", "pattern_executions", "timeline"})
-    metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
-    body = (
-        f'{{"success":true,"data":{head[:-1]},"hook_executions":{hooks_json},'
-        f'"pattern_executions":{executions_json},"timeline":{timeline}}},'
-        f'"metadata":{metadata}}}'
+    return _spliced(
+        head,
+        {"hook_executions": hooks_json, "pattern_executions": executions_json, "timeline": timeline},
+        request,
     )
+
+
+@router.get(
+    "/traces/{correlation_id}/spans/{span_id}",
+    response_model=Envelope[SpanData],
+    summary="One span of a turn, whole: a hook span's row (input, output, attributes) or Claude Code's span",
+)
+async def trace_span(
+    correlation_id: uuid.UUID,
+    span_id: Annotated[
+        str, Path(pattern="^[0-9a-fA-F]{16}$", description="16 hex, as the timeline gives it")
+    ],
+    conn: ConnectionDep,
+    request: Request,
+) -> Response:
+    """``correlation_id`` as for ``GET traces/{id}``; a hook span of the turn before a Claude Code
+    span with the same id. The row is spliced in as PostgreSQL encoded it."""
+    span_id = span_id.lower()
+    found = await trace_store.span(conn, correlation_id, span_id)
+    if found is None:
+        raise NotFound(
+            f"span '{span_id}' not found in trace '{correlation_id}'",
+            correlation_id=str(correlation_id),
+            span_id=span_id,
+        )
+    turn_id = found["turn_id"] or correlation_id
+    head = SpanData(
+        correlation_id=turn_id, span_id=span_id, origin=found["origin"], span={}, pattern_executions=[]
+    ).model_dump_json(exclude={"span", "pattern_executions"})
+    return _spliced(
+        head, {"span": found["span_json"], "pattern_executions": found["executions_json"]}, request
+    )
+
+
+def _spliced(head: str, parts: dict[str, str], request: Request) -> Response:
+    """The envelope of ``head`` (a model's JSON without ``parts``) with ``parts`` (name -> JSON text) added."""
+    metadata = json.dumps({"processing_time_ms": processing_time_ms(request)})
+    spliced = "".join(f',"{name}":{text}' for name, text in parts.items())
+    body = f'{{"success":true,"data":{head[:-1]}{spliced}}},"metadata":{metadata}}}'
     return Response(body, media_type="application/json")

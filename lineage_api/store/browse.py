@@ -38,7 +38,31 @@ def _like(text: str) -> str:
 
 COUNT_CAP = 1000  # a filtered list counts its matches up to this many ("1000+")
 
-# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE)
+# The tool calls of Claude Code's trace ``{trace}`` and how many failed: a ``claude_code.tool`` span
+# with its ``tool.execution`` child, failed when either is ERROR or the execution reports no success
+# (Claude Code leaves the tool span UNSET when the tool fails). The session page and the list count alike.
+_NATIVE_TOOLS_OF = f"""
+SELECT count(*) FILTER (WHERE call) AS calls, count(*) FILTER (WHERE call AND failed) AS failed
+FROM (SELECT bool_or(c.span_type = '{sc.CC_SPAN_TOOL}') AS call,
+             bool_or(c.status_code = 'ERROR' OR c.success IS FALSE) AS failed
+      FROM claude_code_spans c
+      WHERE c.trace_id = {{trace}} AND c.span_type IN ('{sc.CC_SPAN_TOOL}', '{sc.CC_SPAN_TOOL_EXECUTION}')
+      GROUP BY CASE WHEN c.span_type = '{sc.CC_SPAN_TOOL}' THEN c.span_id ELSE c.parent_span_id END) per_tool
+"""  # noqa: S608 - constants
+
+# The native-only interactions ``i`` of list row ``s`` (no hook turn records their trace id), and the
+# same with each one's tool calls ``n``: counted only once the interaction is known to be native-only
+# (``OFFSET 0`` keeps the planner from counting the tools of every joined interaction first).
+_NATIVE_TURNS = f"""FROM claude_code_spans i
+    WHERE i.session_id = s.session_id::text AND i.span_type = '{sc.CC_SPAN_INTERACTION}'
+      AND NOT EXISTS (SELECT 1 FROM execution_traces j WHERE j.native_trace_id = i.trace_id)"""  # noqa: S608
+_NATIVE_TURN_TOOLS = (
+    f"FROM (SELECT i.trace_id {_NATIVE_TURNS} OFFSET 0) i"
+    f" CROSS JOIN LATERAL ({_NATIVE_TOOLS_OF.replace('{trace}', 'i.trace_id')}) n"
+)
+
+# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE); a session's
+# native-only turns count for the status and the tool.
 _MATCH = r"""
     FROM trace_sessions s
     WHERE ($1::text IS NULL OR s.project = $1)
@@ -48,9 +72,13 @@ _MATCH = r"""
            OR ($2 = 'failed') = (s.failed_turns > 0
                                  OR EXISTS (SELECT 1 FROM hook_executions h
                                             WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
-                                              AND h.status IN ('failed', 'blocked'))))
-      AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
-                                       WHERE h.session_id = s.session_id::text AND h.tool_name = $5))
+                                              AND h.status IN ('failed', 'blocked'))
+                                 OR EXISTS (SELECT 1 {native_turn_tools} WHERE n.failed > 0)))
+      AND ($5::text IS NULL
+           OR EXISTS (SELECT 1 FROM hook_executions h WHERE h.session_id = s.session_id::text AND h.tool_name = $5)
+           OR EXISTS (SELECT 1 {native_turns}
+                        AND EXISTS (SELECT 1 FROM claude_code_spans c
+                                    WHERE c.trace_id = i.trace_id AND c.span_type = 'tool' AND c.tool_name = $5)))
       AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
                                         WHERE h.session_id = s.session_id::text AND h.span_type = 'hook'
                                           AND h.attributes->>'vcs.ref.head.name' = $10))
@@ -61,12 +89,12 @@ _MATCH = r"""
            OR EXISTS (SELECT 1 FROM hook_executions h
                       WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
                         AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
-"""
+""".replace("{native_turn_tools}", _NATIVE_TURN_TOOLS).replace("{native_turns}", _NATIVE_TURNS)
 
 # The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
 _SESSIONS_SQL = r"""
 SELECT s.session_id, s.first_started, s.last_completed, s.turns, s.failed_turns, s.project, s.cwd, s.model,
-       h.tool_calls, h.failed_tools, h.blocked_tools,
+       h.tool_calls + nt.tool_calls AS tool_calls, h.failed_tools + nt.failed_tools AS failed_tools, h.blocked_tools,
        (SELECT g.attributes->>'vcs.ref.head.name' FROM hook_executions g
         WHERE g.session_id = s.session_id::text AND g.span_type = 'hook' AND g.attributes ? 'vcs.ref.head.name'
         ORDER BY g.started_at DESC LIMIT 1) AS branch
@@ -79,8 +107,12 @@ CROSS JOIN LATERAL (
            count(*) FILTER (WHERE x.status = 'blocked') AS blocked_tools
     FROM hook_executions x WHERE x.session_id = s.session_id::text AND x.span_type = 'tool'
 ) h
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(n.calls), 0)::bigint AS tool_calls, coalesce(sum(n.failed), 0)::bigint AS failed_tools
+    {native_turn_tools}
+) nt
 ORDER BY s.last_started DESC, s.session_id
-""".replace("{match}", _MATCH)
+""".replace("{match}", _MATCH).replace("{native_turn_tools}", _NATIVE_TURN_TOOLS)
 _COUNT_SQL = "SELECT count(*) FROM (SELECT 1 {match} LIMIT $8) matched".replace(
     "{match}", _MATCH.replace("$10", "$9")
 )
@@ -128,7 +160,7 @@ async def projects(conn: asyncpg.Connection) -> list[str]:
 
 # Every trace row of session ``$1`` with per-turn tool counts, and its Claude Code interactions whose
 # hook turn never arrived (hooks not installed) shaped alike: their own trace id as id, their tool
-# spans counted.
+# calls counted as the list counts them (``_NATIVE_TOOLS_OF``).
 _SESSION_TURNS_SQL = f"""
 SELECT t.id, t.correlation_id, t.otel_trace_id, t.span_name, t.source, t.status, t.success,
        t.started_at, t.completed_at, t.duration_ms, t.prompt_text, t.prompt_id, t.context,
@@ -146,13 +178,12 @@ SELECT sp.trace_id, sp.trace_id, replace(sp.trace_id::text, '-', ''), '{sc.SPAN_
        CASE WHEN sp.status_code = 'ERROR' THEN '{sc.TRACE_STATUS_FAILED}' ELSE '{sc.TRACE_STATUS_COMPLETED}' END,
        sp.status_code IS DISTINCT FROM 'ERROR', sp.started_at, sp.completed_at, sp.duration_ms::int,
        sp.prompt_text, l.prompt_id, '{{}}'::jsonb, sp.status_message, sp.resource, sp.trace_id, TRUE,
-       tools.calls, tools.failed, 0, tools.spans, tools.names
+       native.calls, native.failed, 0, tools.spans, tools.names
 FROM claude_code_spans sp
 LEFT JOIN claude_code_trace_links l ON l.native_trace_id = sp.trace_id
+CROSS JOIN LATERAL ({_NATIVE_TOOLS_OF.replace("{trace}", "sp.trace_id")}) native
 CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}') AS calls,
-           count(*) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}' AND c.status_code = 'ERROR') AS failed,
-           count(*) AS spans,
+    SELECT count(*) AS spans,
            array_remove(array_agg(DISTINCT c.tool_name) FILTER (WHERE c.span_type = '{sc.CC_SPAN_TOOL}'), NULL)
                AS names
     FROM claude_code_spans c WHERE c.trace_id = sp.trace_id AND c.span_type <> '{sc.CC_SPAN_INTERACTION}'

@@ -66,14 +66,17 @@ CROSS JOIN LATERAL (
 ) h
 """  # noqa: S608 - constants of semconv
 
-# The turn ``$1`` names (its hook trace id, or the Claude Code trace id joined to it) as ``r``,
-# with its totals as one jsonb column ``totals``; callers add columns and joins after it.
-TURN_WITH_TOTALS = f"""WITH r AS (
+# The turn ``$1`` names (its hook trace id, or the Claude Code trace id joined to it): a CTE ``r``.
+TURN_R = """r AS (
     (SELECT * FROM execution_traces WHERE correlation_id = $1 LIMIT 1)
     UNION ALL
     (SELECT * FROM execution_traces WHERE native_trace_id = $1 LIMIT 1)
     LIMIT 1
-), t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
+)"""
+
+# The turn ``$1`` names as ``r`` (``TURN_R``), with its totals as one jsonb column ``totals``;
+# callers add columns and joins after it.
+TURN_WITH_TOTALS = f"""WITH {TURN_R}, t AS (SELECT id AS turn_id, prompt_id, native_trace_id FROM r),
 totals AS ({TOTALS_OF_T})
 SELECT r.*, (SELECT to_jsonb(totals) - 'turn_id' - 'has_telemetry' FROM totals) AS totals"""  # noqa: S608 - constants
 
@@ -248,36 +251,36 @@ async def list_sessions(
 
 
 # The merged timeline of the turn of a CTE ``t(turn_id, native_trace_id, prompt_id)`` given before it
-# (the hook spans' trace row, its native trace id, its prompt id). One JSON array built by PostgreSQL in time order, the items shaped as ``models.TimelineItem``:
-# decoding ~500 rows (jsonb details, timestamps) and re-encoding them in Python cost more than the
-# query. Times are UTC with microseconds, fixed width, so they also sort as text.
+# (the hook spans' trace row, its native trace id, its prompt id). One JSON array built by PostgreSQL
+# in time order, the items shaped as ``models.TimelineItem``: decoding ~500 rows (details, timestamps)
+# and re-encoding them in Python cost more than the query. Each item and its details are rows
+# (``i``, ``d``) encoded whole, as ``json``: measured, half the time of ``json_build_object`` per
+# item, and compact (no blanks after colons and commas). Times are UTC with microseconds, fixed width, so they
+# also sort as text.
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 TIMELINE_OF_T = f"""
-SELECT coalesce(json_agg(json_build_object(
-           'origin', origin, 'time', to_char(time AT TIME ZONE 'UTC', '{_ISO_UTC}'),
-           'end_time', to_char(end_time AT TIME ZONE 'UTC', '{_ISO_UTC}'), 'name', name, 'kind', kind,
-           'span_id', span_id, 'parent_span_id', parent_span_id, 'tool_use_id', tool_use_id,
-           'joined_span_id', joined_span_id, 'duration_ms', duration_ms, 'status', status, 'details', details)
-         ORDER BY time, origin, span_id NULLS FIRST, name), '[]')::text
+SELECT coalesce(json_agg(i ORDER BY s.time, s.origin, s.span_id NULLS FIRST, s.name), '[]')::text
 FROM (
     SELECT 'hooks' AS origin, he.started_at AS time, he.completed_at AS end_time, he.span_name AS name,
            coalesce(he.span_type, he.hook_type) AS kind, he.span_id, he.parent_span_id, he.tool_use_id,
            NULL::text AS joined_span_id, he.duration_ms::float8 AS duration_ms, he.status,
-           jsonb_strip_nulls(jsonb_build_object('hook_type', he.hook_type, 'tool_name', he.tool_name,
-               'file_path', he.file_path, 'error_message', he.error_message)) AS details
-    FROM hook_executions he WHERE he.trace_id = (SELECT turn_id FROM t)
+           json_strip_nulls(row_to_json(d)) AS details
+    FROM hook_executions he
+    CROSS JOIN LATERAL (SELECT he.hook_type, he.tool_name, he.file_path, he.error_message) d
+    WHERE he.trace_id = (SELECT turn_id FROM t)
     UNION ALL
     SELECT 'native', sp.started_at, sp.completed_at, sp.name, sp.span_type, sp.span_id, sp.parent_span_id,
            coalesce(sp.tool_use_id, parent.tool_use_id),
            joined.span_id,
            sp.duration_ms,
            CASE WHEN sp.status_code = 'ERROR' THEN '{sc.STATUS_FAILED}' ELSE '{sc.STATUS_COMPLETED}' END,
-           jsonb_strip_nulls(jsonb_build_object('tool_name', sp.tool_name, 'model', sp.model,
-               'input_tokens', sp.input_tokens, 'output_tokens', sp.output_tokens,
-               'cache_read_tokens', sp.cache_read_tokens, 'cache_creation_tokens', sp.cache_creation_tokens,
-               'request_id', sp.request_id, 'ttft_ms', sp.ttft_ms, 'decision', sp.decision,
-               'decision_source', sp.decision_source, 'status_message', sp.status_message))
+           json_strip_nulls(row_to_json(d))
     FROM claude_code_spans sp
+    CROSS JOIN LATERAL (
+        SELECT sp.tool_name, sp.model, sp.input_tokens, sp.output_tokens, sp.cache_read_tokens,
+               sp.cache_creation_tokens, sp.request_id, sp.ttft_ms, sp.decision, sp.decision_source,
+               sp.status_message
+    ) d
     LEFT JOIN claude_code_spans parent ON parent.trace_id = sp.trace_id AND parent.span_id = sp.parent_span_id
     LEFT JOIN (SELECT DISTINCT ON (tool_use_id) tool_use_id, span_id FROM hook_executions
                WHERE trace_id = (SELECT turn_id FROM t) AND span_type = '{sc.SPAN_TYPE_TOOL}'
@@ -289,16 +292,21 @@ FROM (
     SELECT 'event', ev.event_time, NULL, ev.event_name, 'event', ev.native_span_id, NULL, ev.tool_use_id, NULL,
            ev.duration_ms,
            CASE WHEN ev.success IS FALSE OR ev.error IS NOT NULL THEN '{sc.STATUS_FAILED}' END,
-           jsonb_strip_nulls(jsonb_build_object('tool_name', ev.tool_name, 'model', ev.model,
-               'input_tokens', ev.input_tokens, 'output_tokens', ev.output_tokens,
-               'cache_read_tokens', ev.cache_read_tokens, 'cache_creation_tokens', ev.cache_creation_tokens,
-               'cost_usd', ev.cost_usd, 'ttft_ms', ev.ttft_ms, 'request_id', ev.request_id, 'error', ev.error,
-               'decision', ev.decision, 'decision_source', ev.decision_source, 'hook_event', ev.hook_event,
-               'hook_name', ev.hook_name, 'hook_total_duration_ms', ev.hook_total_duration_ms))
+           json_strip_nulls(row_to_json(d))
     FROM claude_code_events ev
+    CROSS JOIN LATERAL (
+        SELECT ev.tool_name, ev.model, ev.input_tokens, ev.output_tokens, ev.cache_read_tokens,
+               ev.cache_creation_tokens, ev.cost_usd, ev.ttft_ms, ev.request_id, ev.error, ev.decision,
+               ev.decision_source, ev.hook_event, ev.hook_name, ev.hook_total_duration_ms
+    ) d
     WHERE ev.prompt_id = (SELECT prompt_id FROM t)
        OR ((SELECT prompt_id FROM t) IS NULL AND ev.native_trace_id = (SELECT native_trace_id FROM t))
-) items
+) s
+CROSS JOIN LATERAL (
+    SELECT s.origin, to_char(s.time AT TIME ZONE 'UTC', '{_ISO_UTC}') AS time,
+           to_char(s.end_time AT TIME ZONE 'UTC', '{_ISO_UTC}') AS end_time, s.name, s.kind, s.span_id,
+           s.parent_span_id, s.tool_use_id, s.joined_span_id, s.duration_ms, s.status, s.details
+) i
 """  # noqa: S608
 _TIMELINE_SQL = (
     "WITH t AS (SELECT $1::uuid AS turn_id, $2::uuid AS native_trace_id, $3::text AS prompt_id)\n"

@@ -149,7 +149,7 @@ async def _check_api(
     assert found["totals"]["cost_usd"] > 0
     assert found["totals"]["cost_usd"] == pytest.approx(metric_cost)  # events and metrics agree
 
-    data = (await client.get(f"/traces/{turns[0]['turn_id']}")).json()["data"]
+    data = (await client.get(f"/traces/{turns[0]['turn_id']}", params={"detail": "full"})).json()["data"]
     hook_tools = {h["tool_use_id"]: h for h in data["hook_executions"] if h["span_type"] == "tool"}
     first_ids = {a.tool_use_id for a in api.answered if a.script == "first" and a.tool_use_id}
     assert set(hook_tools) == first_ids

@@ -144,11 +144,11 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     tool_use_ids = set(re.findall(r'"tool_use_id":"(toolu_\w+)"', SESSION.read_text()))
     assert len(tool_use_ids) >= 8
     trace = _get_json(
-        f"{running.api}/api/pattern-traceability/traces/{correlation_id}",
+        f"{running.api}/api/pattern-traceability/traces/{correlation_id}?detail=full",
         until=lambda t: {h.get("tool_use_id") for h in t["data"]["hook_executions"]} >= tool_use_ids,
     )
     _wait_until(lambda: not list(spool_dir.glob("*.json")), "the spool to be drained")
-    trace = _get_json(f"{running.api}/api/pattern-traceability/traces/{correlation_id}")
+    trace = _get_json(f"{running.api}/api/pattern-traceability/traces/{correlation_id}?detail=full")
     spans_before = sorted(h["span_id"] for h in trace["data"]["hook_executions"])
     assert trace["data"]["jaeger_trace_id"] == uuid.UUID(correlation_id).hex
     assert trace["data"]["jaeger_url"] is None  # `up` runs no Jaeger, so it links to none
@@ -161,7 +161,7 @@ def test_up_from_nothing_then_sigterm_leaves_nothing(home: Path) -> None:
     # data kept, port kept
     again = start_up(home, "second")
     assert local_stack.remembered_pg_port(data_dir) == pg_port
-    trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}")
+    trace_again = _get_json(f"{again.api}/api/pattern-traceability/traces/{correlation_id}?detail=full")
     assert sorted(h["span_id"] for h in trace_again["data"]["hook_executions"]) == spans_before
     stop_and_check_nothing_left(again, cluster_dir)
 

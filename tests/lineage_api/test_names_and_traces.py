@@ -4,6 +4,7 @@ names drawn next to ids, and finding a turn's trace by session, prompt id or pro
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import uuid
@@ -192,5 +193,16 @@ async def test_traces_list_finds_a_turn_by_session_prompt_id_or_text(
     show = await asyncio.to_thread(_cli, "traces", "show", first, "--url", live_api)
     assert show.returncode == 0 and f"trace {first}" in show.stdout
     assert "execute_tool Write" in show.stdout and "pattern " not in show.stdout.split("Jaeger")[0]
+    tool_line = next(line for line in show.stdout.splitlines() if "execute_tool Write" in line)
+    assert tool_line.split()[2:5] == ["hooks", "execute_tool", "Write"]  # date, time to the ms, origin, name
+    span_id = tool_line.split()[-1]
+    whole = await asyncio.to_thread(_cli, "traces", "show", first, "--span", span_id, "--url", live_api)
+    span = json.loads(whole.stdout)
+    assert whole.returncode == 0 and (span["origin"], span["span"]["span_id"]) == ("hooks", span_id)
+    assert span["span"]["attributes"][semconv.CODE_CONTENT] == "def f_p1():\n    return 1\n"
+    as_json = await asyncio.to_thread(_cli, "traces", "show", first, "--json", "--url", live_api)
+    full = await asyncio.to_thread(_cli, "traces", "show", first, "--json", "--full", "--url", live_api)
+    assert json.loads(as_json.stdout)["hook_executions"] is None
+    assert [h["span_id"] for h in json.loads(full.stdout)["hook_executions"]] == [span_id]
     missing = await asyncio.to_thread(_cli, "traces", "show", uuid.uuid4().hex, "--url", live_api)
     assert missing.returncode == 1 and "not found" in missing.stderr

@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 
 from tests.support.scripted_session import ScriptedSession
+from traceability.instrumentation import semconv
 from traceability.lineage_api.app import API_PREFIX, create_app
 from traceability.lineage_api.deriver.pipeline import PatternDeriver
 from traceability.lineage_api.settings import Settings
@@ -413,12 +414,21 @@ async def test_trace_with_hook_executions_and_jaeger_link(
     assert data["ui_url"] == f"/turns/{trace_hex}"
     assert data["trace"]["session_id"] == s.session_id and data["trace"]["user_id"] == s.user_id
     assert data["trace"]["otel_trace_id"] == trace_hex
-    assert data["total_hook_executions"] == 3
-    assert [h["tool_use_id"] for h in data["hook_executions"]] == s.tool_use_ids
-    assert [h["tool_name"] for h in data["hook_executions"]] == ["Write", "Write", "Edit"]
+    assert data["total_hook_executions"] == 3 and data["hook_executions"] is None  # no payloads by default
+    tools = [t for t in data["timeline"] if t["origin"] == "hooks" and t["kind"] == "tool"]
+    assert [t["tool_use_id"] for t in tools] == s.tool_use_ids
+    assert [t["details"]["tool_name"] for t in tools] == ["Write", "Write", "Edit"]
     assert [x["tool_use_id"] for x in data["pattern_executions"]] == [
         s.tool_use_ids[0], s.tool_use_ids[0], s.tool_use_ids[1], s.tool_use_ids[2], s.tool_use_ids[2],
     ]  # fmt: skip
+    full = (await client.get(f"/traces/{trace_hex}", params={"detail": "full"})).json()["data"]
+    assert [h["tool_use_id"] for h in full["hook_executions"]] == s.tool_use_ids
+    assert [h["tool_name"] for h in full["hook_executions"]] == ["Write", "Write", "Edit"]
+    assert full["hook_executions"][1]["attributes"][semconv.CODE_CONTENT].startswith("export const answer")
+    assert {k: v for k, v in full.items() if k != "hook_executions"} == {
+        k: v for k, v in data.items() if k != "hook_executions"
+    }
+    assert (await client.get(f"/traces/{trace_hex}", params={"detail": "everything"})).status_code == 422
     # the Jaeger id (32 hex) is accepted too
     assert (await client.get(f"/traces/{trace_hex}")).json()["data"]["correlation_id"] == str(
         uuid.UUID(trace_hex)
@@ -428,6 +438,33 @@ async def test_trace_with_hook_executions_and_jaeger_link(
     assert (r.status_code, r.json()["error"]) == (404, f"trace '{missing}' not found")
     r = await client.get("/traces/not-a-uuid")
     assert r.status_code == 422 and "correlation_id" in r.json()["error"]
+
+
+async def test_one_span_of_a_trace_whole_with_the_pattern_executions_it_caused(
+    client: httpx.AsyncClient, db_pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    s = await derived_session(db_dsn, db_pool)
+    timeline = (await client.get(f"/traces/{s.trace_id}")).json()["data"]["timeline"]
+    first = next(t for t in timeline if t["tool_use_id"] == s.tool_use_ids[0])
+    r = await client.get(f"/traces/{s.trace_id}/spans/{first['span_id'].upper()}")
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert (data["correlation_id"], data["span_id"], data["origin"]) == (
+        str(uuid.UUID(s.trace_id)), first["span_id"], "hooks",
+    )  # fmt: skip
+    span = data["span"]
+    assert (span["span_id"], span["tool_use_id"], span["tool_name"]) == (
+        first["span_id"],
+        s.tool_use_ids[0],
+        "Write",
+    )
+    assert span["attributes"][semconv.CODE_CONTENT].startswith("def load_user(uid):")
+    assert sorted(x["pattern_name"] for x in data["pattern_executions"]) == ["load_user", "save_user"]
+    assert {x["hook_execution_id"] for x in data["pattern_executions"]} == {span["id"]}
+    missing = await client.get(f"/traces/{s.trace_id}/spans/{'f' * 16}")
+    assert missing.status_code == 404 and "not found" in missing.json()["error"]
+    assert (await client.get(f"/traces/{uuid.uuid4()}/spans/{first['span_id']}")).status_code == 404
+    assert (await client.get(f"/traces/{s.trace_id}/spans/not-a-span")).status_code == 422
 
 
 async def test_health_reports_database_pool_and_deriver(client: httpx.AsyncClient) -> None:
@@ -495,6 +532,7 @@ async def test_openapi_documents_the_lineage_routes(api_settings: Settings) -> N
         "/stats",
         "/patterns",
         "/traces/{correlation_id}",
+        "/traces/{correlation_id}/spans/{span_id}",
     } <= paths
     track_body = spec["paths"][API_PREFIX + "/lineage/track"]["post"]["requestBody"]["content"][
         "application/json"

@@ -111,6 +111,11 @@ async def test_a_session_its_turn_totals_and_the_merged_timeline(
     assert [t["time"] for t in timeline] == sorted(t["time"] for t in timeline)
     origins = {t["origin"] for t in timeline}
     assert origins == {"hooks", "native", "event"}
+    assert all(None not in t["details"].values() for t in timeline)  # nulls left out
+    llm = [t for t in timeline if t["origin"] == "native" and t["kind"] == "llm_request"]
+    assert llm and all({"model", "input_tokens", "request_id"} <= t["details"].keys() for t in llm)
+    requests = [t for t in timeline if t["origin"] == "event" and t["name"] == "api_request"]
+    assert requests and all({"model", "cost_usd"} <= t["details"].keys() for t in requests)
     assert sum(t["origin"] == "native" for t in timeline) == len(native_spans(encoding))
     hook_tools = {
         t["tool_use_id"]: t["span_id"] for t in timeline if t["origin"] == "hooks" and t["kind"] == "tool"
@@ -126,6 +131,14 @@ async def test_a_session_its_turn_totals_and_the_merged_timeline(
 
     by_native = (await client.get(f"/traces/{native_trace}")).json()["data"]
     assert by_native["correlation_id"] == turn["turn_id"] and by_native["timeline"] == timeline
+    for trace_id in (turn["turn_id"], native_trace):  # one span whole, by either trace id
+        span = (await client.get(f"/traces/{trace_id}/spans/{failed[0]['span_id']}")).json()["data"]
+        assert (span["correlation_id"], span["origin"]) == (turn["turn_id"], "native")
+        assert (span["span"]["name"], span["span"]["status_code"]) == ("claude_code.tool.execution", "ERROR")
+        assert span["span"]["tool_use_id"] == failed[0]["tool_use_id"]
+    hook_tool = next(iter(hook_tools.values()))
+    span = (await client.get(f"/traces/{native_trace}/spans/{hook_tool}")).json()["data"]
+    assert span["origin"] == "hooks" and span["span"]["span_type"] == "tool"
 
     stats = (await client.get("/stats")).json()["data"]
     assert stats["total_traces"] == 2  # the hook turn and the session's own trace, no native one
@@ -142,8 +155,17 @@ async def test_a_native_trace_without_hooks_is_a_visible_turn(
     assert turn["status"] == "completed" and turn["prompt_id"] is not None
     assert turn["totals"] == expected_totals("protobuf-gzip")
     data = (await client.get(f"/traces/{turn['turn_id']}")).json()["data"]
-    assert data["origin"] == "native" and data["hook_executions"] == []
+    assert data["origin"] == "native" and data["hook_executions"] is None
+    full = (await client.get(f"/traces/{turn['turn_id']}", params={"detail": "full"})).json()["data"]
+    assert full["hook_executions"] == [] and full["timeline"] == data["timeline"]
     assert {t["origin"] for t in data["timeline"]} == {"native", "event"}
+    first = next(t for t in data["timeline"] if t["origin"] == "native")
+    span = (await client.get(f"/traces/{turn['turn_id']}/spans/{first['span_id']}")).json()["data"]
+    assert (span["correlation_id"], span["origin"], span["span"]["name"]) == (
+        turn["turn_id"],
+        "native",
+        first["name"],
+    )
     assert (await client.get("/stats")).json()["data"]["total_traces"] == 0
 
 

@@ -1,5 +1,6 @@
 """The log writer's transaction: a batch partly stored already inserts only its new events (and
-links them), and a join with no hook turn to update refreshes no session (0018)."""
+links them); a join with no hook turn to update and a batch of native spans without an
+interaction refresh no session (0017, 0018)."""
 
 from __future__ import annotations
 
@@ -45,20 +46,21 @@ async def test_a_batch_partly_stored_inserts_only_its_new_events_and_joins_its_t
     assert joined == uuid.UUID(int=3 << 64 | 4)  # prompt 3's native trace (the request's 4th)
 
 
-async def test_a_join_with_no_turn_to_update_refreshes_no_session(db_dsn: str) -> None:
+async def test_statements_that_change_no_session_refresh_none(db_dsn: str) -> None:
+    span = (
+        "INSERT INTO claude_code_spans (id, trace_id, span_id, name, span_type, started_at, completed_at, "
+        "duration_ms, session_id) VALUES ($1, $1, 'a1', 'claude_code.' || $2, $2, now(), now(), 1, $3)"
+    )
     conn = await asyncpg.connect(db_dsn)
     try:
         async with conn.transaction():
             await conn.execute("SET LOCAL track_functions = 'all'")
             await conn.execute(JOIN_TURNS, ["no-such-prompt"])
+            await conn.execute(span, uuid.uuid4(), "llm_request", SESSION)
             idle = await conn.fetchval(REFRESH_CALLS)
-            await conn.execute(
-                "INSERT INTO execution_traces (correlation_id, root_id, session_id, source) VALUES ($1, $1, $2, 'hook')",
-                uuid.uuid4(),
-                uuid.UUID(SESSION),
-            )
+            await conn.execute(span, uuid.uuid4(), "interaction", SESSION)
             busy = await conn.fetchval(REFRESH_CALLS)
     finally:
         await conn.close()
-    assert idle == 0  # the UPDATE's two statement triggers fired and returned at once
-    assert busy == 1  # a statement that adds a session's turn still refreshes it
+    assert idle == 0  # the statement triggers fired and returned at once
+    assert busy == 1  # a native interaction of a session still refreshes it

@@ -26,6 +26,7 @@ class HookEnv:
 
     root: Path
     extra: dict[str, str] = field(default_factory=dict)
+    entry: Path | None = None  # another copy of hooks/fast_entry.py (default: this checkout's)
 
     @property
     def spool(self) -> Path:
@@ -55,7 +56,7 @@ class HookEnv:
         }
 
     def command(self) -> list[str]:
-        return [sys.executable, "-I", "-S", str(entry_script())]
+        return [sys.executable, "-I", "-S", str(self.entry or entry_script())]
 
     def run(self, event: dict[str, Any] | bytes) -> subprocess.CompletedProcess[bytes]:
         data = event if isinstance(event, bytes) else json.dumps(event).encode()

@@ -8,6 +8,8 @@ import httpx
 
 from tests.support.collector import Collector
 from tests.support.native_recorded import OtlpBody
+from traceability.exporter.codec.records import SpanRecord
+from traceability.instrumentation import semconv as sc
 
 
 def post(collector: Collector, body: OtlpBody) -> None:
@@ -31,3 +33,41 @@ def native_trace_id(bodies: list[OtlpBody]) -> uuid.UUID:
         else decode_protobuf(body.raw())
     )
     return uuid.UUID(next(s.trace_id for s in batch.spans if s.parent_span_id is None))
+
+
+def interaction_span(session_id: str, trace_id: str, start_ns: int) -> SpanRecord:
+    """A bare ``claude_code.interaction`` root, as Claude Code exports it (hooks not installed)."""
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=trace_id[:16],
+        parent_span_id=None,
+        name=sc.CC_SPAN_NAME_PREFIX + sc.CC_SPAN_INTERACTION,
+        kind="INTERNAL",
+        start_time_unix_nano=start_ns,
+        end_time_unix_nano=start_ns + 1_000_000_000,
+        status_code="UNSET",
+        status_message="",
+        attributes={sc.CC_SPAN_TYPE: sc.CC_SPAN_INTERACTION, sc.SESSION_ID: session_id},
+        events=(),
+        resource={sc.SERVICE_NAME: "claude-code"},
+        scope_name=sc.CC_TRACING_SCOPE,
+    )
+
+
+def hook_turn_span(session_id: str, trace_id: str, start_ns: int) -> SpanRecord:
+    """A bare hook turn root (``claude_code.turn``) of another trace."""
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=trace_id[16:],
+        parent_span_id=None,
+        name=sc.SPAN_NAME_TURN,
+        kind="INTERNAL",
+        start_time_unix_nano=start_ns,
+        end_time_unix_nano=start_ns + 1_000_000_000,
+        status_code="OK",
+        status_message="",
+        attributes={sc.SPAN_TYPE: sc.SPAN_TYPE_TURN, sc.SESSION_ID: session_id},
+        events=(),
+        resource={sc.SERVICE_NAME: sc.DEFAULT_SERVICE_NAME},
+        scope_name=sc.INSTRUMENTATION_SCOPE,
+    )

@@ -89,6 +89,11 @@ async def test_native_spans_join_the_hook_turn_under_their_tool(
     llm = next(s for s in spans if s["span_type"] == "llm_request")
     details = await ui.get(f"/turns/{turn['correlation_id'].hex}/spans/{llm['span_id']}")
     assert details.status_code == 200 and "Claude Code's own span (llm_request)" in details.text
+    as_json = re.findall(r'href="(/api/pattern-traceability/traces/[^"]+/spans/[^"]+)"', details.text)
+    span = (await ui.get(as_json[0])).json()["data"]
+    assert (span["origin"], span["span"]["span_id"], span["span"]["span_type"]) == (
+        "native", llm["span_id"], "llm_request",
+    )  # fmt: skip
 
 
 async def test_a_native_trace_without_hooks_is_its_own_turn(
@@ -149,3 +154,59 @@ async def test_a_native_only_session_is_listed_and_has_its_page(
     assert (
         page.text.count('class="timeline-row turn"') == 1 and f'href="/turns/{native.hex}"' not in page.text
     )
+
+
+def _cells(html: str) -> list[str]:
+    """The text of each cell of a table row (tags dropped, whitespace collapsed)."""
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+
+
+def _facts(page: str) -> dict[str, str]:
+    """The session page's facts: label -> value."""
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>", page))
+
+
+async def test_a_native_only_session_lists_what_its_page_counts(
+    ui: httpx.AsyncClient, collector: Collector, db_pool: asyncpg.Pool
+) -> None:
+    """Hooks not installed: the list row shows the tool calls, failed tools, turns, duration, model,
+    tokens and cost the session page shows, both from Claude Code's own spans and events. A failed
+    tool is one whose ``claude_code.tool.execution`` failed (its ``claude_code.tool`` span stays
+    UNSET), as the hooks would count the same tool use."""
+    bodies = _bodies()
+    for body in bodies:
+        post(collector, body)
+    native = native_trace_id(bodies)
+    wait_until(lambda: drained(collector), what="spool drained")
+    session = await db_pool.fetchval(
+        "SELECT session_id FROM claude_code_spans WHERE trace_id = $1 AND span_type = 'interaction'", native
+    )
+    tools = await db_pool.fetchval(
+        "SELECT count(*) FROM claude_code_spans WHERE trace_id = $1 AND span_type = 'tool'", native
+    )
+    failed = await db_pool.fetchval(
+        """SELECT count(*) FROM claude_code_spans WHERE trace_id = $1 AND span_type = 'tool.execution'
+           AND status_code = 'ERROR'""",
+        native,
+    )
+    assert tools > failed > 0, "the recording has a failed tool among its tools"
+    listed = (await ui.get("/")).text
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", listed, re.S) if f'href="/sessions/{session}"' in r)
+    (_, _, _, duration, turns, calls, failed_cell, blocked, model, tokens, cost, _) = _cells(row)
+    facts = _facts((await ui.get(f"/sessions/{session}")).text)
+    assert (calls, failed_cell, blocked) == (str(tools), str(failed), "0")
+    assert [calls, failed_cell, blocked] == [
+        facts[k] for k in ("Tool calls", "Failed tools", "Blocked tools")
+    ]
+    assert (turns, duration, model, cost) == (facts["Turns"], facts["Span"], facts["Model"], facts["Cost"])
+    totals = (await ui.get(f"/api/pattern-traceability/sessions/{session}")).json()["data"]["totals"]
+    assert facts["Tokens in / out"] == f"{totals['input_tokens']:,} / {totals['output_tokens']:,}"
+    kinds = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
+    assert tokens == f"{sum(totals[k] for k in kinds):,}"
+    (summary,) = (await ui.get("/api/pattern-traceability/sessions")).json()["data"]["sessions"]
+    assert summary["totals"] == totals and str(summary["turns"]) == turns
+    filters = {"status=failed": True, "status=ok": False, "tool=Read": True, "tool=Agent": False}
+    for query, found in filters.items():
+        page = (await ui.get(f"/?{query}")).text
+        assert (f'href="/sessions/{session}"' in page) is found, query

@@ -104,6 +104,15 @@ async def test_span_details_show_the_code_change_and_the_pattern_versions(
     assert versions, "the deriver recorded the edit's pattern version"
     for v in versions:
         assert f'href="/patterns/{v["pattern_id"]}"' in r.text and f"v{v['pattern_version']}" in r.text
+    as_json = re.findall(r'href="(/api/pattern-traceability/traces/[^"]+/spans/[^"]+)"', r.text)
+    assert len(as_json) == 1, as_json
+    span = (await ui.get(as_json[0])).json()["data"]
+    assert (span["origin"], span["span"]["span_id"], span["span"]["tool_use_id"]) == (
+        "hooks", edit["span_id"], seeded.edit_tool_use_id,
+    )  # fmt: skip
+    assert {(x["pattern_id"], x["pattern_version"]) for x in span["pattern_executions"]} == {
+        (v["pattern_id"], v["pattern_version"]) for v in versions
+    }
 
 
 async def test_hostile_prompt_and_output_are_escaped(

@@ -1,37 +1,35 @@
-"""The session-refresh triggers do nothing when their statement changed no session.
+"""The native-span session triggers do nothing when their statement added or removed no interaction.
 
-The statement-level triggers on ``execution_traces`` (0010) and ``claude_code_spans`` (0014) fire
-for every statement, also for one that touched no row or no session: every native-trace join
-(an ``UPDATE execution_traces`` that, most of the time, has no hook turn to update) and every batch
-of native spans without an interaction. Each called ``traceability_refresh_sessions`` with an
-empty set of sessions, which plans and runs its statements anyway (~1 ms a trigger, two per
-``UPDATE``: most of a log batch's join). They now return at once when the transition table holds
-no session to refresh; what they refresh otherwise is unchanged (NULL ids were never refreshed).
+The statement-level triggers on ``claude_code_spans`` (0014) fire for every statement, also for a
+batch of native spans without a ``claude_code.interaction`` (most batches: the interaction is one
+span of many). Each called ``traceability_refresh_sessions`` with an empty set of sessions, which
+plans and runs the whole refresh anyway (~1 ms a statement). They now return at once when the
+transition table holds no interaction of a UUID session; what they refresh otherwise is unchanged.
+(0017 did the same for the ``execution_traces`` triggers.)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
 # The UUID session ids of the interaction spans in a transition table (as 0014).
-_NATIVE_SESSIONS_OF = r"""ARRAY(SELECT DISTINCT session_id::uuid FROM {rows}
+_SESSIONS_OF = r"""ARRAY(SELECT DISTINCT session_id::uuid FROM {rows}
                            WHERE span_type = 'interaction'
                              AND session_id ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$')"""
-_SESSIONS_OF = "ARRAY(SELECT DISTINCT session_id FROM {rows})"
 
 _GUARDED = r"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ids uuid[];
 BEGIN
-    ids := ARRAY(SELECT id FROM unnest({sessions}) AS id WHERE id IS NOT NULL);
+    ids := {sessions};
     IF cardinality(ids) > 0 THEN
         PERFORM traceability_refresh_sessions(ids);
     END IF;
@@ -40,6 +38,7 @@ END
 $$
 """
 
+# 0014's
 _UNGUARDED = r"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -50,10 +49,8 @@ $$
 """
 
 _FUNCTIONS = (
-    ("traceability_sessions_on_new", _SESSIONS_OF.format(rows="new_rows")),
-    ("traceability_sessions_on_old", _SESSIONS_OF.format(rows="old_rows")),
-    ("traceability_sessions_on_native_new", _NATIVE_SESSIONS_OF.format(rows="new_rows")),
-    ("traceability_sessions_on_native_old", _NATIVE_SESSIONS_OF.format(rows="old_rows")),
+    ("traceability_sessions_on_native_new", _SESSIONS_OF.format(rows="new_rows")),
+    ("traceability_sessions_on_native_old", _SESSIONS_OF.format(rows="old_rows")),
 )
 
 
