@@ -73,16 +73,27 @@ def _not_json(constant: str) -> Any:
 # which costs more than the encoding itself on the ingest path.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _STRICT_DECODER = json.JSONDecoder(parse_constant=_not_json)  # NaN / Infinity are not JSON (RFC 8259)
+# The C encoder ``_ENCODER.encode`` builds on each call, built once (its one-shot path, without the
+# circular-reference check: the values are decoded telemetry, never cyclic). Half the cost of a call.
+_C_ENCODE: Any = getattr(json.encoder, "c_make_encoder", None)
+if _C_ENCODE is not None:
+    _C_ENCODE = _C_ENCODE(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+
+def _encode(value: Any) -> str:
+    return "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _ENCODER.encode(value)
 
 
 def dumps(value: Any) -> str | None:
     """JSON text for a jsonb column (None stays NULL)."""
     if value is None:
         return None
-    text = _ENCODER.encode(value)
+    text = _encode(value)
     if _jsonb_safe(text) and "NaN" not in text and "Infinity" not in text:
         return text
-    return _ENCODER.encode(clean_json(value))
+    return _encode(clean_json(value))
 
 
 def json_value(raw: AttrValue) -> str | None:
