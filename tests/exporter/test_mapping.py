@@ -16,7 +16,7 @@ from traceability.exporter.storage.mapping import (
     map_spans,
     trace_row,
 )
-from traceability.exporter.storage.values import clean_text
+from traceability.exporter.storage.values import ROW_NAMESPACE, clean_text, row_uuid
 from traceability.instrumentation import semconv as sc
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -120,3 +120,26 @@ def test_decoder_rejects_bad_ids_and_times_span_by_span() -> None:
     for message in ("traceId", "traceId", "spanId", "spanId", "parentSpanId", "before", "startTimeUnixNano"):
         assert message in batch.errors.pop(0)
     assert "links.traceId must be 32 hex digits and not all zero" in batch.errors[0]
+
+
+def test_row_uuid_is_uuid5_of_the_row_namespace() -> None:
+    names = [
+        "",
+        "a",
+        "0123456789abcdef0123456789abcdef0123456789abcdef",
+        "prompt-é-\u4e2d-\U0001f600",
+        *(f"{i:032x}{i * 7919:016x}" for i in range(2000)),
+        *("x" * n for n in range(0, 130, 7)),
+    ]
+    for name in names:
+        expected = uuid.uuid5(ROW_NAMESPACE, name)
+        got = row_uuid(name)
+        assert isinstance(got, uuid.UUID)
+        assert (got, got.int, str(got), got.version, got.is_safe) == (
+            expected,
+            expected.int,
+            str(expected),
+            5,
+            expected.is_safe,
+        )
+        assert hash(got) == hash(expected)
