@@ -65,24 +65,26 @@ def _hex_id(raw: bytes, size: int, zero: bytes, what: str) -> str:
 
 
 def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str) -> SpanRecord:
-    kind = span.kind if 0 <= span.kind < len(SPAN_KINDS) else 0
+    # each field is read once: every read of a protobuf field builds a new Python object
+    kind = span.kind
     status = span.status
-    code = status.code if 0 <= status.code < len(STATUS_CODES) else 0
+    code = status.code
     parent = span.parent_span_id
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    events, links = span.events, span.links
     record = SpanRecord(
         trace_id=_hex_id(span.trace_id, 16, _ZERO_TRACE, "traceId"),
         span_id=_hex_id(span.span_id, 8, _ZERO_SPAN, "spanId"),
         parent_span_id=_hex_id(parent, 8, _ZERO_SPAN, "parentSpanId") if parent else None,
         name=span.name,
-        kind=SPAN_KINDS[kind],
+        kind=SPAN_KINDS[kind if 0 <= kind < len(SPAN_KINDS) else 0],
         start_time_unix_nano=start,
         end_time_unix_nano=end,
-        status_code=STATUS_CODES[code],
+        status_code=STATUS_CODES[code if 0 <= code < len(STATUS_CODES) else 0],
         status_message=status.message,
         attributes=attributes(span.attributes),
-        events=tuple(SpanEventRecord(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events)
-        if span.events
+        events=tuple(SpanEventRecord(e.name, e.time_unix_nano, attributes(e.attributes)) for e in events)
+        if events
         else (),
         resource=resource,
         scope_name=scope_name,
@@ -92,9 +94,9 @@ def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str)
                 _hex_id(link.span_id, 8, _ZERO_SPAN, "links.spanId"),
                 attributes(link.attributes),
             )
-            for link in span.links
+            for link in links
         )
-        if span.links
+        if links
         else (),
     )
     if start <= 0:
@@ -105,9 +107,11 @@ def _span_record(span: Span, resource: Mapping[str, AttrValue], scope_name: str)
 
 
 def _add_scope(batch: DecodedBatch, scope_spans: ScopeSpans, resource: Mapping[str, AttrValue]) -> None:
+    name = scope_spans.scope.name
+    append = batch.spans.append
     for span in scope_spans.spans:
         try:
-            batch.spans.append(_span_record(span, resource, scope_spans.scope.name))
+            append(_span_record(span, resource, name))
         except InvalidSpan as exc:
             batch.reject(f"span {span.name[:80]!r}: {exc}")
 
