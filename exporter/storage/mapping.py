@@ -352,7 +352,7 @@ class MappedBatch:
 
 
 def _checked(row: _Row, span: SpanRecord, max_span_bytes: int) -> _Row:
-    size = stored_bytes(row.values, max_span_bytes)
+    size = stored_bytes(row.values, max_span_bytes, text_arrays=isinstance(row, TraceRow))  # tags
     if size > max_span_bytes:
         raise SpanTooLarge(
             f"span {span.span_id} would store {size} bytes, over the {max_span_bytes} byte per-span cap"
