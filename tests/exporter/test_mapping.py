@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -16,7 +17,7 @@ from traceability.exporter.storage.mapping import (
     map_spans,
     trace_row,
 )
-from traceability.exporter.storage.values import ROW_NAMESPACE, clean_text, row_uuid
+from traceability.exporter.storage.values import ROW_NAMESPACE, clean_text, row_uuid, strict_loads
 from traceability.instrumentation import semconv as sc
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -143,3 +144,26 @@ def test_row_uuid_is_uuid5_of_the_row_namespace() -> None:
             expected.is_safe,
         )
         assert hash(got) == hash(expected)
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _outcome(parse: Callable[[str], object], text: str) -> tuple[str, object]:
+    try:
+        return "ok", parse(text)
+    except ValueError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def test_strict_loads_is_json_loads_without_nan_or_infinity() -> None:
+    texts = [
+        '{"a": 1}', ' {"a": 1}', '{"a": 1} ', "\n[1, 2]\t", "[1, 2] x", "1 2", "", " ", "null", "true",
+        "NaN", "[NaN]", '{"x": -Infinity}', "Infinity", "12345678901234567890123", "1e999", '"\\u0000"',
+        '"\\ud800"', '"ünï ✓"', "{", '{"a":}', "[1,]", "tru", "'x'", "0x10", '{"a":1}{"b":2}', "[]", "{}",
+        '{"a": {"b": [1, 2.5, "c", null, false]}}',
+    ]  # fmt: skip
+    for text in texts:
+        expected = _outcome(lambda t: json.loads(t, parse_constant=_refuse), text)
+        assert _outcome(strict_loads, text) == expected, text
