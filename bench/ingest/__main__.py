@@ -1,7 +1,7 @@
 """bench/ingest: spans/s (or log events/s) from OTLP protobuf over HTTP to committed rows, against raw COPY.
 
-    .venv/bin/python -m bench.ingest [--signal traces|logs] [--spans 40000] [--batch 1000] [--rounds 3]
-                                     [--concurrency 8] [--workers N]
+    .venv/bin/python -m bench.ingest [--signal traces|logs] [--spans 40000] [--batch 1000] [--rounds 5]
+                                     [--concurrency 8] [--workers N] [--keep-alive]
 
 ``--signal logs`` sends Claude Code log events to ``/v1/logs`` (``claude_code_events`` rows, with
 the native trace -> prompt links and the turn join); the baseline COPYs the same event rows.
@@ -13,7 +13,12 @@ fsync and synchronous_commit on), rounds interleaved, medians reported:
   mapped, their traces already present), one transaction per batch;
 - ours: the real collector (``traceability collector --workers N`` subprocess, one worker per core
   by default) fed OTLP/HTTP protobuf requests by ``concurrency`` clients; timed from the first
-  request to the last 200, and a 200 means committed.
+  request to the last 200, and a 200 means committed. Each request opens its own connection (a
+  loopback connect is ~0.1 ms beside a 1,000-span batch), so the kernel spreads them over the worker
+  processes as it would many exporters' connections. With ``--keep-alive`` the clients hold 8
+  connections for the whole run: uvicorn's workers share one listening socket, and whichever
+  accepts first keeps a connection, so one worker may get most of them and a round measures one
+  worker (rounds then differ up to 1.5x).
 
 Target: ours >= 0.5x the raw COPY rate.
 """
@@ -130,7 +135,7 @@ async def raw_copy(dsn: str, requests: list[bytes]) -> tuple[float, int]:
     return elapsed, sum(len(r) for r in rows)
 
 
-async def through_collector(url: str, requests: list[bytes], concurrency: int) -> float:
+async def through_collector(url: str, requests: list[bytes], concurrency: int, keep_alive: bool) -> float:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in requests:
         queue.put_nowait(body)
@@ -138,7 +143,8 @@ async def through_collector(url: str, requests: list[bytes], concurrency: int) -
 
     async def client() -> None:
         nonlocal done
-        async with httpx.AsyncClient(timeout=120) as http:
+        limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as http:
             while not queue.empty():
                 body = queue.get_nowait()
                 response = await http.post(
@@ -169,8 +175,11 @@ def main() -> int:
     parser.add_argument("--signal", choices=("traces", "logs"), default="traces")
     parser.add_argument("--spans", type=int, default=40_000, help="spans (or log events) per round")
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="hold one connection per client for the whole run"
+    )
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="collector processes (default: one per core)"
     )
@@ -181,7 +190,8 @@ def main() -> int:
     pg = EmbeddedPostgres(cluster_dir=root / "pg")  # default durability
     print(
         f"bench/ingest: {args.spans} {'log events' if args.signal == 'logs' else 'hook spans'} in batches of {args.batch}, {args.rounds} rounds, "
-        f"collector with {args.workers} worker(s), {args.concurrency} concurrent clients",
+        f"collector with {args.workers} worker(s), {args.concurrency} concurrent clients"
+        f" ({'kept-alive connections' if args.keep_alive else 'a connection per request'})",
         flush=True,
     )
     pg.start()
@@ -216,7 +226,9 @@ def main() -> int:
             elapsed, rows = asyncio.run((raw_copy_logs if logs else raw_copy)(pg.dsn, requests))
             base_rates.append(rows / elapsed)
             asyncio.run(reset(pg.dsn))
-            elapsed = asyncio.run(through_collector(f"{url}/v1/{args.signal}", requests, args.concurrency))
+            elapsed = asyncio.run(
+                through_collector(f"{url}/v1/{args.signal}", requests, args.concurrency, args.keep_alive)
+            )
             table = "claude_code_events" if logs else "hook_executions"
             stored = asyncio.run(count_rows(pg.dsn, table))
             if stored != args.spans:
