@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from traceability.cli.lineage import api_base, api_get
+from traceability.instrumentation.env import JAEGER_UI_URL_ENV
 from traceability.instrumentation.semconv import SPAN_NAME_TURN
 
 
@@ -122,7 +123,7 @@ def run_show(args: argparse.Namespace) -> int:
     )
     if trace.get("prompt_text"):
         print(f"  prompt  {_short(trace['prompt_text'], 100)}")
-    print(f"  Jaeger  {data['jaeger_url']}")
+    print(f"  Jaeger  {data['jaeger_url'] or f'not configured (set {JAEGER_UI_URL_ENV} to link it)'}")
     for item in data["timeline"]:
         duration = item["duration_ms"]
         took = f"{duration:.0f} ms" if isinstance(duration, int | float) else "-"

@@ -192,6 +192,7 @@ async def test_traces_list_finds_a_turn_by_session_prompt_id_or_text(
     assert lines[2].endswith("Add compute_tax to billing/tax.py")
     show = await asyncio.to_thread(_cli, "traces", "show", first, "--url", live_api)
     assert show.returncode == 0 and f"trace {first}" in show.stdout
+    assert "  Jaeger  not configured (set JAEGER_UI_URL to link it)" in show.stdout.splitlines()
     assert "execute_tool Write" in show.stdout and "pattern " not in show.stdout.split("Jaeger")[0]
     tool_line = next(line for line in show.stdout.splitlines() if "execute_tool Write" in line)
     assert tool_line.split()[2:5] == ["hooks", "execute_tool", "Write"]  # date, time to the ms, origin, name
