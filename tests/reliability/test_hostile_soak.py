@@ -22,7 +22,8 @@ FAST_SLOW_CLIENT_TIMEOUTS = {"TRACEABILITY_HEADER_TIMEOUT_S": "2", "TRACEABILITY
 
 def _every_kind_answered(hostile: HostileTraffic, good: GoodTraffic) -> bool:
     results = hostile.results()
-    sent = all(sum(hostile.outcomes[kind].values()) for kind in (*LIGHT_KINDS, *HEAVY_KINDS))
+    sent_counts = hostile.outcomes()
+    sent = all(sum(sent_counts[kind].values()) for kind in (*LIGHT_KINDS, *HEAVY_KINDS))
     cut = all(
         sum(n for outcome, n in results[kind].items() if not outcome.startswith("still open"))
         for kind in hostile.slow.plan

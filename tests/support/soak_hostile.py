@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,6 +57,7 @@ class Target:
     rng: random.Random = field(default_factory=lambda: random.Random(11))
     counter: itertools.count[int] = field(default_factory=itertools.count)
     dropped: dict[str, str] = field(default_factory=dict)  # spool entry name -> its kind
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards ``dropped``: read while written
 
     def trace_id(self) -> int:
         return (HOSTILE_RUN << 64) | next(self.counter)
@@ -199,7 +201,8 @@ def drop_spool_entry(target: Target, kind: str) -> str:
     n = next(target.counter)
     name = f"hostile-{kind}-{n}"
     path = target.spool / f"{name}.json"
-    target.dropped[path.name] = kind
+    with target.lock:
+        target.dropped[path.name] = kind
     if kind == "mode-000":
         write_spool_file(str(target.outside), name, [body(turn_payload(target.trace_id(), hooks=2))])
         (target.outside / f"{name}.json").chmod(0)
@@ -223,12 +226,15 @@ def drop_spool_entry(target: Target, kind: str) -> str:
     return "dropped"
 
 
-def spool_outcomes(spool: Path, dropped: dict[str, str]) -> dict[str, dict[str, int]]:
-    """The fate of each hostile spool entry: set aside under ``rejected/`` (with the first words
-    of its reason), drained (gone, nothing set aside), or still pending."""
+def spool_outcomes(target: Target) -> dict[str, dict[str, int]]:
+    """The fate of each hostile spool entry dropped so far: set aside under ``rejected/`` (with the
+    first words of its reason), drained (gone, nothing set aside), or still pending."""
     outcomes: dict[str, dict[str, int]] = {}
+    spool = target.spool
     rejected = spool / "rejected"
-    for name, kind in dropped.items():
+    with target.lock:
+        dropped = list(target.dropped.items())
+    for name, kind in dropped:
         reason = rejected / f"{name}.reason"
         if os.path.lexists(spool / name):
             fate = "still pending"

@@ -81,7 +81,8 @@ class HostileTraffic:
         self.target = Target(collector.url, grpc_port, collector.spool_dir, outside)
         self.rate = rate
         self.heavy_pause_s = heavy_pause_s
-        self.outcomes: dict[str, Counter[str]] = {k: Counter() for k in (*LIGHT_KINDS, *HEAVY_KINDS)}
+        self._outcomes: dict[str, Counter[str]] = {k: Counter() for k in (*LIGHT_KINDS, *HEAVY_KINDS)}
+        self._lock = threading.Lock()  # two sender threads count while the test reads
         self.slow = SlowClients(collector.url)
         self._stop = threading.Event()
         self._threads = [
@@ -94,7 +95,13 @@ class HostileTraffic:
             outcome = send(self.target)  # type: ignore[operator]
         except (OSError, httpx.HTTPError) as exc:
             outcome = f"client error {type(exc).__name__}"
-        self.outcomes[kind][outcome] += 1
+        with self._lock:
+            self._outcomes[kind][outcome] += 1
+
+    def outcomes(self) -> dict[str, dict[str, int]]:
+        """A copy of the answer counts per hostile request kind, taken under the lock."""
+        with self._lock:
+            return {kind: dict(c) for kind, c in self._outcomes.items()}
 
     def _light(self) -> None:
         while not self._stop.is_set():
@@ -124,26 +131,26 @@ class HostileTraffic:
 
     def results(self) -> dict[str, dict[str, int]]:
         """Outcome counts per kind: requests, slow clients, and the fate of each spool entry."""
-        out = {kind: dict(c) for kind, c in self.outcomes.items() if not kind.startswith("spool ")}
-        out.update({kind: dict(c) for kind, c in self.slow.outcomes.items()})
-        out.update(spool_outcomes(self.target.spool, self.target.dropped))
+        out = {kind: c for kind, c in self.outcomes().items() if not kind.startswith("spool ")}
+        out.update(self.slow.outcomes())
+        out.update(spool_outcomes(self.target))
         return out
 
     def spool_fates(self) -> Counter[str]:
         """How many hostile spool entries are set aside, drained, still pending."""
         fates: Counter[str] = Counter()
-        for outcomes in spool_outcomes(self.target.spool, self.target.dropped).values():
+        for outcomes in spool_outcomes(self.target).values():
             for fate, n in outcomes.items():
                 fates[fate.split(":", 1)[0]] += n
         return fates
 
     @property
     def requests(self) -> int:
-        return sum(sum(c.values()) for c in self.outcomes.values()) + sum(self.slow.opened.values())
+        return sum(sum(c.values()) for c in self.outcomes().values()) + self.slow.opened()
 
     @property
     def server_errors(self) -> int:
-        counts = [*self.outcomes.values(), *self.slow.outcomes.values()]
+        counts = [*self.outcomes().values(), *self.slow.outcomes().values()]
         return sum(n for c in counts for outcome, n in c.items() if is_server_error(outcome))
 
 

@@ -42,8 +42,9 @@ class SlowClients:
     def __init__(self, url: str, headers: int = 15, bodies: int = 15, big: int = 4) -> None:
         self.url = url
         self.plan = {"slowloris headers": headers, "slowloris body": bodies, "16 MiB trickle": big}
-        self.outcomes: dict[str, Counter[str]] = {kind: Counter() for kind in self.plan}
-        self.opened: Counter[str] = Counter()
+        self._outcomes: dict[str, Counter[str]] = {kind: Counter() for kind in self.plan}
+        self._opened: Counter[str] = Counter()
+        self._lock = threading.Lock()  # the loop thread counts while the test reads
         self._conns: list[_Conn] = []
         self._n = 0
         self._stop = threading.Event()
@@ -64,15 +65,30 @@ class SlowClients:
                 send_all(sock, request_head(path, 16 * MiB) + b"\0" * 1024)
                 per_tick = b"\0" * 64
         except OSError as exc:
-            self.outcomes[kind][f"connect failed: {type(exc).__name__}"] += 1
+            self._count(kind, f"connect failed: {type(exc).__name__}")
             return
-        self.opened[kind] += 1
+        with self._lock:
+            self._opened[kind] += 1
         self._conns.append(_Conn(kind, sock, per_tick))
+
+    def _count(self, kind: str, outcome: str) -> None:
+        with self._lock:
+            self._outcomes[kind][outcome] += 1
+
+    def outcomes(self) -> dict[str, dict[str, int]]:
+        """A copy of how each kind's closed connections were answered, taken under the lock."""
+        with self._lock:
+            return {kind: dict(c) for kind, c in self._outcomes.items()}
+
+    def opened(self) -> int:
+        """How many slow connections have been opened so far."""
+        with self._lock:
+            return sum(self._opened.values())
 
     def _tick(self) -> None:
         for conn in list(self._conns):
             if closed_by_server(conn.sock, conn.received):
-                self.outcomes[conn.kind][status_of(b"".join(conn.received.values()))] += 1
+                self._count(conn.kind, status_of(b"".join(conn.received.values())))
                 conn.sock.close()
                 self._conns.remove(conn)
                 continue
@@ -101,6 +117,6 @@ class SlowClients:
         self._stop.set()
         self._thread.join(timeout=30)
         for conn in self._conns:
-            self.outcomes[conn.kind]["still open at the end (closed by us)"] += 1
+            self._count(conn.kind, "still open at the end (closed by us)")
             conn.sock.close()
         self._conns.clear()
