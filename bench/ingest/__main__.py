@@ -13,7 +13,9 @@ fsync and synchronous_commit on), rounds interleaved, medians reported:
   mapped, their traces already present), one transaction per batch;
 - ours: the real collector (``traceability collector --workers N`` subprocess, one worker per core
   by default) fed OTLP/HTTP protobuf requests by ``concurrency`` clients; timed from the first
-  request to the last 200, and a 200 means committed. Each request opens its own connection (a
+  request to the last 200, and a 200 means committed. The clients (``client.PostClient``) write
+  HTTP/1.1 straight to sockets: they share the machine, and httpx's CPU per request came out of
+  the collector's. Each request opens its own connection (a
   loopback connect is ~0.1 ms beside a 1,000-span batch), so the kernel spreads them over the worker
   processes as it would many exporters' connections. With ``--keep-alive`` the clients hold 8
   connections for the whole run: uvicorn's workers share one listening socket, and whichever
@@ -41,6 +43,7 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from bench.common import progress
+from bench.ingest.client import PostClient
 from bench.ingest.logs import raw_copy_logs
 from tests.support.log_requests import make_log_requests
 from traceability.exporter.codec.traces import attribute_kv, decode_request
@@ -143,17 +146,16 @@ async def through_collector(url: str, requests: list[bytes], concurrency: int, k
 
     async def client() -> None:
         nonlocal done
-        limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
-        async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        http = PostClient(url, "application/x-protobuf", keep_alive)
+        try:
             while not queue.empty():
-                body = queue.get_nowait()
-                response = await http.post(
-                    url, content=body, headers={"Content-Type": "application/x-protobuf"}
-                )
-                if response.status_code != 200:
-                    raise RuntimeError(f"collector answered {response.status_code}: {response.text[:200]}")
+                status, answer = await http.post(queue.get_nowait())
+                if status != 200:
+                    raise RuntimeError(f"collector answered {status}: {answer[:200]!r}")
                 done += 1
                 progress("OTLP -> collector -> rows", done, len(requests))
+        finally:
+            await http.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))

@@ -5,19 +5,15 @@ from __future__ import annotations
 import time
 
 import asyncpg
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from bench.common import progress
-from traceability.exporter.codec.logs import decode_logs_request
+from traceability.exporter.codec.logs import decode_logs_protobuf
 from traceability.exporter.storage.native_mapping import EVENT_COLUMNS, event_row
 
 
 async def raw_copy_logs(dsn: str, requests: list[bytes]) -> tuple[float, int]:
     """Baseline: COPY the already-mapped event rows, one transaction per batch."""
-    batches = [
-        [event_row(r, False) for r in decode_logs_request(ExportLogsServiceRequest.FromString(b)).records]
-        for b in requests
-    ]
+    batches = [[event_row(r, False) for r in decode_logs_protobuf(b).records] for b in requests]
     c = await asyncpg.connect(dsn)
     try:
         started = time.perf_counter()

@@ -10,11 +10,14 @@ them only then, not on every request.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
@@ -36,15 +39,20 @@ from traceability.exporter.codec.common import (
 )
 from traceability.exporter.codec.native_records import LogRecordData
 from traceability.exporter.codec.records import AttrValue
+from traceability.exporter.codec.wire_attributes import decode_any_value, decode_attributes
+from traceability.exporter.codec.wire_logs import new_request, to_otlp
 
 # The accepted log records of one resource, by scope: (resource, [(scope, [record, ...]), ...]).
 _Kept = tuple[Resource, list[tuple[InstrumentationScope, list[LogRecord]]]]
+# The same for a wire request (``wire_logs``): resource and scope as their bytes, wire records.
+_WireKept = tuple[bytes, list[tuple[bytes, list[Any]]]]
 
 
 @dataclass
 class DecodedLogs(Rejections):
     records: list[LogRecordData] = field(default_factory=list)
-    kept: list[_Kept] = field(default_factory=list)  # the accepted messages, not copied
+    # builds the accepted records as a request again, from references to the accepted messages
+    rebuild: Callable[[], ExportLogsServiceRequest] = ExportLogsServiceRequest
 
     @property
     def items(self) -> list[LogRecordData]:
@@ -53,15 +61,34 @@ class DecodedLogs(Rejections):
     @property
     def accepted(self) -> ExportLogsServiceRequest:
         """The accepted records as a request again (built on each call)."""
-        request = ExportLogsServiceRequest()
-        for resource, scopes in self.kept:
-            out_rl = request.resource_logs.add()
-            out_rl.resource.CopyFrom(resource)
-            for scope, records in scopes:
-                out_sl = out_rl.scope_logs.add()
-                out_sl.scope.CopyFrom(scope)
-                out_sl.log_records.extend(records)
-        return request
+        return self.rebuild()
+
+
+def _rebuild_json(kept: list[_Kept]) -> ExportLogsServiceRequest:
+    request = ExportLogsServiceRequest()
+    for resource, scopes in kept:
+        out_rl = request.resource_logs.add()
+        out_rl.resource.CopyFrom(resource)
+        for scope, records in scopes:
+            out_sl = out_rl.scope_logs.add()
+            out_sl.scope.CopyFrom(scope)
+            out_sl.log_records.extend(records)
+    return request
+
+
+def _rebuild_wire(request: Any, kept: list[_WireKept], whole: bool) -> ExportLogsServiceRequest:
+    """The wire request itself when every record was accepted, else the kept ones."""
+    if whole:
+        return to_otlp(request)
+    out = new_request()
+    for resource, scopes in kept:
+        out_rl = out.resource_logs.add()
+        out_rl.resource = resource
+        for scope, records in scopes:
+            out_sl = out_rl.scope_logs.add()
+            out_sl.scope = scope
+            out_sl.log_records.extend(records)
+    return to_otlp(out)
 
 
 def _hex_id(raw: bytes, digits: int, what: str) -> str | None:
@@ -98,20 +125,6 @@ def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: s
     )
 
 
-def decode_logs_request(request: ExportLogsServiceRequest) -> DecodedLogs:
-    batch = DecodedLogs()
-    for resource_logs in request.resource_logs:
-        resource = attributes(resource_logs.resource.attributes)
-        scopes: list[tuple[InstrumentationScope, list[LogRecord]]] = []
-        batch.kept.append((resource_logs.resource, scopes))
-        for scope_logs in resource_logs.scope_logs:
-            kept: list[LogRecord] = []
-            scopes.append((scope_logs.scope, kept))
-            for record in scope_logs.log_records:
-                _add_log(batch, kept, record, resource, scope_logs.scope.name)
-    return batch
-
-
 def _add_log(
     batch: DecodedLogs,
     kept: list[LogRecord],
@@ -127,10 +140,68 @@ def _add_log(
     kept.append(record)
 
 
+def _wire_log_record(record: Any, resource: dict[str, AttrValue], scope_name: str) -> LogRecordData:
+    """``_log_record`` for a ``wire_logs`` record (same values, same refusals)."""
+    when = record.time_unix_nano or record.observed_time_unix_nano
+    if when <= 0:
+        raise InvalidRecord("timeUnixNano or observedTimeUnixNano must be set")
+    try:
+        severity_text = record.severity_text.decode()
+    except UnicodeDecodeError:
+        raise InvalidRecord("severityText is not valid UTF-8") from None
+    return LogRecordData(
+        time_unix_nano=when,
+        observed_time_unix_nano=record.observed_time_unix_nano,
+        severity_number=record.severity_number,
+        severity_text=severity_text,
+        body=decode_any_value(record.body),
+        attributes=decode_attributes(record.attributes),
+        trace_id=_hex_id(record.trace_id, 32, "traceId"),
+        span_id=_hex_id(record.span_id, 16, "spanId"),
+        resource=resource,
+        scope_name=scope_name,
+    )
+
+
+def _wire_part(message: type[Message], raw: bytes) -> Any:
+    try:
+        return message.FromString(raw)
+    except (DecodeError, RecursionError, ValueError) as exc:
+        raise InvalidRecord(f"invalid {message.DESCRIPTOR.name}: {exc}") from None
+
+
 def decode_logs_protobuf(body: bytes) -> DecodedLogs:
-    request = ExportLogsServiceRequest()
+    """A protobuf ExportLogsServiceRequest, record by record (parsed as ``wire_logs``: attributes
+    are decoded from their bytes). A resource or scope that is not valid protobuf rejects its records."""
+    request = new_request()
     parse_protobuf(request, body, "ExportLogsServiceRequest")
-    return decode_logs_request(request)
+    batch = DecodedLogs()
+    kept_all: list[_WireKept] = []
+    for resource_logs in request.resource_logs:
+        try:
+            resource = attributes(_wire_part(Resource, resource_logs.resource).attributes)
+        except InvalidRecord as exc:
+            batch.reject(str(exc), sum(len(s.log_records) for s in resource_logs.scope_logs) or 1)
+            continue
+        scopes: list[tuple[bytes, list[Any]]] = []
+        kept_all.append((resource_logs.resource, scopes))
+        for scope_logs in resource_logs.scope_logs:
+            try:
+                name = _wire_part(InstrumentationScope, scope_logs.scope).name
+            except InvalidRecord as exc:
+                batch.reject(str(exc), len(scope_logs.log_records) or 1)
+                continue
+            kept: list[Any] = []
+            scopes.append((scope_logs.scope, kept))
+            for record in scope_logs.log_records:
+                try:
+                    batch.records.append(_wire_log_record(record, resource, name))
+                except InvalidRecord as exc:
+                    batch.reject(f"log record: {exc}")
+                    continue
+                kept.append(record)
+    batch.rebuild = functools.partial(_rebuild_wire, request, kept_all, batch.rejected == 0)
+    return batch
 
 
 def decode_logs_json_object(payload: Any) -> DecodedLogs:
@@ -139,6 +210,8 @@ def decode_logs_json_object(payload: Any) -> DecodedLogs:
     if top is None:
         raise MalformedRequest("OTLP/JSON logs body must be an object with a resourceLogs array")
     batch = DecodedLogs()
+    kept_all: list[_Kept] = []
+    batch.rebuild = functools.partial(_rebuild_json, kept_all)
     for rl in top:
         scopes = list_field(rl, "scopeLogs", "scope_logs")
         if scopes is None:
@@ -153,7 +226,7 @@ def decode_logs_json_object(payload: Any) -> DecodedLogs:
             continue
         resource = attributes(resource_pb.attributes)
         kept_scopes: list[tuple[InstrumentationScope, list[LogRecord]]] = []
-        batch.kept.append((resource_pb, kept_scopes))
+        kept_all.append((resource_pb, kept_scopes))
         for sl in scopes:
             records = list_field(sl, "logRecords", "log_records")
             if records is None:
