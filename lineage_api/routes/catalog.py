@@ -128,7 +128,7 @@ async def traces(
     rows, total = await trace_store.list_traces(conn, flt, limit, offset)
     for row in rows:
         row["jaeger_trace_id"] = row.pop("otel_trace_id")
-        row["jaeger_url"] = f"{settings.jaeger_ui_url}/trace/{row['jaeger_trace_id']}"
+        row["jaeger_url"] = settings.jaeger_trace_url(row["jaeger_trace_id"])
     next_offset = offset + len(rows) if offset + len(rows) < total else None
     return Envelope(
         data={"traces": rows, "total": total, "limit": limit, "offset": offset, "next_offset": next_offset},

@@ -168,6 +168,9 @@ async def test_traces_api_links_to_the_ui_and_to_no_unconfigured_jaeger(
     data = r.json()["data"]
     assert data["ui_url"] == f"/turns/{seeded.turn_ids[0]}" and data["jaeger_url"] is None
     assert (await ui.get(data["ui_url"])).status_code == 200
+    listed = (await ui.get("/api/pattern-traceability/traces")).json()["data"]["traces"]
+    assert {t["jaeger_trace_id"] for t in listed} >= set(seeded.turn_ids)
+    assert [t["jaeger_url"] for t in listed] == [None] * len(listed)
 
 
 async def test_pages_reference_nothing_outside_this_server(ui: httpx.AsyncClient, seeded: Seeded) -> None:
