@@ -303,11 +303,11 @@ async def native_interaction(conn: asyncpg.Connection, native_trace_id: uuid.UUI
 
 
 async def session_usage(conn: asyncpg.Connection, session_ids: list[str]) -> dict[str, asyncpg.Record]:
-    """Per session: Claude Code's model requests, tokens and cost (from its api_request events)."""
+    """Per session: Claude Code's model requests, input and output tokens (as the session page
+    counts them: cache reads and writes apart) and cost, from its api_request events."""
     rows = await conn.fetch(
         """SELECT session_id, count(*) AS llm_calls,
-                  coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0)
-                    + coalesce(sum(cache_read_tokens), 0) + coalesce(sum(cache_creation_tokens), 0) AS tokens,
+                  coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
                   coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
                   array_agg(DISTINCT model) FILTER (WHERE model IS NOT NULL) AS models
            FROM claude_code_events WHERE session_id = ANY($1::text[]) AND event_name = 'api_request'

@@ -201,9 +201,8 @@ async def test_a_native_only_session_lists_what_its_page_counts(
     ]
     assert (turns, duration, model, cost) == (facts["Turns"], facts["Span"], facts["Model"], facts["Cost"])
     totals = (await ui.get(f"/api/pattern-traceability/sessions/{session}")).json()["data"]["totals"]
-    assert facts["Tokens in / out"] == f"{totals['input_tokens']:,} / {totals['output_tokens']:,}"
-    kinds = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
-    assert tokens == f"{sum(totals[k] for k in kinds):,}"
+    assert tokens == facts["Tokens in / out"] == f"{totals['input_tokens']:,} / {totals['output_tokens']:,}"
+    assert totals["input_tokens"] > 0 and totals["output_tokens"] > 0
     (summary,) = (await ui.get("/api/pattern-traceability/sessions")).json()["data"]["sessions"]
     assert summary["totals"] == totals and str(summary["turns"]) == turns
     filters = {"status=failed": True, "status=ok": False, "tool=Read": True, "tool=Agent": False}
