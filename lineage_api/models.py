@@ -335,10 +335,13 @@ class TraceData(BaseModel):
 class SpanData(BaseModel):
     correlation_id: UUID = Field(description="the turn's, as GET traces/{id} gives it")
     span_id: str
-    origin: Literal["hooks", "native"] = Field(description="a hook span, or one of Claude Code's own")
+    origin: Literal["turn", "hooks", "native"] = Field(
+        description="the turn's root span, a hook span, or one of Claude Code's own"
+    )
     span: dict[str, Any] = Field(
-        description="every column of the span's row: hook_executions (origin hooks: input_data,"
-        " output_data, attributes, events, ...) or claude_code_spans (origin native)"
+        description="every column of the span's row: execution_traces (origin turn: the prompt,"
+        " status, totals' inputs), hook_executions (origin hooks: input_data, output_data, attributes,"
+        " events, ...) or claude_code_spans (origin native)"
     )
     pattern_executions: list[dict[str, Any]] = Field(
         description="the pattern executions the span caused (hook tool spans)"

@@ -133,7 +133,10 @@ hook AS (
     SELECT he.* FROM r JOIN hook_executions he ON he.trace_id = r.id
     WHERE he.span_id = $2 ORDER BY he.started_at, he.execution_order LIMIT 1
 )
-SELECT 'hooks' AS origin, (SELECT id FROM r) AS turn_id, row_to_json(hook)::text AS span_json,
+(SELECT 'turn' AS origin, r.id AS turn_id, row_to_json(r)::text AS span_json, '[]' AS executions_json
+ FROM r WHERE r.root_span_id = $2)
+UNION ALL
+SELECT 'hooks', (SELECT id FROM r), row_to_json(hook)::text,
        (SELECT coalesce(json_agg({_EXECUTION_JSON} ORDER BY x.executed_at, x.pattern_id), '[]')::text
         FROM pattern_executions x JOIN pattern_lineage_nodes n ON n.id = x.node_id
         WHERE x.hook_execution_id = hook.id) AS executions_json
@@ -149,7 +152,8 @@ LIMIT 1
 
 
 async def span(conn: asyncpg.Connection, trace_id: uuid.UUID, span_id: str) -> dict[str, Any] | None:
-    """Span ``span_id`` of the turn ``trace_id`` names, as ``{"origin": "hooks" | "native", "turn_id":
+    """Span ``span_id`` of the turn ``trace_id`` names, as ``{"origin": "turn" (the turn's own root
+    span: its execution_traces row) | "hooks" | "native", "turn_id":
     the hook turn's id (None for a Claude Code trace without one), "span_json": text,
     "executions_json": text}``; None when the turn has no such span."""
     row = await conn.fetchrow(_SPAN_SQL, trace_id, span_id)

@@ -461,6 +461,13 @@ async def test_one_span_of_a_trace_whole_with_the_pattern_executions_it_caused(
     assert span["attributes"][semconv.CODE_CONTENT].startswith("def load_user(uid):")
     assert sorted(x["pattern_name"] for x in data["pattern_executions"]) == ["load_user", "save_user"]
     assert {x["hook_execution_id"] for x in data["pattern_executions"]} == {span["id"]}
+    root = (await client.get(f"/traces/{s.trace_id}")).json()["data"]["trace"]
+    assert first["parent_span_id"] == root["root_span_id"]  # the timeline's parent can be asked for too
+    r = await client.get(f"/traces/{s.trace_id}/spans/{root['root_span_id']}")
+    assert r.status_code == 200, r.text
+    turn = r.json()["data"]
+    assert (turn["origin"], turn["pattern_executions"]) == ("turn", [])
+    assert (turn["span"]["id"], turn["span"]["prompt_id"]) == (str(uuid.UUID(s.trace_id)), root["prompt_id"])
     missing = await client.get(f"/traces/{s.trace_id}/spans/{'f' * 16}")
     assert missing.status_code == 404 and "not found" in missing.json()["error"]
     assert (await client.get(f"/traces/{uuid.uuid4()}/spans/{first['span_id']}")).status_code == 404
