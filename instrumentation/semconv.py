@@ -164,6 +164,8 @@ CC_HOOK_EVENT = "hook_event"
 CC_HOOK_NAME = "hook_name"
 CC_HOOK_TOTAL_DURATION_MS = "total_duration_ms"
 CC_NUM_HOOKS = "num_hooks"
+CC_FILE_PATH = "file_path"  # on a claude_code.tool span of a file tool (Read, Write, Edit, ...)
+CC_FULL_COMMAND = "full_command"  # on a claude_code.tool span of Bash
 CC_PROMPT = "prompt"  # user_prompt: the text (``<REDACTED>`` unless OTEL_LOG_USER_PROMPTS=1)
 CC_PROMPT_TEXT = "prompt_text"
 CC_USER_PROMPT = "user_prompt"  # the same text on the interaction span

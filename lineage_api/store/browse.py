@@ -61,8 +61,9 @@ _NATIVE_TURN_TOOLS = (
     f" CROSS JOIN LATERAL ({_NATIVE_TOOLS_OF.replace('{trace}', 'i.trace_id')}) n"
 )
 
-# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE); a session's
-# native-only turns count for the status and the tool.
+# $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE), $10 branch; a
+# session's native-only turns count for the status, the tool, the file (their tool spans' file_path)
+# and the text (their prompt, when captured, and their tools' file_path and Bash command).
 _MATCH = r"""
     FROM trace_sessions s
     WHERE ($1::text IS NULL OR s.project = $1)
@@ -82,14 +83,26 @@ _MATCH = r"""
       AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
                                         WHERE h.session_id = s.session_id::text AND h.span_type = 'hook'
                                           AND h.attributes->>'vcs.ref.head.name' = $10))
-      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM hook_executions h
-                                       WHERE h.session_id = s.session_id::text AND h.file_path ILIKE $6))
+      AND ($6::text IS NULL
+           OR EXISTS (SELECT 1 FROM hook_executions h WHERE h.session_id = s.session_id::text AND h.file_path ILIKE $6)
+           OR EXISTS (SELECT 1 {native_turns}
+                        AND EXISTS (SELECT 1 FROM claude_code_spans c
+                                    WHERE c.trace_id = i.trace_id AND c.span_type = 'tool'
+                                      AND c.attributes->>'{file_path}' ILIKE $6)))
       AND ($7::text IS NULL
            OR EXISTS (SELECT 1 FROM execution_traces t WHERE t.session_id = s.session_id AND t.prompt_text ILIKE $7)
            OR EXISTS (SELECT 1 FROM hook_executions h
                       WHERE h.session_id = s.session_id::text AND h.span_type = 'tool'
-                        AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7)))
-""".replace("{native_turn_tools}", _NATIVE_TURN_TOOLS).replace("{native_turns}", _NATIVE_TURNS)
+                        AND (h.file_path ILIKE $7 OR h.input_data::text ILIKE $7))
+           OR EXISTS (SELECT 1 {native_turns}
+                        AND (i.prompt_text ILIKE $7
+                             OR EXISTS (SELECT 1 FROM claude_code_spans c
+                                        WHERE c.trace_id = i.trace_id AND c.span_type = 'tool'
+                                          AND (c.attributes->>'{file_path}' ILIKE $7
+                                               OR c.attributes->>'{full_command}' ILIKE $7)))))
+""".replace("{native_turn_tools}", _NATIVE_TURN_TOOLS).replace("{native_turns}", _NATIVE_TURNS).replace(
+    "{file_path}", sc.CC_FILE_PATH
+).replace("{full_command}", sc.CC_FULL_COMMAND)
 
 # The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
 _SESSIONS_SQL = r"""

@@ -205,7 +205,10 @@ async def test_a_native_only_session_lists_what_its_page_counts(
     assert totals["input_tokens"] > 0 and totals["output_tokens"] > 0
     (summary,) = (await ui.get("/api/pattern-traceability/sessions")).json()["data"]["sessions"]
     assert summary["totals"] == totals and str(summary["turns"]) == turns
-    filters = {"status=failed": True, "status=ok": False, "tool=Read": True, "tool=Agent": False}
+    filters = {
+        "status=failed": True, "status=ok": False, "tool=Read": True, "tool=Agent": False,
+        "file=slug.py": True, "file=print": False, "q=PRINT(2)": True, "q=missing.txt": True, "q=nothere": False,
+    }  # fmt: skip
     for query, found in filters.items():
         page = (await ui.get(f"/?{query}")).text
         assert (f'href="/sessions/{session}"' in page) is found, query
