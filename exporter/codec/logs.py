@@ -107,7 +107,12 @@ def _body(value: AnyValue) -> AttrValue:
     return any_value(value) if value.WhichOneof("value") else None
 
 
-def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: str) -> LogRecordData:
+def _record_data(
+    record: Any, severity_text: str, body: AttrValue, attrs: dict[str, AttrValue],
+    resource: dict[str, AttrValue], scope_name: str,
+) -> LogRecordData:  # fmt: skip
+    """A LogRecordData from what both record types decode alike (times, severity, ids), read from
+    ``record``, and what each decodes its own way."""
     when = record.time_unix_nano or record.observed_time_unix_nano
     if when <= 0:
         raise InvalidRecord("timeUnixNano or observedTimeUnixNano must be set")
@@ -115,9 +120,9 @@ def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: s
         time_unix_nano=when,
         observed_time_unix_nano=record.observed_time_unix_nano,
         severity_number=record.severity_number,
-        severity_text=record.severity_text,
-        body=_body(record.body),
-        attributes=attributes(record.attributes),
+        severity_text=severity_text,
+        body=body,
+        attributes=attrs,
         trace_id=_hex_id(record.trace_id, 32, "traceId"),
         span_id=_hex_id(record.span_id, 16, "spanId"),
         resource=resource,
@@ -125,15 +130,22 @@ def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: s
     )
 
 
+def _log_record(record: LogRecord, resource: dict[str, AttrValue], scope_name: str) -> LogRecordData:
+    body, attrs = _body(record.body), attributes(record.attributes)
+    return _record_data(record, record.severity_text, body, attrs, resource, scope_name)
+
+
 def _add_log(
     batch: DecodedLogs,
-    kept: list[LogRecord],
-    record: LogRecord,
+    kept: list[Any],
+    record: Any,
     resource: dict[str, AttrValue],
     scope_name: str,
+    decode: Callable[[Any, dict[str, AttrValue], str], LogRecordData] = _log_record,
 ) -> None:
+    """The record decoded into the batch and kept (for ``accepted``), or rejected with its reason."""
     try:
-        batch.records.append(_log_record(record, resource, scope_name))
+        batch.records.append(decode(record, resource, scope_name))
     except InvalidRecord as exc:
         batch.reject(f"log record: {exc}")
         return
@@ -142,25 +154,12 @@ def _add_log(
 
 def _wire_log_record(record: Any, resource: dict[str, AttrValue], scope_name: str) -> LogRecordData:
     """``_log_record`` for a ``wire_logs`` record (same values, same refusals)."""
-    when = record.time_unix_nano or record.observed_time_unix_nano
-    if when <= 0:
-        raise InvalidRecord("timeUnixNano or observedTimeUnixNano must be set")
     try:
         severity_text = record.severity_text.decode()
     except UnicodeDecodeError:
         raise InvalidRecord("severityText is not valid UTF-8") from None
-    return LogRecordData(
-        time_unix_nano=when,
-        observed_time_unix_nano=record.observed_time_unix_nano,
-        severity_number=record.severity_number,
-        severity_text=severity_text,
-        body=decode_any_value(record.body),
-        attributes=decode_attributes(record.attributes),
-        trace_id=_hex_id(record.trace_id, 32, "traceId"),
-        span_id=_hex_id(record.span_id, 16, "spanId"),
-        resource=resource,
-        scope_name=scope_name,
-    )
+    body, attrs = decode_any_value(record.body), decode_attributes(record.attributes)
+    return _record_data(record, severity_text, body, attrs, resource, scope_name)
 
 
 def _wire_part(message: type[Message], raw: bytes) -> Any:
@@ -194,12 +193,7 @@ def decode_logs_protobuf(body: bytes) -> DecodedLogs:
             kept: list[Any] = []
             scopes.append((scope_logs.scope, kept))
             for record in scope_logs.log_records:
-                try:
-                    batch.records.append(_wire_log_record(record, resource, name))
-                except InvalidRecord as exc:
-                    batch.reject(f"log record: {exc}")
-                    continue
-                kept.append(record)
+                _add_log(batch, kept, record, resource, name, _wire_log_record)
     batch.rebuild = functools.partial(_rebuild_wire, request, kept_all, batch.rejected == 0)
     return batch
 
