@@ -115,7 +115,10 @@ def extension_files() -> list[tuple[str, str]]:
 
     found = []
     for name in startup.EXTENSIONS:
-        spec = find_spec(name)
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):  # not findable: the run imports it as usual
+            continue
         if spec is not None and isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
             found.append((name, spec.origin))
     return found
