@@ -1,5 +1,6 @@
 """Write the bundle hooks/startup.py runs the hook's modules from: their code objects without
-docstrings, in the order a normal import executes them, each with its source's mtime and size.
+docstrings, in the order a normal import executes them, each with its source's mtime and size; and
+the files of the extension modules a run imports.
 
 Only a run that found no current bundle (or ``traceability hooks install``) gets here, so this may
 import what the hook path never does (``ast``).
@@ -106,6 +107,23 @@ def execution_order(imports: dict[str, list[str]]) -> list[str] | None:
     return order
 
 
+def extension_files() -> list[tuple[str, str]]:
+    """(name, file) of each of ``startup.EXTENSIONS`` that this interpreter has as a shared library
+    (one built into it needs no search, and is left out)."""
+    from importlib.machinery import ExtensionFileLoader
+    from importlib.util import find_spec
+
+    found = []
+    for name in startup.EXTENSIONS:
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):  # not findable: the run imports it as usual
+            continue
+        if spec is not None and isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
+            found.append((name, spec.origin))
+    return found
+
+
 def write(names: Iterable[str]) -> str | None:
     """A bundle of the modules ``names`` (as started by this run's imports), written where
     ``startup.install`` looks first that is writable; its path, or None when nowhere is (or a module
@@ -124,7 +142,7 @@ def write(names: Iterable[str]) -> str | None:
         order = execution_order(imports)
         if order is None:
             return None
-        data = marshal.dumps((startup.key(), [compiled[name] for name in order]))
+        data = marshal.dumps((startup.key(), [compiled[name] for name in order], extension_files()))
     except Exception:  # whatever stops it (a module unreadable, invalid): the next run tries again
         return None
     for locate in (startup.primary_path, startup.fallback_path):

@@ -23,7 +23,7 @@ import time
 from traceability.hooks import degraded, fs
 from traceability.hooks.events import EventSpans
 from traceability.hooks.settings import HookSettings, load_settings
-from traceability.hooks.state import SessionState, remove_stale
+from traceability.hooks.state import SessionState
 from traceability.instrumentation import otlp_json, posix_fs
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation.env import HOOK_NOW_NS_ENV, env_int
@@ -106,6 +106,8 @@ def handle(raw: bytes, settings: HookSettings, started_ns: int, offset_ns: int =
             if handler.hook_span is not None:
                 handler.hook_span.attributes[sc.ERROR_MESSAGE] = f"quality enforcer failed: {exc}"[:1024]
     if handler.event_name == "SessionStart" and event.get("source") == "startup":
+        from traceability.hooks.state_sweep import remove_stale
+
         remove_stale(settings.state_dir, time.time())
     spans = handler.finish(time.time_ns() + offset_ns)
     degraded.disarm()  # the spans are complete: writing them is not cut short (nor done twice)
@@ -123,8 +125,10 @@ def _write_degraded(
 ) -> None:
     """The minimal span of a run cut short; any failure here is only logged."""
     try:
+        from traceability.hooks.degraded_span import fields_of, minimal_span
+
         reason = sc.DEGRADED_TOO_LARGE if isinstance(exc, degraded.PayloadTooLarge) else sc.DEGRADED_DEADLINE
-        span = degraded.minimal_span(degraded.fields_of(raw), reason, started_ns, time.time_ns() + offset_ns)
+        span = minimal_span(fields_of(raw), reason, started_ns, time.time_ns() + offset_ns)
         write_spans(settings, [span], started_ns)
         fs.log(settings, fs.WARNING, f"hook degraded ({reason}): {exc}; a minimal span was written")
     except Exception as inner:

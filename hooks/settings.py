@@ -163,27 +163,9 @@ class HookSettings:
         return self.enforcement_enabled and tool_name in self.intercept_tools
 
 
-def _parse_yaml(path: str) -> tuple[dict[str, Any], str]:
-    """The config file parsed (slow path: site-packages + PyYAML); ({}, error) when unusable."""
-    from traceability.hooks.slowpath import enable_site_packages
-
-    enable_site_packages()
-    try:
-        import yaml
-
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
-    except Exception as exc:  # any unreadable or invalid file: defaults, and the error is logged
-        return {}, f"{path}: {type(exc).__name__}: {exc}"
-    if raw is None:
-        return {}, ""
-    if not isinstance(raw, dict):
-        return {}, f"{path}: the top level must be a mapping, got {type(raw).__name__}"
-    return raw, ""
-
-
 def load_settings() -> HookSettings:
-    """Settings for this run, re-parsing ``config.yaml`` only when it changed since the cached parse."""
+    """Settings for this run, re-parsing ``config.yaml`` only when it changed since the cached parse
+    (hooks/settings_file.py, loaded only then)."""
     path = default_config_path()
     signature = posix_fs.stat_signature(path)
     cache_path = posix_fs.join(default_state_dir(), CACHE_NAME)
@@ -193,18 +175,6 @@ def load_settings() -> HookSettings:
             return HookSettings(cached.get("config"), config_path=path, config_error=cached.get("error", ""))
     except (OSError, ValueError, AttributeError):
         pass
-    raw, error = _parse_yaml(path) if signature is not None else ({}, "")
-    settings = HookSettings(raw, config_path=path, config_error=error)
-    try:
-        cache = {"path": path, "sig": signature, "config": raw, "error": error}
-        try:
-            text = otlp_json.dumps(cache)
-        except (TypeError, ValueError):  # YAML dates and the like: the slow json, as text
-            import json
+    from traceability.hooks.settings_file import parse_and_cache
 
-            text = json.dumps(cache, default=str)
-        posix_fs.makedirs(posix_fs.dirname(cache_path))
-        posix_fs.write_atomic(cache_path, text.encode("utf-8"))
-    except (OSError, TypeError, ValueError):
-        pass  # no cache: the next run parses again
-    return settings
+    return parse_and_cache(path, signature, cache_path)

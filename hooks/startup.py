@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     Entry = tuple[str, str, int, int, CodeType]  # name, source path, its mtime_ns and size, code
 
 PACKAGE = "traceability."
+# extension modules every run imports (instrumentation/otlp_json.py: the JSON accelerator); the
+# bundle holds the file each was found in
+EXTENSIONS = ("_json",)
 FILE_NAME = f"hook-modules.{sys.implementation.cache_tag}.marshal"
 _HERE = __file__.rpartition("/")[0] or "."
 _MAX_BYTES = 16 << 20
@@ -53,16 +56,14 @@ def fallback_path() -> str:
 
 
 def _read(path: str) -> bytes:
+    """The file's bytes in one read sized by ``fstat`` (a read loop's oversized buffer costs page
+    faults); a short read would only look like a corrupt bundle."""
     fd = posix.open(path, posix.O_RDONLY | posix.O_CLOEXEC)
     try:
-        chunks = []
-        total = 0
-        while chunk := posix.read(fd, 1 << 20):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > _MAX_BYTES:
-                raise ValueError(f"{path}: over {_MAX_BYTES} bytes")
-        return b"".join(chunks)
+        size = posix.fstat(fd).st_size
+        if size > _MAX_BYTES:
+            raise ValueError(f"{path}: over {_MAX_BYTES} bytes")
+        return posix.read(fd, size)
     finally:
         posix.close(fd)
 
@@ -100,17 +101,37 @@ def _execute(entries: "list[Entry]") -> bool:
     return True
 
 
+def _load_extensions(extensions: "list[tuple[str, str]]") -> None:
+    """Load each extension module (name, file) from the file the bundle's writer found it in, as
+    importing it would, minus the search: the first extension a process imports costs a stat of the
+    stdlib zip and listings of two stdlib directories (~0.1 ms). One that fails to load this way is
+    left to the usual import."""
+    bootstrap = sys.modules["_frozen_importlib"]
+    external = sys.modules["_frozen_importlib_external"]
+    for name, origin in extensions:
+        if name in sys.modules:
+            continue
+        try:
+            loader = external.ExtensionFileLoader(name, origin)
+            module = bootstrap.module_from_spec(external.spec_from_file_location(name, origin, loader=loader))
+            sys.modules[name] = module
+            loader.exec_module(module)
+        except Exception:  # gone or unloadable: the usual import finds it, or fails as it would have
+            sys.modules.pop(name, None)
+
+
 def install() -> bool:
     """Run the bundled modules now; False when there is no current bundle (the caller then imports
     as usual and calls ``bundle_build.write`` afterwards). A stale bundle in the first place may sit
     beside a current one in the second (the first being unwritable)."""
     for locate in (primary_path, fallback_path):
         try:
-            bundle_key, entries = marshal.loads(_read(locate()))
+            bundle_key, entries, extensions = marshal.loads(_read(locate()))
             if bundle_key != key() or not _current(entries):
                 continue
         except Exception:  # missing, unreadable or not a bundle (any reason): the next place
             continue
+        _load_extensions(extensions)
         return _execute(entries)
     return False
 
@@ -128,10 +149,20 @@ def loaded_modules() -> list[str]:
 
 
 def run(started_ns: int, *, warm_only: bool = False) -> None:
-    """Run the hook on stdin (or, ``warm_only``, only fill the bundle) and exit."""
+    """Run the hook on stdin (or, ``warm_only``, only fill the bundle) and exit.
+
+    The cyclic collector is off while the modules load, then everything they created is frozen
+    (``gc.freeze``: never examined again): otherwise its young-generation passes walk the thousands
+    of freshly unmarshalled tuples and functions, ~0.2 ms of a hook run. The run itself collects
+    as usual."""
+    import gc
+
+    gc.disable()
     bundled = install()
     from traceability.hooks.main import main
 
+    gc.freeze()
+    gc.enable()
     loaded = [] if bundled else loaded_modules()
     code = 0 if warm_only else main(started_ns)
     if loaded:  # no current bundle: write one of what this run imported, for the next runs

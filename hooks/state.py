@@ -5,7 +5,7 @@ an exclusive POSIX record lock (``lockf``) on it. Claude Code runs matching hook
 concurrently; the lock makes each process's update atomic, so nothing is lost or crossed. The file
 is never unlinked while in use (a waiter would then hold a lock on a dead inode). It outlives
 SessionEnd, which only resets the process's part (a ``--resume`` process continues the session:
-hooks/correlation.py); files nobody touched for a week are swept.
+hooks/correlation.py); files nobody touched for a week are swept (hooks/state_sweep.py).
 
 In place rather than write-and-rename: one open, no new inode, ~0.2 ms less per hook run. A process
 killed mid-write leaves bytes that do not parse, which reads as a fresh state (correlation for that
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 SESSIONS_DIR = "sessions"
 STATE_VERSION = 1
-STALE_AFTER_S = 7 * 24 * 3600  # a session file untouched this long belongs to a session that died
 
 
 def session_key(session_id: str) -> str:
@@ -174,18 +173,3 @@ class SessionState:
                     posix.ftruncate(self._fd, len(out))
         finally:
             posix.close(self._fd)  # closing releases the lock
-
-
-def remove_stale(state_dir: str, now_s: float) -> int:
-    """Delete session files nobody touched for ``STALE_AFTER_S`` (sessions that never ended)."""
-    directory = posix_fs.join(state_dir, SESSIONS_DIR)
-    removed = 0
-    for name in posix_fs.listdir(directory):
-        path = posix_fs.join(directory, name)
-        try:
-            if now_s - posix.stat(path).st_mtime > STALE_AFTER_S:
-                posix.unlink(path)
-                removed += 1
-        except OSError:
-            continue
-    return removed

@@ -9,7 +9,8 @@ later runs load it in well under a millisecond, and turn each entry into a patte
 first used (most redaction rules are skipped by their guard words in a hook run).
 ``traceability hooks install`` fills it. The file is keyed by the
 interpreter version, ``_sre.MAGIC`` and the pattern sources themselves: any change recompiles. A
-cache that is missing, stale, unreadable or unwritable only costs the compilation.
+cache that is missing, stale, unreadable or unwritable only costs the compilation, which lives in
+instrumentation/redaction/regex_compile.py: a run with a current cache never loads it.
 """
 
 from __future__ import annotations
@@ -35,43 +36,6 @@ def _cache_dirs() -> tuple[str, str]:
 
 def _key() -> str:
     return f"{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}"
-
-
-def _compile_args(source: str) -> tuple[Any, ...]:
-    """What ``re`` passes to ``_sre.compile`` for ``source`` (captured by wrapping it once; through
-    ``re._compiler`` itself, since ``re.compile`` may answer from its in-process cache)."""
-    from re import _compiler  # type: ignore[attr-defined]
-
-    captured: list[tuple[Any, ...]] = []
-    real = _compiler._sre
-
-    class _Capture:
-        def __getattr__(self, name: str) -> object:
-            return getattr(real, name)
-
-        @staticmethod
-        def compile(*args: Any) -> Any:
-            captured.append(args)
-            return real.compile(*args)
-
-    _compiler._sre = _Capture()
-    try:
-        _compiler.compile(source, 0)
-    finally:
-        _compiler._sre = real
-    pattern, flags, code, groups, groupindex, indexgroup = captured[-1]
-    # opcodes and flags are int subclasses (enums), which marshal refuses: plain ints compile the same
-    ints = [int(op) for op in code]
-    return pattern, int(flags), ints, int(groups), dict(groupindex), tuple(indexgroup)
-
-
-def _pack(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The code list as machine words (marshal then copies bytes instead of building ints)."""
-    pattern, flags, code, groups, groupindex, indexgroup = args
-    words = memoryview(bytearray(len(code) * _sre.CODESIZE)).cast("I" if _sre.CODESIZE == 4 else "H")
-    for i, op in enumerate(code):
-        words[i] = op
-    return pattern, flags, words.tobytes(), groups, groupindex, indexgroup
 
 
 def _unpack(packed: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -113,13 +77,6 @@ def compile_all(name: str, sources: tuple[str, ...]) -> list[LazyPattern]:
                 return [LazyPattern(packed) for packed in cached[1]]
         except (OSError, ValueError, EOFError, TypeError, IndexError, RuntimeError):
             pass
-    packed = [_pack(_compile_args(source)) for source in sources]
-    data = marshal.dumps((key, packed))
-    for directory in _cache_dirs():
-        try:
-            posix_fs.makedirs(directory, 0o755)
-            posix_fs.write_atomic(posix_fs.join(directory, file_name), data, mode=0o644)
-            break
-        except (OSError, ValueError):
-            continue  # not writable: the next place, else no cache (the next run compiles again)
-    return [LazyPattern(entry) for entry in packed]
+    from traceability.instrumentation.redaction.regex_compile import compile_and_store
+
+    return [LazyPattern(packed) for packed in compile_and_store(file_name, key, sources)]

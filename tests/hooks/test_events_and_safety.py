@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import subprocess
 import sys
 import uuid
@@ -13,6 +14,7 @@ import pytest
 
 from tests.support.hooks import HookEnv
 from traceability.hooks import settings as hook_settings
+from traceability.hooks import startup
 from traceability.hooks.events import TURN_EVENTS
 from traceability.hooks.install import entry_script
 from traceability.hooks.main import VERSION
@@ -186,19 +188,31 @@ def test_config_file_is_reparsed_after_an_edit_and_a_bad_file_falls_back(tmp_pat
     assert "claude-code-hooks" in {s.resource[sc.SERVICE_NAME] for s in hook.spans()}
 
 
+COLD_MODULES = (
+    "traceability.hooks.degraded_span",
+    "traceability.hooks.settings_file",
+    "traceability.hooks.state_sweep",
+    "traceability.hooks.bundle_build",
+    "traceability.instrumentation.redaction.regex_compile",
+)
+
+
 def test_hot_path_imports_nothing_heavy(tmp_path: Path) -> None:
     """The steady state: the hook's modules run from their bundle (hooks/startup.py), which only a
-    run that finds it missing or stale rewrites (importing ``ast``), as ``--warm`` does here."""
+    run that finds it missing or stale rewrites (importing ``ast``), as ``--warm`` does here; the
+    config's parse is cached (by the session's first run)."""
     hook = HookEnv(tmp_path)
     subprocess.run([*hook.command(), "--warm"], env=hook.env(), check=True, timeout=60)
     event = json.dumps({"session_id": "i", "hook_event_name": "PostToolUse", "tool_name": "Bash",
                         "tool_use_id": "t", "tool_input": {"command": "ls"}, "tool_response": {"stdout": "x"}})  # fmt: skip
+    hook.run(event.encode())
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-X", "importtime", str(entry_script())],
         input=event.encode(), capture_output=True, env=hook.env(), check=True,
     )  # fmt: skip
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
     for heavy in (
+        "_json",  # loaded from the file the bundle names, without the import system's search
         "re",
         "typing",
         "os",
@@ -212,7 +226,14 @@ def test_hot_path_imports_nothing_heavy(tmp_path: Path) -> None:
     ):
         assert heavy not in imported, f"the telemetry path imports {heavy}"
     assert "traceability.hooks.startup" in imported and "traceability.hooks.main" not in imported
-    assert len(hook.spans()) == 2
+    # the cold paths (a degraded run, a config edit, a new session's sweep, a redaction cache miss)
+    # are neither imported by a normal run nor bundled with the modules every run executes
+    _, entries, _ = marshal.loads(Path(startup.primary_path()).read_bytes())
+    bundled = {entry[0] for entry in entries}
+    assert "traceability.hooks.main" in bundled
+    for cold in COLD_MODULES:
+        assert cold not in imported and cold not in bundled, f"{cold} is on the telemetry path"
+    assert len(hook.spans()) == 4  # both runs' tool and hook spans
 
 
 def test_defaults_agree_with_the_shared_modules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -41,9 +41,10 @@ def _bundle(tree: Path) -> Path:
     return path
 
 
-def _imported(env: HookEnv) -> list[str]:
-    """The hook's modules the import system loaded in one run, in the order they finished (from
-    ``python -X importtime``); a bundled module is run by hooks/startup.py instead, so not listed."""
+def _imported(env: HookEnv, *others: str) -> list[str]:
+    """The hook's modules (and any of ``others``) the import system loaded in one run, in the order
+    they finished (from ``python -X importtime``); a bundled module is run by hooks/startup.py
+    instead, so not listed."""
     result = subprocess.run(
         [*env.command()[:1], "-X", "importtime", *env.command()[1:]],
         input=b'{"hook_event_name": "Notification", "session_id": "s"}',
@@ -52,11 +53,12 @@ def _imported(env: HookEnv) -> list[str]:
         timeout=60,
         check=True,
     )
-    return re.findall(r"\| +(traceability\.[\w.]+)$", result.stderr.decode(), re.MULTILINE)
+    names = re.findall(r"\| +([\w.]+)$", result.stderr.decode(), re.MULTILINE)
+    return [name for name in names if name.startswith("traceability.") or name in others]
 
 
 def _entries(tree: Path) -> list[str]:
-    _, entries = marshal.loads(_bundle(tree).read_bytes())
+    _, entries, _ = marshal.loads(_bundle(tree).read_bytes())
     return [entry[0] for entry in entries]
 
 
@@ -66,7 +68,10 @@ def test_a_current_bundle_runs_every_module_the_hook_imports_in_import_order(
     env = HookEnv(tmp_path / "env", entry=tree / "hooks" / "fast_entry.py")
     first = _imported(env)  # no bundle yet: the usual imports, then one is written
     assert first[0] == "traceability.hooks.startup" and first[-1] == "traceability.hooks.bundle_build"
-    assert len(first) >= 17 and _entries(tree) == first[1:-1]  # the order a normal import finished them
+    # the bundle: what importing hooks/main.py ran, in the order a normal import finished it; not
+    # the cold path this first run took while it ran (no cached config parse yet)
+    assert first[-2] == "traceability.hooks.settings_file"
+    assert len(first) >= 17 and _entries(tree) == first[1:-2]
     assert _imported(env) == ["traceability.hooks.startup"]  # the rest came from the bundle
     env.replay([EVENT])
     [span] = [s for s in env.spans() if s.attributes.get("traceability.hook.type") == "UserPromptSubmit"]
@@ -104,10 +109,10 @@ def test_a_module_failing_in_the_bundle_leaves_nothing_half_run(tmp_path: Path, 
     follow (and meet the same error, which the hook then has as before)."""
     env = HookEnv(tmp_path / "env", entry=tree / "hooks" / "fast_entry.py")
     env.replay([EVENT])
-    key, entries = marshal.loads(_bundle(tree).read_bytes())
+    key, entries, extensions = marshal.loads(_bundle(tree).read_bytes())
     broken = compile("raise RuntimeError('bundled')", entries[-1][1], "exec")
     entries[-1] = (*entries[-1][:4], broken)
-    _bundle(tree).write_bytes(marshal.dumps((key, entries)))
+    _bundle(tree).write_bytes(marshal.dumps((key, entries, extensions)))
     probe = (
         "from traceability.hooks import startup\n"
         "ok = startup.install()\n"
@@ -126,6 +131,25 @@ def test_a_module_failing_in_the_bundle_leaves_nothing_half_run(tmp_path: Path, 
         check=True,
     ).stdout
     assert out == "False ['traceability.hooks.startup'] []\n"
+
+
+def test_the_json_accelerator_loads_from_the_file_the_bundle_names_else_as_usual(
+    tmp_path: Path, tree: Path
+) -> None:
+    """``_json`` (every run's) comes from its recorded file, not through the import system; a file
+    that is gone leaves it to the usual import, and the run is the same."""
+    env = HookEnv(tmp_path / "env", entry=tree / "hooks" / "fast_entry.py")
+    env.replay([EVENT])
+    key, entries, extensions = marshal.loads(_bundle(tree).read_bytes())
+    [(name, origin)] = extensions
+    assert name == "_json" and Path(origin).is_file()
+    assert "_json" not in _imported(env, "_json")
+    _bundle(tree).write_bytes(marshal.dumps((key, entries, [("_json", str(tmp_path / "gone.so"))])))
+    assert "_json" in _imported(env, "_json")
+    env.replay([EVENT])
+    assert (
+        len([s for s in env.spans() if s.attributes.get("traceability.hook.type") == "UserPromptSubmit"]) == 2
+    )
 
 
 def test_the_order_is_none_when_it_would_run_a_module_before_one_it_imports() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 
 from tests.support.hooks import HookEnv
 from traceability.hooks.state import STATE_VERSION, CorruptState, new_state, session_key, typed_state
+from traceability.hooks.state_sweep import STALE_AFTER_S
 from traceability.instrumentation import semconv as sc
 
 SESSION = "d0000000-0000-4000-8000-00000000d001"
@@ -62,3 +65,21 @@ def test_the_hook_resets_a_corrupt_state_file_logs_why_and_still_records_the_eve
     assert tool.attributes[sc.STATUS] == "completed"
     rewritten = json.loads(path.read_text())
     assert rewritten["tools"] == {} and rewritten["v"] == STATE_VERSION
+
+
+def test_a_new_session_sweeps_state_files_untouched_for_a_week_and_only_those(tmp_path: Path) -> None:
+    """hooks/state_sweep.py, run by SessionStart with source "startup" (a resumed session does not)."""
+    hook = HookEnv(tmp_path)
+    directory = hook.state / "sessions"
+    directory.mkdir(parents=True)
+    week_ago = time.time() - STALE_AFTER_S
+    dead, alive = directory / "dead.json", directory / "alive.json"
+    for path, mtime in ((dead, week_ago - 60), (alive, week_ago + 3600)):
+        path.write_text("{}")
+        os.utime(path, (mtime, mtime))
+    start = {"session_id": SESSION, "hook_event_name": "SessionStart", "cwd": str(tmp_path)}
+    hook.replay([{**start, "source": "resume"}])
+    assert dead.exists() and alive.exists()
+    hook.replay([{**start, "source": "startup"}])
+    assert not dead.exists() and alive.exists()
+    assert (directory / f"{session_key(SESSION)}.json").exists()

@@ -19,7 +19,7 @@ from tests.support.hooks import SEQUENCES, HookEnv, load_sequence, parse_request
 from tests.support.otlp_checks import flatten
 from tests.support.otlp_checks import read_spool as read_sdk_spool
 from tests.support.rag_server import RagServer
-from traceability.hooks import degraded
+from traceability.hooks import degraded_span
 from traceability.instrumentation import semconv as sc
 from traceability.instrumentation import span_contract
 from traceability.instrumentation.otlp_json import encode_request
@@ -55,7 +55,7 @@ def _hook_spans(tmp_path: Path) -> list[Span]:
         )
         assert rag.requests, "the enforcer did not query the RAG server"
     spans = [(s.name, s.attributes, bool(s.parent_span_id)) for s in hook.spans()]
-    minimal = degraded.minimal_span(
+    minimal = degraded_span.minimal_span(
         {"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t"},
         sc.DEGRADED_DEADLINE, T0, T0 + 1,
     )  # fmt: skip

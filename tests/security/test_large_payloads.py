@@ -122,7 +122,7 @@ def test_stdin_over_the_cap_gets_a_minimal_span_named_from_the_payload_head(tmp_
 
 
 def test_the_identifiers_are_read_from_a_payload_head_that_does_not_parse() -> None:
-    from traceability.hooks.degraded import fields_of
+    from traceability.hooks.degraded_span import fields_of
 
     head = b'{"session_id": null, "hook_event_name" : "PreToolUse", "tool_name":"Write", "prompt_id": "a\\"b", "tool_use_id": "cut'
     assert fields_of(head) == {"hook_event_name": "PreToolUse", "tool_name": "Write", "prompt_id": 'a"b'}
