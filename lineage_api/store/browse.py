@@ -64,7 +64,8 @@ _NATIVE_TURN_TOOLS = (
 # $1 project, $2 status, $3 since, $4 until, $5 tool, $6 file (LIKE), $7 text (LIKE), $10 branch; a
 # session's native-only turns count for the status, the tool, the file (their tool spans' file_path)
 # and the text (their prompt, when captured, and their tools' file_path and Bash command).
-_MATCH = r"""
+_MATCH = (
+    r"""
     FROM trace_sessions s
     WHERE ($1::text IS NULL OR s.project = $1)
       AND ($3::timestamptz IS NULL OR s.last_started >= $3)
@@ -100,9 +101,11 @@ _MATCH = r"""
                                         WHERE c.trace_id = i.trace_id AND c.span_type = 'tool'
                                           AND (c.attributes->>'{file_path}' ILIKE $7
                                                OR c.attributes->>'{full_command}' ILIKE $7)))))
-""".replace("{native_turn_tools}", _NATIVE_TURN_TOOLS).replace("{native_turns}", _NATIVE_TURNS).replace(
-    "{file_path}", sc.CC_FILE_PATH
-).replace("{full_command}", sc.CC_FULL_COMMAND)
+""".replace("{native_turn_tools}", _NATIVE_TURN_TOOLS)
+    .replace("{native_turns}", _NATIVE_TURNS)
+    .replace("{file_path}", sc.CC_FILE_PATH)
+    .replace("{full_command}", sc.CC_FULL_COMMAND)
+)
 
 # The page query and the count share the filter (``{match}``, a constant: no user text is ever spliced).
 _SESSIONS_SQL = r"""
