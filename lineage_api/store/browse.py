@@ -210,6 +210,32 @@ ORDER BY started_at, id
 """  # noqa: S608 - constants
 
 
+# Where the work happened: the git context (``hooks/git_context``) of the newest hook span of a session
+# (``{where}`` = session_id) or of a turn (trace_id) that recorded one.
+_GIT_SQL = f"""
+SELECT attributes->>'{sc.VCS_REPOSITORY_NAME}' AS repository, attributes->>'{sc.VCS_REF_HEAD_NAME}' AS branch,
+       attributes->>'{sc.VCS_REF_HEAD_REVISION}' AS revision, attributes->>'{sc.VCS_WORKTREE}' AS worktree
+FROM hook_executions
+WHERE {{where}} = $1 AND span_type = '{sc.SPAN_TYPE_HOOK}'
+  AND (attributes ? '{sc.VCS_REF_HEAD_NAME}' OR attributes ? '{sc.VCS_REF_HEAD_REVISION}')
+ORDER BY started_at DESC LIMIT 1
+"""  # noqa: S608 - constants
+_SESSION_GIT_SQL = _GIT_SQL.replace("{where}", "session_id")
+_TURN_GIT_SQL = _GIT_SQL.replace("{where}", "trace_id")
+
+
+async def git_context(
+    conn: asyncpg.Connection, *, session_id: str | None = None, trace_id: uuid.UUID | None = None
+) -> dict[str, Any] | None:
+    """Repository, branch, HEAD revision and worktree the hooks recorded for a session or a turn
+    (the newest); None when none did (not a git checkout, or only Claude Code's own telemetry)."""
+    if session_id is not None:
+        row = await conn.fetchrow(_SESSION_GIT_SQL, session_id)
+    else:
+        row = await conn.fetchrow(_TURN_GIT_SQL, trace_id)
+    return dict(row) if row is not None else None
+
+
 async def session_turns(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[asyncpg.Record]:
     """Every turn of the session in time order (hook turns, session rows and native-only turns)."""
     rows: list[asyncpg.Record] = await conn.fetch(_SESSION_TURNS_SQL, session_id)

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from traceability.instrumentation import semconv
 from traceability.lineage_api.dependencies import ConnectionDep
 from traceability.lineage_api.store import browse
 from traceability.lineage_api.store import sessions as sessions_store
@@ -93,8 +92,10 @@ async def session_page(session_id: str, request: Request, conn: ConnectionDep) -
         width = r["duration_ms"] or 0
         r["width_pct"] = round(min(max(100 * width / total_ms, 0.4), 100 - r["offset_pct"]), 3)
         r["display_status"] = views.status_of(r)
-        r["is_turn"] = r["span_name"] == semconv.SPAN_NAME_TURN
+        r["is_turn"] = views.is_turn(r)
     turns = [r for r in rows if r["is_turn"]]
+    for number, r in enumerate(turns, start=1):
+        r["turn_number"] = number  # the session-events rows are not turns
     usage = await sessions_store.turn_totals(
         conn,
         [
@@ -121,5 +122,6 @@ async def session_page(session_id: str, request: Request, conn: ConnectionDep) -
         "cwd": cwd,
         "start": start,
         "end": end,
+        "git": await browse.git_context(conn, session_id=str(key)),
     }
     return render(request, "session.html", context)

@@ -99,6 +99,8 @@ async def turn_page(trace_id: str, request: Request, conn: ConnectionDep, settin
     context["jaeger_url"] = settings.jaeger_trace_url(key.hex)
     context["project"] = views.project_of((root.get("context") or {}).get("cwd"))
     context["totals"] = root["totals"]
+    context["session_events"] = not root.get("native_only") and not views.is_turn(root)
+    context["git"] = None if root.get("native_only") else await browse.git_context(conn, trace_id=root["id"])
     return render(request, "turn.html", context)
 
 

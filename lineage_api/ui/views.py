@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from traceability.instrumentation import semconv
+
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 STATUS_LABELS = {
@@ -25,6 +27,14 @@ def parse_trace_id(text: str) -> uuid.UUID | None:
         return uuid.UUID(hex=text) if _HEX32.match(text) else uuid.UUID(text)
     except ValueError:
         return None
+
+
+def is_turn(row: dict[str, Any]) -> bool:
+    """A turn as the API counts them: not the session-events root, and either its root arrived (it
+    has a name) or it has a prompt (running: its root comes at Stop). A placeholder without either
+    holds session events whose root (sent at SessionEnd) has not arrived."""
+    name = row.get("span_name")
+    return name != semconv.SPAN_NAME_SESSION and (name is not None or row.get("prompt_id") is not None)
 
 
 def status_of(row: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """A small Claude Code session for the UI tests, through the real hook, drainer and deriver.
 
-Two turns in one project: the first writes a module (one function) and runs a failing test; the
+A session start, then two turns in one project: the first writes a module (one function) and runs a failing test; the
 second edits the function (a second version of its pattern). The prompt is captured and carries
 HTML/script, and the failing command's output carries an ``<img onerror>``: the pages must show
 both as text.
@@ -22,6 +22,7 @@ from traceability.lineage_api.deriver.pipeline import PatternDeriver
 V1 = "def total(items):\n    return sum(items)\n"
 V2 = "def total(items, start=0):\n    return start + sum(items)\n"
 BRANCH = "feature/cart-totals"
+REVISION = "4f2c9a1e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39"  # the branch's commit (a loose ref)
 HOSTILE_PROMPT = 'Fix it <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2">'
 T0_NS = 1_795_262_400_000_000_000  # 2026-11-21 12:00 UTC: the hook's "now" for the first event
 SECOND_NS = 1_000_000_000
@@ -42,6 +43,8 @@ def _events(tmp_path: Path) -> tuple[list[list[dict[str, Any]]], Seeded]:
     project = tmp_path / "shop"
     (project / ".git").mkdir(parents=True)  # a git checkout on a branch: the hook records it (vcs.*)
     (project / ".git" / "HEAD").write_text(f"ref: refs/heads/{BRANCH}\n")
+    (project / ".git" / "refs" / "heads" / BRANCH).parent.mkdir(parents=True)
+    (project / ".git" / "refs" / "heads" / BRANCH).write_text(REVISION + "\n")
     target = project / "cart.py"
     session = str(uuid.uuid4())
     prompts = [str(uuid.uuid4()), str(uuid.uuid4())]
@@ -58,7 +61,9 @@ def _events(tmp_path: Path) -> tuple[list[list[dict[str, Any]]], Seeded]:
     write_in = {"file_path": str(target), "content": V1}
     bash_in = {"command": "pytest -q", "description": "run the tests"}
     edit_in = {"file_path": str(target), "old_string": V1, "new_string": V2}
+    started = {k: v for k, v in base(0).items() if k != "prompt_id"}  # before any prompt: session events
     first = [
+        {**started, "hook_event_name": "SessionStart", "source": "startup"},
         {**base(0), "hook_event_name": "UserPromptSubmit", "prompt": "write cart.py"},
         {
             **base(0),

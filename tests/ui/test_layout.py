@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
-from traceability.lineage_api.ui import charts, code_change, lineage_graph, waterfall
+from traceability.instrumentation import semconv as sc
+from traceability.lineage_api.ui import charts, code_change, lineage_graph, views, waterfall
 
 T0 = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
@@ -123,3 +125,17 @@ def test_waterfall_rows_escape_every_stored_value() -> None:
     html = str(waterfall_html.rows_html(bars, lambda s: s, lambda ms: f"{ms} ms"))
     assert "<img" not in html and "<script>" not in html and 'onclick="y' not in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
+def test_a_row_is_a_turn_when_its_root_is_a_turn_or_it_runs_with_a_prompt() -> None:
+    """The session page numbers turns and labels session events by this rule, as the API counts turns."""
+    rows: dict[str, tuple[dict[str, Any], bool]] = {
+        "a finished turn": ({"span_name": sc.SPAN_NAME_TURN, "prompt_id": "p1"}, True),
+        "a running turn (its root comes at Stop)": ({"span_name": None, "prompt_id": "p2"}, True),
+        "session events, root arrived": ({"span_name": sc.SPAN_NAME_SESSION, "prompt_id": None}, False),
+        "session events, root still to come": ({"span_name": None, "prompt_id": None}, False),
+        "another producer's root": ({"span_name": "checkout", "prompt_id": None}, True),
+    }
+    assert {name: views.is_turn(row) for name, (row, _) in rows.items()} == {
+        name: expected for name, (_, expected) in rows.items()
+    }

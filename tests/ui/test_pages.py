@@ -10,11 +10,17 @@ import asyncpg
 import httpx
 from markupsafe import escape
 
-from tests.support.ui_seed import BRANCH, HOSTILE_OUTPUT, HOSTILE_PROMPT, V1, V2, Seeded
+from tests.support.ui_seed import BRANCH, HOSTILE_OUTPUT, HOSTILE_PROMPT, REVISION, V1, V2, Seeded
 
 
 def span_ids(page: str) -> list[str]:
     return re.findall(r'<li role="option" id="span-([0-9a-f]+)"', page)
+
+
+def facts(page: str) -> dict[str, str]:
+    """A page's facts (its ``<dt>`` / ``<dd>`` pairs) as text."""
+    pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", page, re.S)
+    return {html.unescape(k): html.unescape(re.sub(r"<[^>]+>", "", v)).strip() for k, v in pairs}
 
 
 async def test_sessions_list_shows_the_session_with_its_counts(ui: httpx.AsyncClient, seeded: Seeded) -> None:
@@ -53,6 +59,16 @@ async def test_session_page_lists_its_turns_in_order(ui: httpx.AsyncClient, seed
     links = re.findall(r'href="/turns/([0-9a-f]{32})"', r.text)
     turns = [t for t in links if t in seeded.turn_ids]
     assert turns == list(seeded.turn_ids)
+    assert re.findall(r"Turn (\d+)", r.text) == ["1", "2"]  # numbered among turns, not among rows
+    events = [t for t in links if t not in seeded.turn_ids]
+    assert len(events) == 1 and "Session events" in r.text
+    shown = facts(r.text)
+    assert (shown["Branch"], shown["Commit"], shown["Repository"]) == (BRANCH, REVISION[:12], "shop")
+    turn = await ui.get(f"/turns/{seeded.turn_ids[1]}")
+    assert (facts(turn.text)["Branch"], facts(turn.text)["Commit"]) == (BRANCH, REVISION[:12])
+    assert "<h1>Turn " in turn.text
+    session_events = await ui.get(f"/turns/{events[0]}")
+    assert "<h1>Session events " in session_events.text and "› session events</p>" in session_events.text
 
 
 async def test_turn_waterfall_has_exactly_the_stored_spans_nested_as_stored(
