@@ -17,7 +17,7 @@ import pytest
 from tests.support.collector import Collector, start_collector, stop_collector, wait_until
 from tests.support.db import fetch
 from tests.support.hooks import HookEnv
-from tests.support.native import drained, native_trace_id, post
+from tests.support.native import drained, native_trace_id, place_in_spool, post
 from tests.support.native_recorded import ENCODINGS, OtlpBody, hook_payloads, otlp_bodies
 
 TABLES = (
@@ -62,7 +62,7 @@ class Replay:
 
     def hooks(self, part: slice = slice(None)) -> None:
         for path in self.hook_files[part]:
-            shutil.copy(path, self.spool / path.name)
+            place_in_spool(path, self.spool)
         wait_until(lambda: drained(self.collector), what="hook spool drained")
 
     def native(self, *names: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -17,6 +20,14 @@ def post(collector: Collector, body: OtlpBody) -> None:
         f"{collector.url}/v1/{body.signal}", content=body.body, headers=body.headers, timeout=10
     )
     assert response.status_code == 200, (body.name, response.text)
+
+
+def place_in_spool(path: Path, spool: Path) -> None:
+    """Put a hook's spool file into ``spool`` as the hook does: complete, then renamed into place
+    (a plain copy can be read half-written by the drainer, which takes every ``*.json`` it sees)."""
+    part = spool / f".{path.name}.part"
+    shutil.copy(path, part)
+    os.replace(part, spool / path.name)
 
 
 def drained(collector: Collector) -> bool:

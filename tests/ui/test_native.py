@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from tests.support.collector import Collector, start_collector, stop_collector, wait_until
 from tests.support.hooks import HookEnv
-from tests.support.native import drained, native_trace_id, post
+from tests.support.native import drained, native_trace_id, place_in_spool, post
 from tests.support.native_recorded import OtlpBody, hook_payloads, otlp_bodies
 
 
@@ -49,7 +48,7 @@ async def test_native_spans_join_the_hook_turn_under_their_tool(
     hook = HookEnv(tmp_path / "hook")
     hook.replay(hook_payloads("json"))
     for path in sorted(hook.spool.glob("*.json")):
-        shutil.copy(path, collector.spool_dir / path.name)
+        place_in_spool(path, collector.spool_dir)
     bodies = _bodies()
     for body in bodies:
         post(collector, body)
@@ -141,7 +140,7 @@ async def test_a_native_only_session_is_listed_and_has_its_page(
     hook = HookEnv(tmp_path / "hook")  # the hooks' spans arrive after all
     hook.replay(hook_payloads("json"))
     for path in sorted(hook.spool.glob("*.json")):
-        shutil.copy(path, collector.spool_dir / path.name)
+        place_in_spool(path, collector.spool_dir)
     wait_until(lambda: drained(collector), what="spool drained")
     joined = await db_pool.fetchval(
         "SELECT correlation_id FROM execution_traces WHERE native_trace_id = $1", native
