@@ -7,6 +7,7 @@ quotes and backslashes of the one inside (~2x per level, ~256x in all).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,9 @@ def test_a_span_over_the_stored_size_cap_is_rejected_alone(db_dsn: str, tmp_path
 
         spooled = turn_payload(0xF300)
         plant(spooled, "hook", sc.INPUT_DATA, {"stringValue": json.dumps({"content": "y" * 300_000})})
-        (collector.spool_dir / "0001-big.json").write_bytes(body(spooled) + b"\n")
+        part = collector.spool_dir / ".0001-big.json.part"  # complete, then renamed in: the drainer runs
+        part.write_bytes(body(spooled) + b"\n")
+        os.replace(part, collector.spool_dir / "0001-big.json")
         rejected = collector.spool_dir / "rejected"
         wait_until(lambda: list(rejected.glob("db-rejected-*.json.reason")), what="the big span kept aside")
         assert "per-span cap" in next(rejected.glob("db-rejected-*.json.reason")).read_text()
