@@ -1,7 +1,9 @@
-"""Core schema: the seed's six tables (every seed column kept), plus what spans and derivation need.
+"""Core schema: the project's six tables (traces, hook executions, and pattern lineage nodes, edges,
+events and executions), with what spans and derivation need.
 
-Seed columns are never renamed or dropped. Additions are marked "(added)" and exist for OTel ids,
-span status, raw attributes, idempotent ingest and pattern executions.
+The first specification's columns are never renamed or dropped (the span contract, docs/span-contract.md,
+lists what each holds). Additions are marked "(added)" and exist for OTel ids, span status, raw
+attributes, idempotent ingest and pattern executions.
 
 Revision ID: 0001
 Revises:
@@ -123,7 +125,7 @@ CREATE TABLE pattern_lineage_nodes (
     generation INTEGER NOT NULL DEFAULT 0,
     metadata JSONB,
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-    -- (added) as in the original service
+    -- (added) what the lineage API's answers carry about a version and an event
     lineage_id UUID,
     source_system TEXT,
     source_user TEXT,
@@ -163,7 +165,7 @@ CREATE TABLE pattern_lineage_events (
     event_data JSONB,
     triggered_by TEXT,
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-    -- (added) as in the original service
+    -- (added) what the lineage API's answers carry about a version and an event
     event_subtype TEXT,
     pattern_id TEXT,
     parent_pattern_ids TEXT[],
