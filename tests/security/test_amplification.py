@@ -7,7 +7,6 @@ quotes and backslashes of the one inside (~2x per level, ~256x in all).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.support.ingest_payloads import body, plant, turn_payload
 from tests.support.spans import make_turn
 from traceability.exporter.codec.traces import decode_protobuf
 from traceability.instrumentation import semconv as sc
+from traceability.instrumentation.spool import write_spool_file
 
 DEPTH = 8
 STORED_COLUMNS = (
@@ -93,9 +93,7 @@ def test_a_span_over_the_stored_size_cap_is_rejected_alone(db_dsn: str, tmp_path
 
         spooled = turn_payload(0xF300)
         plant(spooled, "hook", sc.INPUT_DATA, {"stringValue": json.dumps({"content": "y" * 300_000})})
-        part = collector.spool_dir / ".0001-big.json.part"  # complete, then renamed in: the drainer runs
-        part.write_bytes(body(spooled) + b"\n")
-        os.replace(part, collector.spool_dir / "0001-big.json")
+        write_spool_file(str(collector.spool_dir), "0001-big", [body(spooled)])  # as a hook writes it
         rejected = collector.spool_dir / "rejected"
         wait_until(lambda: list(rejected.glob("db-rejected-*.json.reason")), what="the big span kept aside")
         assert "per-span cap" in next(rejected.glob("db-rejected-*.json.reason")).read_text()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import httpx
 from tests.support.collector import Collector
 from tests.support.native_recorded import OtlpBody
 from traceability.exporter.codec.records import SpanRecord
+from traceability.instrumentation import posix_fs
 from traceability.instrumentation import semconv as sc
 
 
@@ -23,11 +22,9 @@ def post(collector: Collector, body: OtlpBody) -> None:
 
 
 def place_in_spool(path: Path, spool: Path) -> None:
-    """Put a hook's spool file into ``spool`` as the hook does: complete, then renamed into place
-    (a plain copy can be read half-written by the drainer, which takes every ``*.json`` it sees)."""
-    part = spool / f".{path.name}.part"
-    shutil.copy(path, part)
-    os.replace(part, spool / path.name)
+    """Put a hook's spool file into ``spool`` as the hook does (``posix_fs.write_atomic``: complete,
+    then renamed into place); a plain copy can be read half-written by the drainer."""
+    posix_fs.write_atomic(str(spool / path.name), path.read_bytes())
 
 
 def drained(collector: Collector) -> bool:
